@@ -1,0 +1,178 @@
+//! `orgmint`: operators provision the table, tenants and credentials with it; scripts and tests bootstrap
+//! with it. With `--json` a command prints exactly one JSON object on stdout; logs go to stderr.
+
+use orgmint_cli::vendors;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use orgmint::{Store, TenantRef, Vendor};
+use serde_json::{json, Value};
+
+#[derive(Parser)]
+#[command(
+    name = "orgmint",
+    about = "orgmint's admin CLI: the table and tenants",
+    version
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The DynamoDB table.
+    Table {
+        #[command(subcommand)]
+        command: TableCommand,
+    },
+    /// Tenants: the scopes caps apply to, with their admin credentials.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Scan the table and report every broken invariant (counter ≠ orgs, orphans, an org over its cap);
+    /// exits non-zero when any is.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TableCommand {
+    /// Create the table if it is missing (idempotent), with its key schema and TTL attribute.
+    Create {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant with a fresh admin credential; prints how to call the API as it.
+    Create(vendors::TenantOptions),
+    /// Show a tenant's cap, its counter and the organizations actually stored.
+    Show(ShowOptions),
+}
+
+#[derive(Args)]
+struct ShowOptions {
+    #[arg(long)]
+    vendor: Vendor,
+    #[arg(long)]
+    tenant: String,
+    /// Clerk: the user whose account to show (default: the user the tenant was created with).
+    #[arg(long)]
+    user: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let store = Store::from_env().await;
+    let result = match cli.command {
+        Command::Table {
+            command: TableCommand::Create { json },
+        } => table_create(&store, json).await,
+        Command::Tenant {
+            command: TenantCommand::Create(options),
+        } => vendors::create_tenant(&store, &options).await,
+        Command::Tenant {
+            command: TenantCommand::Show(options),
+        } => tenant_show(&store, &options).await,
+        Command::Verify { json } => verify(&store, json).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("orgmint: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn table_create(store: &Store, as_json: bool) -> Result<(), String> {
+    let created = store.create_table().await.map_err(|e| e.to_string())?;
+    let table = store.table();
+    print(
+        as_json,
+        &json!({"table": table, "created": created}),
+        &if created {
+            format!("created table {table}")
+        } else {
+            format!("table {table} already exists")
+        },
+    );
+    Ok(())
+}
+
+async fn tenant_show(store: &Store, options: &ShowOptions) -> Result<(), String> {
+    let scope = vendors::scope_id(options.vendor, &options.tenant, options.user.as_deref());
+    let tenant_ref = TenantRef::new(options.vendor, scope);
+    let tenant = store
+        .tenant(&tenant_ref)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no {} tenant '{}'", options.vendor, options.tenant))?;
+    let orgs = store
+        .count_orgs(&tenant_ref)
+        .await
+        .map_err(|e| e.to_string())?;
+    let out = json!({
+        "vendor": options.vendor.as_str(),
+        "tenant": options.tenant,
+        "name": tenant.name,
+        "cap": tenant.cap,
+        "org_count": tenant.org_count,
+        "orgs": orgs,
+    });
+    let text = format!(
+        "{} tenant {} ({}): {} of {} organizations (counter {})",
+        options.vendor, options.tenant, tenant.name, orgs, tenant.cap, tenant.org_count
+    );
+    print(options.json, &out, &text);
+    Ok(())
+}
+
+async fn verify(store: &Store, as_json: bool) -> Result<(), String> {
+    let inventory = store.inventory().await.map_err(|e| e.to_string())?;
+    let violations = orgmint::verify::violations(&inventory);
+    let out = json!({
+        "ok": violations.is_empty(),
+        "tenants": inventory.tenants.len(),
+        "orgs": inventory.orgs.len(),
+        "violations": violations,
+    });
+    let mut text = format!(
+        "{} tenants, {} orgs: ",
+        inventory.tenants.len(),
+        inventory.orgs.len()
+    );
+    text.push_str(if violations.is_empty() {
+        "every invariant holds"
+    } else {
+        "invariants broken:"
+    });
+    for v in &violations {
+        text.push_str(&format!("\n  {v}"));
+    }
+    print(as_json, &out, &text);
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} invariant(s) broken", violations.len()))
+    }
+}
+
+/// One JSON object on stdout with `--json`, human text otherwise.
+fn print(as_json: bool, value: &Value, text: &str) {
+    if as_json {
+        println!("{value}");
+    } else {
+        println!("{text}");
+    }
+}

@@ -1,0 +1,54 @@
+//! A Devin enterprise with one admin's personal API key (`apk_user_…`).
+
+use orgmint::{ids, secrets, Credential, NewCredential, Tenant, TenantRef, Vendor};
+use serde_json::{json, Map};
+
+use super::{Provisioned, TenantOptions};
+
+pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, String> {
+    let id = format!("ent-{}", ids::random_hex(16));
+    let tenant_ref = TenantRef::new(Vendor::Devin, &id);
+    let mut tenant = Tenant::new(
+        tenant_ref.clone(),
+        options
+            .name
+            .clone()
+            .unwrap_or_else(|| "Demo Enterprise".into()),
+        options.cap,
+        now_ms,
+    );
+    tenant.rate_limit = options.rate_limit;
+    let key = secrets::mint("apk_user_", 40);
+    let credential = Credential {
+        tenant: tenant_ref,
+        kind: "api_key".to_owned(),
+        principal: format!("user-{}", ids::random_hex(24)),
+        role: if options.restricted {
+            "member"
+        } else {
+            "enterprise_admin"
+        }
+        .to_owned(),
+        permissions: Vec::new(),
+        plan: None,
+        features: Vec::new(),
+        expires_s: options.expires_s(now_ms),
+        rate_limit: options.rate_limit,
+        public_id: None,
+        created_ms: now_ms,
+    };
+    let mut headers = Map::new();
+    headers.insert("Authorization".to_owned(), json!(format!("Bearer {key}")));
+    Ok(Provisioned {
+        tenant,
+        credentials: vec![NewCredential {
+            digest: secrets::digest(&key),
+            credential,
+        }],
+        public_id: id,
+        path: "/v2/enterprise/organizations".to_owned(),
+        headers,
+        extra: Map::new(),
+        sample_body: r#"{"display_name":"Acme Research","acu_limit":500}"#.to_owned(),
+    })
+}

@@ -1,0 +1,140 @@
+//! `orgmint tenant create`: the options every vendor shares, and one small module per vendor that says
+//! what its tenant, credentials and calling instructions look like.
+
+pub mod devin;
+
+use clap::Args;
+use orgmint::{clock, NewCredential, Store, Tenant, Vendor};
+use serde_json::{json, Map, Value};
+
+#[derive(Args, Debug, Clone)]
+pub struct TenantOptions {
+    #[arg(long)]
+    pub vendor: Vendor,
+    /// How many organizations the scope may hold (0 allows none).
+    #[arg(long, default_value_t = 100)]
+    pub cap: u32,
+    /// The tenant's display name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// A credential that authenticates but may not create organizations.
+    #[arg(long)]
+    pub restricted: bool,
+    /// Requests per minute per credential (0 = off).
+    #[arg(long, default_value_t = 120)]
+    pub rate_limit: u32,
+    /// The admin credential expires this many seconds from now (default: never).
+    #[arg(long, allow_negative_numbers = true)]
+    pub key_ttl: Option<i64>,
+    /// Cal.com: the platform plan (FREE … ENTERPRISE).
+    #[arg(long)]
+    pub plan: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What a vendor module hands back: the items to store, and how a client calls the API as the tenant.
+pub struct Provisioned {
+    pub tenant: Tenant,
+    pub credentials: Vec<NewCredential>,
+    /// The tenant id as users see it (`tenant` in the output).
+    pub public_id: String,
+    pub path: String,
+    pub headers: Map<String, Value>,
+    /// Vendor-specific fields added to the JSON output.
+    pub extra: Map<String, Value>,
+    /// A body that creates an organization, for the printed curl line.
+    pub sample_body: String,
+}
+
+impl TenantOptions {
+    /// The defaults of `orgmint tenant create --vendor VENDOR`.
+    pub fn new(vendor: Vendor) -> Self {
+        TenantOptions {
+            vendor,
+            cap: 100,
+            name: None,
+            restricted: false,
+            rate_limit: 120,
+            key_ttl: None,
+            plan: None,
+            json: false,
+        }
+    }
+
+    pub fn expires_s(&self, now_ms: i64) -> Option<i64> {
+        self.key_ttl.map(|ttl| now_ms.div_euclid(1_000) + ttl)
+    }
+}
+
+/// The scope id the store keys a tenant by: the public id, for every vendor so far.
+pub fn scope_id(_vendor: Vendor, tenant: &str, _user: Option<&str>) -> String {
+    tenant.to_owned()
+}
+
+/// Builds the vendor's tenant and credentials and stores them, all or nothing.
+pub async fn provision(store: &Store, options: &TenantOptions) -> Result<Provisioned, String> {
+    let now_ms = clock::now_ms();
+    let provisioned = match options.vendor {
+        Vendor::Devin => devin::provision(options, now_ms)?,
+        other => return Err(format!("tenant create for {other} is not available yet")),
+    };
+    store
+        .create_tenant(&provisioned.tenant, &provisioned.credentials)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(provisioned)
+}
+
+pub async fn create_tenant(store: &Store, options: &TenantOptions) -> Result<(), String> {
+    let provisioned = provision(store, options).await?;
+
+    let mut out = json!({
+        "vendor": options.vendor.as_str(),
+        "tenant": provisioned.public_id,
+        "cap": options.cap,
+        "method": "POST",
+        "path": provisioned.path,
+        "headers": provisioned.headers,
+    });
+    if options.restricted {
+        out["restricted"] = Value::Bool(true);
+    }
+    for (key, value) in &provisioned.extra {
+        out[key] = value.clone();
+    }
+    if options.json {
+        println!("{out}");
+    } else {
+        println!(
+            "{} tenant {} (cap {}{})",
+            options.vendor,
+            provisioned.public_id,
+            options.cap,
+            if options.restricted {
+                ", restricted"
+            } else {
+                ""
+            }
+        );
+        println!("{}", curl_line(&provisioned));
+    }
+    Ok(())
+}
+
+/// A ready-to-paste request against the local API (`ORGMINT_API_PORT`, default 9000).
+fn curl_line(p: &Provisioned) -> String {
+    let port = std::env::var("ORGMINT_API_PORT").unwrap_or_else(|_| "9000".to_owned());
+    let mut line = format!("curl -sS -X POST http://127.0.0.1:{port}{}", p.path);
+    for (name, value) in &p.headers {
+        line.push_str(&format!(
+            " -H '{name}: {}'",
+            value.as_str().unwrap_or_default()
+        ));
+    }
+    line.push_str(&format!(
+        " -H 'content-type: application/json' -d '{}'",
+        p.sample_body
+    ));
+    line
+}

@@ -1,0 +1,164 @@
+//! Devin's `POST /v2/enterprise/organizations`: FastAPI's dialect (pydantic v2 validation errors,
+//! `{"detail": …}` envelopes) over orgmint's capped create.
+
+mod validate;
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use orgmint::lambda::{self, BodyProblem, Call, ErrorCode};
+use orgmint::{AuthFailure, Error, Member, NewOrg, Org, Store, Vendor};
+use serde_json::{json, Value};
+
+pub use validate::{validate, EnterpriseOrgCreate};
+
+pub const ROUTE: &str = "POST /v2/enterprise/organizations";
+
+/// Devin's personal API keys; only these authenticate here.
+pub const API_KEY_PREFIX: &str = "apk_user_";
+/// The role of an enterprise admin, the only role that may create organizations.
+pub const ENTERPRISE_ADMIN: &str = "enterprise_admin";
+
+/// The handler as the Lambda runtime and the tests call it: request id, round trips and the log line
+/// around [`handle`].
+pub async fn handler(store: &'static Store, req: Request) -> Response<Body> {
+    lambda::serve(store, ROUTE, req, handle).await
+}
+
+pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response<Body> {
+    match create(store, &req, &call).await {
+        Ok(org) => lambda::json_response(StatusCode::OK, &org),
+        Err(reply) => reply,
+    }
+}
+
+async fn create(store: &Store, req: &Request, call: &Call) -> Result<Value, Response<Body>> {
+    // Authentication (401) → authorization (403) → body (413/422) → the transaction (403 at the cap).
+    let token = lambda::bearer_token(req)
+        .ok_or_else(|| unauthorized("Not authenticated", "unauthenticated"))?;
+    if !token.starts_with(API_KEY_PREFIX) {
+        return Err(unauthorized("Invalid API key", "unauthenticated"));
+    }
+    let caller = store
+        .authenticate(Vendor::Devin, token)
+        .await
+        .map_err(domain_error)?;
+    if caller.role != ENTERPRISE_ADMIN {
+        return Err(detail(
+            StatusCode::FORBIDDEN,
+            "Enterprise admin permissions are required to create organizations",
+            "forbidden",
+        ));
+    }
+    let (bytes, _) = lambda::body(req, false).map_err(|problem| match problem {
+        BodyProblem::TooLarge => detail(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!(
+                "Request body too large: at most {} bytes",
+                lambda::MAX_BODY_BYTES
+            ),
+            "too_large",
+        ),
+        BodyProblem::UnsupportedType(_) => validation_error(vec![validate::not_an_object(
+            Value::String(String::from_utf8_lossy(req.body().as_ref()).into_owned()),
+        )]),
+    })?;
+    let input = validate(bytes).map_err(validation_error)?;
+
+    let org_id = format!("org-{}", orgmint::ids::random_hex(32));
+    let members = u64::from(input.add_creator_as_member);
+    let response = json!({
+        "org_id": org_id,
+        "org_name": input.display_name,
+        "created_at": orgmint::clock::rfc3339(call.now_ms),
+        "max_cycle_acu_limit": input.acu_limit,
+        "max_session_acu_limit": Value::Null,
+        "org_admin_count": members,
+        "org_member_count": members,
+        "org_user_count": members,
+    });
+    let new = NewOrg {
+        tenant: caller.tenant.clone(),
+        org: Org {
+            id: org_id,
+            name: input.display_name,
+            slug: None,
+            created_ms: call.now_ms,
+            doc: response.to_string(),
+        },
+        members: if input.add_creator_as_member {
+            vec![Member {
+                principal: caller.principal.clone(),
+                role: "admin".to_owned(),
+            }]
+        } else {
+            Vec::new()
+        },
+        credentials: Vec::new(),
+        child_tenant: None,
+    };
+    store.create_org(&new).await.map_err(domain_error)?;
+    Ok(response)
+}
+
+/// Domain errors in Devin's words.
+fn domain_error(err: Error) -> Response<Body> {
+    match err {
+        Error::Unauthenticated(AuthFailure::Expired) => {
+            unauthorized("API key has expired", "expired")
+        }
+        Error::Unauthenticated(_) => unauthorized("Invalid API key", "unauthenticated"),
+        Error::CapReached { cap } => detail(
+            StatusCode::FORBIDDEN,
+            &format!("Enterprise organization limit reached ({cap})"),
+            err.code(),
+        ),
+        Error::Forbidden(_) => detail(StatusCode::FORBIDDEN, "Enterprise not found", err.code()),
+        Error::Throttled { retry_after_s } => {
+            let mut reply = detail(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Rate limit exceeded",
+                err.code(),
+            );
+            reply
+                .headers_mut()
+                .insert("retry-after", retry_after_s.into());
+            reply
+        }
+        // Devin has no slugs; the domain never reports one taken here.
+        Error::SlugTaken { .. } | Error::Invalid(_) => detail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid request",
+            err.code(),
+        ),
+        Error::Unavailable(_) => detail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service temporarily unavailable, please retry",
+            err.code(),
+        ),
+    }
+}
+
+fn detail(status: StatusCode, message: &str, code: &'static str) -> Response<Body> {
+    let mut reply = lambda::json_response(status, &json!({ "detail": message }));
+    reply.extensions_mut().insert(ErrorCode(code));
+    reply
+}
+
+/// 401 as FastAPI's `HTTPBearer` answers it, with the challenge header.
+fn unauthorized(message: &str, code: &'static str) -> Response<Body> {
+    let mut reply = detail(StatusCode::UNAUTHORIZED, message, code);
+    reply
+        .headers_mut()
+        .insert("www-authenticate", "Bearer".parse().expect("static header"));
+    reply
+}
+
+/// FastAPI's `RequestValidationError` response: 422 with one `detail` entry per problem.
+fn validation_error(problems: Vec<Value>) -> Response<Body> {
+    let mut reply = lambda::json_response(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &json!({ "detail": problems }),
+    );
+    reply.extensions_mut().insert(ErrorCode("invalid"));
+    reply
+}

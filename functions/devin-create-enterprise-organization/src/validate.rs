@@ -1,0 +1,278 @@
+//! `EnterpriseOrgCreate` validated as pydantic v2 does in FastAPI's lax (Python) mode: one error entry per
+//! problem, with pydantic's `type`, `loc`, `msg`, `input` and `ctx`.
+
+use serde_json::{json, Map, Value};
+
+/// The request body once valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnterpriseOrgCreate {
+    pub display_name: String,
+    pub acu_limit: Option<i64>,
+    pub add_creator_as_member: bool,
+}
+
+/// Parses and validates a request body; `Err` holds the `detail` entries of a 422.
+pub fn validate(bytes: &[u8]) -> Result<EnterpriseOrgCreate, Vec<Value>> {
+    if bytes.is_empty() {
+        return Err(vec![
+            json!({"type": "missing", "loc": ["body"], "msg": "Field required", "input": null}),
+        ]);
+    }
+    let body: Value = serde_json::from_slice(bytes).map_err(|e| vec![json_invalid(bytes, &e)])?;
+    let Value::Object(fields) = body else {
+        return Err(vec![not_an_object(body)]);
+    };
+    let mut problems = Vec::new();
+    let display_name = display_name(&fields).map_err(|p| problems.push(p)).ok();
+    let acu_limit = match fields.get("acu_limit") {
+        None | Some(Value::Null) => Some(None),
+        Some(v) => acu_limit(v).map(Some).map_err(|p| problems.push(p)).ok(),
+    };
+    let add_creator_as_member = match fields.get("add_creator_as_member") {
+        None => Some(true),
+        Some(v) => lax_bool(v, "add_creator_as_member")
+            .map_err(|p| problems.push(p))
+            .ok(),
+    };
+    match (display_name, acu_limit, add_creator_as_member) {
+        (Some(display_name), Some(acu_limit), Some(add_creator_as_member))
+            if problems.is_empty() =>
+        {
+            Ok(EnterpriseOrgCreate {
+                display_name,
+                acu_limit,
+                add_creator_as_member,
+            })
+        }
+        _ => Err(problems),
+    }
+}
+
+/// The entry for a body that is JSON but not an object (or not JSON at all by its content type).
+pub fn not_an_object(input: Value) -> Value {
+    json!({
+        "type": "model_attributes_type",
+        "loc": ["body"],
+        "msg": "Input should be a valid dictionary or object to extract fields from",
+        "input": input,
+    })
+}
+
+/// FastAPI reports undecodable JSON with the character offset of the error.
+fn json_invalid(bytes: &[u8], err: &serde_json::Error) -> Value {
+    let text = String::from_utf8_lossy(bytes);
+    let offset: usize = text
+        .split_inclusive('\n')
+        .take(err.line().saturating_sub(1))
+        .map(|line| line.chars().count())
+        .sum::<usize>()
+        + err.column().saturating_sub(1);
+    let reason = err.to_string();
+    let reason = reason
+        .split(" at line ")
+        .next()
+        .unwrap_or(&reason)
+        .to_owned();
+    json!({
+        "type": "json_invalid",
+        "loc": ["body", offset],
+        "msg": "JSON decode error",
+        "input": {},
+        "ctx": {"error": reason},
+    })
+}
+
+fn display_name(fields: &Map<String, Value>) -> Result<String, Value> {
+    let loc = json!(["body", "display_name"]);
+    let value = match fields.get("display_name") {
+        None => {
+            return Err(
+                json!({"type": "missing", "loc": loc, "msg": "Field required", "input": fields}),
+            );
+        }
+        Some(v) => v,
+    };
+    let Value::String(name) = value else {
+        return Err(
+            json!({"type": "string_type", "loc": loc, "msg": "Input should be a valid string", "input": value}),
+        );
+    };
+    // A name of only white space is as empty as "" to anyone reading it.
+    if name.trim().is_empty() {
+        return Err(json!({
+            "type": "string_too_short", "loc": loc, "msg": "String should have at least 1 character",
+            "input": value, "ctx": {"min_length": 1},
+        }));
+    }
+    if name.chars().any(char::is_control) {
+        let why = "display_name must not contain control characters";
+        return Err(json!({
+            "type": "value_error", "loc": loc, "msg": format!("Value error, {why}"),
+            "input": value, "ctx": {"error": why},
+        }));
+    }
+    Ok(name.clone())
+}
+
+fn acu_limit(value: &Value) -> Result<i64, Value> {
+    let loc = json!(["body", "acu_limit"]);
+    let err = |kind: &str, msg: &str| json!({"type": kind, "loc": loc, "msg": msg, "input": value});
+    let parsed = match value {
+        Value::Bool(b) => i64::from(*b),
+        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => i,
+            (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.2e18 => f as i64,
+            (None, Some(f)) if f.is_finite() && f.fract() != 0.0 => {
+                return Err(err(
+                    "int_from_float",
+                    "Input should be a valid integer, got a number with a fractional part",
+                ))
+            }
+            _ => {
+                return Err(err(
+                    "int_parsing_size",
+                    "Unable to parse input string as an integer, exceeded maximum size",
+                ))
+            }
+        },
+        Value::String(s) => s.trim().parse::<i64>().map_err(|_| {
+            err(
+                "int_parsing",
+                "Input should be a valid integer, unable to parse string as an integer",
+            )
+        })?,
+        _ => return Err(err("int_type", "Input should be a valid integer")),
+    };
+    if parsed < 0 {
+        return Err(json!({
+            "type": "greater_than_equal", "loc": loc, "msg": "Input should be greater than or equal to 0",
+            "input": value, "ctx": {"ge": 0},
+        }));
+    }
+    Ok(parsed)
+}
+
+fn lax_bool(value: &Value, field: &str) -> Result<bool, Value> {
+    let loc = json!(["body", field]);
+    let parsing = || json!({"type": "bool_parsing", "loc": loc, "msg": "Input should be a valid boolean, unable to interpret input", "input": value});
+    match value {
+        Value::Bool(b) => Ok(*b),
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if f == 0.0 => Ok(false),
+            Some(f) if f == 1.0 => Ok(true),
+            _ => Err(parsing()),
+        },
+        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "0" | "off" | "f" | "false" | "n" | "no" => Ok(false),
+            "1" | "on" | "t" | "true" | "y" | "yes" => Ok(true),
+            _ => Err(parsing()),
+        },
+        _ => Err(
+            json!({"type": "bool_type", "loc": loc, "msg": "Input should be a valid boolean", "input": value}),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn types(body: &str) -> Vec<(String, Value)> {
+        validate(body.as_bytes())
+            .unwrap_err()
+            .into_iter()
+            .map(|p| (p["type"].as_str().unwrap().to_owned(), p["loc"].clone()))
+            .collect()
+    }
+
+    #[test]
+    fn accepts_lax_values_as_pydantic_does() {
+        let ok = validate(
+            br#"{"display_name":"Acme","acu_limit":"10","add_creator_as_member":"false"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            ok,
+            EnterpriseOrgCreate {
+                display_name: "Acme".into(),
+                acu_limit: Some(10),
+                add_creator_as_member: false
+            }
+        );
+        let ok = validate(br#"{"display_name":"Acme","acu_limit":5.0,"extra":1}"#).unwrap();
+        assert_eq!(ok.acu_limit, Some(5));
+        assert!(ok.add_creator_as_member);
+        assert_eq!(
+            validate(br#"{"display_name":"A","acu_limit":null}"#)
+                .unwrap()
+                .acu_limit,
+            None
+        );
+    }
+
+    #[test]
+    fn one_entry_per_problem() {
+        let problems = types(r#"{"acu_limit":-1,"add_creator_as_member":"maybe"}"#);
+        assert_eq!(
+            problems,
+            vec![
+                ("missing".to_owned(), json!(["body", "display_name"])),
+                (
+                    "greater_than_equal".to_owned(),
+                    json!(["body", "acu_limit"])
+                ),
+                (
+                    "bool_parsing".to_owned(),
+                    json!(["body", "add_creator_as_member"])
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn each_type_as_pydantic_names_it() {
+        assert_eq!(types(r#"{"display_name":5}"#)[0].0, "string_type");
+        assert_eq!(types(r#"{"display_name":"   "}"#)[0].0, "string_too_short");
+        assert_eq!(types(r#"{"display_name":""}"#)[0].0, "string_too_short");
+        assert_eq!(
+            types("{\"display_name\":\"a\\u0007b\"}")[0].0,
+            "value_error"
+        );
+        assert_eq!(
+            types(r#"{"display_name":"a","acu_limit":"ten"}"#)[0].0,
+            "int_parsing"
+        );
+        assert_eq!(
+            types(r#"{"display_name":"a","acu_limit":1.5}"#)[0].0,
+            "int_from_float"
+        );
+        assert_eq!(
+            types(r#"{"display_name":"a","acu_limit":[1]}"#)[0].0,
+            "int_type"
+        );
+        assert_eq!(
+            types(r#"{"display_name":"a","add_creator_as_member":null}"#)[0].0,
+            "bool_type"
+        );
+        assert_eq!(
+            types("[1,2]"),
+            vec![("model_attributes_type".to_owned(), json!(["body"]))]
+        );
+        assert_eq!(types(""), vec![("missing".to_owned(), json!(["body"]))]);
+    }
+
+    #[test]
+    fn json_errors_carry_the_offset() {
+        let problems = validate(b"{\"display_name\": }").unwrap_err();
+        assert_eq!(problems[0]["type"], "json_invalid");
+        assert_eq!(problems[0]["loc"], json!(["body", 17]));
+        let problems = validate(b"{\n  \"a\": 1,\n  oops}").unwrap_err();
+        assert_eq!(problems[0]["loc"], json!(["body", 14]));
+    }
+
+    #[test]
+    fn missing_echoes_the_whole_body() {
+        let problems = validate(br#"{"acu_limit":3}"#).unwrap_err();
+        assert_eq!(problems[0]["input"], json!({"acu_limit": 3}));
+    }
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# make dev: DynamoDB Local, the table, one demo tenant per vendor, and `cargo lambda watch` serving every
+# route on one port. Ctrl-C or SIGTERM stops everything this script started.
+source "$(dirname "$0")/lib.sh"
+
+DDB_PORT="${ORGMINT_DDB_PORT:-8000}"
+API_PORT="${ORGMINT_API_PORT:-9000}"
+export ORGMINT_API_PORT="$API_PORT"
+
+ensure_venv
+ensure_dynamodb_local
+
+pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [ -n "${AWS_ENDPOINT_URL_DYNAMODB:-}" ]; then
+  log "using DynamoDB at $AWS_ENDPOINT_URL_DYNAMODB"
+elif (exec 3<>"/dev/tcp/127.0.0.1/$DDB_PORT") 2>/dev/null; then
+  die "port $DDB_PORT is taken: stop what listens there, or set ORGMINT_DDB_PORT (or AWS_ENDPOINT_URL_DYNAMODB to use it)"
+else
+  start_dynamodb_local "$DDB_PORT"
+  pids+=("$DDB_PID")
+fi
+
+# Build before serving: watch would otherwise build each function on its first request.
+log "building the workspace"
+cargo build --workspace --bins
+
+orgmint() { "$CARGO_TARGET_DIR/debug/orgmint" "$@"; }
+orgmint table create
+echo
+log "demo tenants: paste a line into another terminal"
+for vendor in devin; do
+  orgmint tenant create --vendor "$vendor" --name "Demo ${vendor^}" --cap 100
+done
+echo
+
+log "serving on http://127.0.0.1:$API_PORT (Ctrl-C stops everything)"
+cd "$ROOT"
+cargo lambda watch -a 127.0.0.1 -P "$API_PORT" --concurrency 16 &
+pids+=($!)
+wait "${pids[@]}"

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# make test: its own DynamoDB Local on a free port, lints, the whole suite; stops what it started, even on
+# failure.
+source "$(dirname "$0")/lib.sh"
+
+ensure_venv
+ensure_dynamodb_local
+
+DDB_PID=""
+cleanup() { [ -n "$DDB_PID" ] && kill "$DDB_PID" 2>/dev/null; wait 2>/dev/null || true; }
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+cd "$ROOT"
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy"
+cargo clippy --workspace --all-targets -q -- -D warnings
+
+start_dynamodb_local "$(free_port)"
+# The HTTP tests run the binaries through `cargo lambda watch`: build them first.
+log "building"
+cargo build --workspace --bins -q
+log "running the tests"
+cargo test --workspace -q -- --test-threads "${TEST_THREADS:-4}"

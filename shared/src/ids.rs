@@ -1,0 +1,92 @@
+//! Ids and random material from the OS RNG. Nothing here reads the table: uniqueness of what matters is
+//! proven by the create transaction's `attribute_not_exists` conditions.
+
+/// `n` bytes from the operating system's RNG.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut buf = [0u8; N];
+    // The OS RNG failing means the machine cannot mint secrets at all; there is no safe fallback.
+    getrandom::fill(&mut buf).expect("the OS random number generator failed");
+    buf
+}
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0x0f)] as char);
+    }
+    out
+}
+
+/// `len` lowercase hex characters of fresh randomness (`len` even).
+pub fn random_hex(len: usize) -> String {
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        out.push_str(&hex(&random_bytes::<16>()));
+    }
+    out.truncate(len);
+    out
+}
+
+/// `len` characters of `alphabet`, uniformly drawn (rejection sampling keeps it unbiased).
+pub fn random_from(alphabet: &[u8], len: usize) -> String {
+    let limit = 256 - 256 % alphabet.len();
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        for b in random_bytes::<32>() {
+            if usize::from(b) < limit && out.len() < len {
+                out.push(alphabet[usize::from(b) % alphabet.len()] as char);
+            }
+        }
+    }
+    out
+}
+
+pub const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+pub const BASE36: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+
+/// A positive integer below 2^53 (safe in JavaScript), never 0.
+pub fn random_js_safe_id() -> u64 {
+    loop {
+        let n = u64::from_le_bytes(random_bytes::<8>()) >> 11;
+        if n != 0 {
+            return n;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_is_lowercase_and_of_the_asked_length() {
+        assert_eq!(hex(&[0x00, 0xab, 0xff]), "00abff");
+        let h = random_hex(40);
+        assert_eq!(h.len(), 40);
+        assert!(h
+            .bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
+        assert_ne!(random_hex(32), random_hex(32));
+    }
+
+    #[test]
+    fn draws_only_from_the_alphabet() {
+        let s = random_from(BASE62, 27);
+        assert_eq!(s.len(), 27);
+        assert!(s.bytes().all(|c| c.is_ascii_alphanumeric()));
+        assert!(random_from(BASE36, 100)
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+    }
+
+    #[test]
+    fn js_safe_ids_are_positive_and_below_2_pow_53() {
+        for _ in 0..1000 {
+            let id = random_js_safe_id();
+            assert!(id > 0 && id < (1 << 53));
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! The request plumbing every function shares: one client per execution environment, the request id,
+//! body limits, and one JSON log line per request.
+
+use std::future::Future;
+use std::time::Instant;
+
+use lambda_http::http::{HeaderValue, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+
+use crate::round_trips;
+use crate::store::Store;
+
+/// Bodies larger than this are refused with 413 before anything else reads them.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// What a handler knows about the request beyond the request itself.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub request_id: String,
+    /// When the request arrived, Unix milliseconds.
+    pub now_ms: i64,
+}
+
+/// The Lambda entry point of every function: builds the store once (client, timeouts, primed connection)
+/// and serves `handler` behind [`serve`].
+pub async fn run<H, F>(route: &'static str, handler: H) -> Result<(), lambda_http::Error>
+where
+    H: Fn(&'static Store, Request, Call) -> F + Send + Sync + Copy + 'static,
+    F: Future<Output = Response<Body>> + Send,
+{
+    // The store lives as long as the execution environment; leaking it gives handlers a plain reference.
+    let store: &'static Store = Box::leak(Box::new(Store::from_env().await));
+    store.prime().await;
+    lambda_http::run(lambda_http::service_fn(move |req: Request| async move {
+        Ok::<_, std::convert::Infallible>(serve(store, route, req, handler).await)
+    }))
+    .await
+}
+
+/// Runs one request through `handler`: assigns the request id, counts DynamoDB round trips, sets
+/// `x-request-id`, and writes the request's one JSON log line (no secrets, no bodies).
+pub async fn serve<H, F>(
+    store: &'static Store,
+    route: &'static str,
+    req: Request,
+    handler: H,
+) -> Response<Body>
+where
+    H: Fn(&'static Store, Request, Call) -> F,
+    F: Future<Output = Response<Body>>,
+{
+    let started = Instant::now();
+    let call = Call {
+        request_id: request_id(&req),
+        now_ms: crate::clock::now_ms(),
+    };
+    let request_id = call.request_id.clone();
+    let (mut response, round_trips) = round_trips::counted(handler(store, req, call)).await;
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    let status = response.status();
+    let mut line = serde_json::json!({
+        "level": if status.is_server_error() { "error" } else if status.is_client_error() { "warn" } else { "info" },
+        "route": route,
+        "status": status.as_u16(),
+        "latency_ms": (started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
+        "dynamodb_round_trips": round_trips,
+        "request_id": request_id,
+    });
+    if let Some(code) = response.extensions().get::<ErrorCode>() {
+        line["error"] = serde_json::Value::from(code.0);
+    }
+    println!("{line}");
+    response
+}
+
+/// The domain error code a handler attaches to an error response, so the log line names it.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorCode(pub &'static str);
+
+/// API Gateway's request id when there is one, else the Lambda invocation's, else a fresh one.
+fn request_id(req: &Request) -> String {
+    use lambda_http::request::RequestContext;
+    if let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() {
+        if let Some(id) = ctx.request_id.as_deref().filter(|id| !id.is_empty()) {
+            return id.to_owned();
+        }
+    }
+    if let Some(ctx) = req.lambda_context_ref() {
+        if !ctx.request_id.is_empty() {
+            return ctx.request_id.clone();
+        }
+    }
+    crate::ids::random_hex(32)
+}
+
+/// A JSON response with `status` and `body`.
+pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Body::Text(body.to_string()))
+        .expect("status and header are valid")
+}
+
+/// Why a request body cannot be read as the endpoint's JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyProblem {
+    /// Over [`MAX_BODY_BYTES`].
+    TooLarge,
+    /// A content type the endpoint does not read (the value as sent).
+    UnsupportedType(String),
+}
+
+/// The body's kind by its content type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    Json,
+    Form,
+}
+
+/// The request body as bytes, once its size and content type are known to be acceptable. A body without
+/// a content type is read as JSON; `application/json` may carry parameters (`; charset=utf-8`).
+pub fn body<'r>(req: &'r Request, accept_form: bool) -> Result<(&'r [u8], BodyKind), BodyProblem> {
+    let bytes: &[u8] = req.body().as_ref();
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(BodyProblem::TooLarge);
+    }
+    let kind = match req.headers().get("content-type") {
+        None => BodyKind::Json,
+        Some(value) => {
+            let raw = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            let essence = raw
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            match essence.as_str() {
+                "application/json" => BodyKind::Json,
+                "application/x-www-form-urlencoded" if accept_form => BodyKind::Form,
+                _ => return Err(BodyProblem::UnsupportedType(raw)),
+            }
+        }
+    };
+    Ok((bytes, kind))
+}
+
+/// The bearer token of an `Authorization` header, the scheme matched case-insensitively.
+/// `None` when the header is absent, not UTF-8, of another scheme, or empty.
+pub fn bearer_token(req: &Request) -> Option<&str> {
+    let value = req.headers().get("authorization")?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}

@@ -1,0 +1,24 @@
+//! orgmint's domain: everything the four vendor endpoints share and nothing of their dialects.
+//!
+//! - [`model`]: tenants (the scope a cap applies to), credentials, organizations, memberships.
+//! - [`secrets`] and [`ids`]: secrets and ids minted from the OS RNG; secrets are kept as SHA-256 digests.
+//! - [`slug`]: slugify and the kebab-case rule.
+//! - [`store`]: the one place that knows DynamoDB keys, attributes, conditions and transactions.
+//! - [`error`]: the domain errors, one enum; each vendor renders them in its own words.
+//! - `lambda` (feature `lambda`): request plumbing every function shares.
+
+pub mod clock;
+pub mod error;
+pub mod ids;
+#[cfg(feature = "lambda")]
+pub mod lambda;
+pub mod model;
+pub mod round_trips;
+pub mod secrets;
+pub mod slug;
+pub mod store;
+pub mod verify;
+
+pub use error::{AuthFailure, Denied, Error};
+pub use model::{Credential, Member, NewCredential, NewOrg, Org, Tenant, TenantRef, Vendor};
+pub use store::Store;

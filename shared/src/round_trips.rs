@@ -1,0 +1,44 @@
+//! Counts the requests this process actually sends to DynamoDB on behalf of one request: every attempt,
+//! the SDK's own retries included, so the per-request log line tells the truth about round trips.
+
+use std::cell::Cell;
+use std::future::Future;
+
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+
+tokio::task_local! {
+    static ROUND_TRIPS: Cell<u32>;
+}
+
+/// Runs `fut` and returns its output with the number of DynamoDB requests it sent.
+pub async fn counted<F: Future>(fut: F) -> (F::Output, u32) {
+    ROUND_TRIPS
+        .scope(Cell::new(0), async move {
+            let out = fut.await;
+            (out, ROUND_TRIPS.with(Cell::get))
+        })
+        .await
+}
+
+/// The SDK interceptor behind [`counted`]; installed on every client the store builds.
+#[derive(Debug, Default)]
+pub struct RoundTripCounter;
+
+impl Intercept for RoundTripCounter {
+    fn name(&self) -> &'static str {
+        "RoundTripCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        // Outside `counted` (the CLI, init) there is nothing to count into.
+        let _ = ROUND_TRIPS.try_with(|n| n.set(n.get() + 1));
+        Ok(())
+    }
+}

@@ -1,0 +1,797 @@
+//! The DynamoDB store: the one place that knows the table's keys, attribute names, conditions and
+//! transactions.
+//!
+//! One table, string keys `pk`/`sk`, TTL attribute `expires_at`:
+//!
+//! | item | pk | sk |
+//! | --- | --- | --- |
+//! | tenant (the cap scope and its counter) | `TENANT#<vendor>#<tenant>` | `TENANT` |
+//! | organization | `TENANT#<vendor>#<tenant>` | `ORG#<org id>` |
+//! | slug claim | `TENANT#<vendor>#<tenant>` | `SLUG#<slug>` |
+//! | membership | `ORG#<vendor>#<org id>` | `MEMBER#<principal>` |
+//! | credential | `CRED#<sha-256 of the secret>` | `CRED` |
+//!
+//! Authentication is one `GetItem`; a tenant's orgs are one `Query`; a create is one `TransactWriteItems`.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, CancellationReason, KeySchemaElement,
+    KeyType, Put, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, Select,
+    TimeToLiveSpecification, TransactWriteItem, Update,
+};
+use aws_sdk_dynamodb::Client;
+
+use crate::error::{AuthFailure, Denied, Error};
+use crate::model::{Credential, Member, NewCredential, NewOrg, Org, Tenant, TenantRef, Vendor};
+use crate::round_trips::RoundTripCounter;
+use crate::{clock, ids};
+
+/// The table's name when `ORGMINT_TABLE` is not set.
+pub const DEFAULT_TABLE: &str = "orgmint";
+/// The TTL attribute (idempotency records and other items that may vanish on their own).
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+/// How often a create is tried again when DynamoDB reports a `TransactionConflict` (another transaction
+/// touched the same tenant counter at the same moment). DynamoDB Local never reports one; the SDK does not
+/// retry it.
+const CONFLICT_ATTEMPTS: u32 = 6;
+/// No retry starts after this long: the whole request must end well within API Gateway's 29 s.
+const CONFLICT_DEADLINE: Duration = Duration::from_secs(4);
+
+type Item = HashMap<String, AttributeValue>;
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+/// Timeouts and retries set explicitly: the SDK's defaults never time out a frozen server.
+/// Connect 1 s, each attempt 2 s, the whole operation (with the SDK's own retries) 5 s.
+pub fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(Duration::from_secs(2))
+        .operation_timeout(Duration::from_secs(5))
+        .build()
+}
+
+/// Three attempts in all for throttling and transient faults, with a short first backoff.
+pub fn retries() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(Duration::from_millis(25))
+}
+
+impl Store {
+    /// A store over `client` and `table`. The client should come from [`Store::client_builder`] so that it
+    /// has the timeouts, retries and round-trip counting of production.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Store {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// The DynamoDB client configuration every store uses, on top of a loaded `SdkConfig`.
+    pub fn client_builder(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::config::Builder {
+        aws_sdk_dynamodb::config::Builder::from(sdk)
+            .timeout_config(timeouts())
+            .retry_config(retries())
+            .interceptor(RoundTripCounter)
+    }
+
+    /// Loads the standard AWS configuration from the environment (`AWS_REGION`,
+    /// `AWS_ENDPOINT_URL_DYNAMODB`, credentials) and the table name from `ORGMINT_TABLE`.
+    ///
+    /// Locally (an endpoint override is set) missing credentials and region get harmless defaults, so
+    /// that nothing probes the instance metadata service and DynamoDB Local works without AWS set-up.
+    pub async fn from_env() -> Self {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        let env_set = |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty());
+        if !env_set("AWS_REGION") && !env_set("AWS_DEFAULT_REGION") {
+            loader = loader.region(aws_config::Region::new("us-east-1"));
+        }
+        if env_set("AWS_ENDPOINT_URL_DYNAMODB") && !env_set("AWS_ACCESS_KEY_ID") {
+            loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "local",
+                "local",
+                None,
+                None,
+                "orgmint-local",
+            ));
+        }
+        let sdk = loader.load().await;
+        let client = Client::from_conf(Self::client_builder(&sdk).build());
+        let table = std::env::var("ORGMINT_TABLE").unwrap_or_else(|_| DEFAULT_TABLE.to_owned());
+        Store::new(client, table)
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Opens the connection (TCP, TLS, credentials, signing) during init, so the first request does not pay
+    /// for it. Reads a key that never exists with the same `GetItem` the functions are allowed anyway.
+    pub async fn prime(&self) {
+        let _ = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s("PRIME"))
+            .key("sk", s("PRIME"))
+            .send()
+            .await;
+    }
+
+    // ---- credentials -------------------------------------------------------------------------------
+
+    /// The credential behind `secret`, for `vendor`: one `GetItem` by the secret's digest.
+    pub async fn authenticate(&self, vendor: Vendor, secret: &str) -> Result<Credential, Error> {
+        self.authenticate_digest(vendor, &crate::secrets::digest(secret))
+            .await
+    }
+
+    pub async fn authenticate_digest(
+        &self,
+        vendor: Vendor,
+        digest: &str,
+    ) -> Result<Credential, Error> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("CRED#{digest}")))
+            .key("sk", s("CRED"))
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", &e))?;
+        let item = out
+            .item
+            .ok_or(Error::Unauthenticated(AuthFailure::Unknown))?;
+        let credential = credential_from_item(&item)?;
+        if credential.tenant.vendor != vendor {
+            return Err(Error::Unauthenticated(AuthFailure::Unknown));
+        }
+        if credential.is_expired_at(clock::now_ms().div_euclid(1_000)) {
+            return Err(Error::Unauthenticated(AuthFailure::Expired));
+        }
+        Ok(credential)
+    }
+
+    // ---- tenants -----------------------------------------------------------------------------------
+
+    /// Creates a tenant with its first credentials, all or nothing. A tenant that exists already is refused.
+    pub async fn create_tenant(
+        &self,
+        tenant: &Tenant,
+        credentials: &[NewCredential],
+    ) -> Result<(), Error> {
+        let mut items = vec![put(&self.table, tenant_item(tenant))];
+        items.extend(
+            credentials
+                .iter()
+                .map(|c| put(&self.table, credential_item(c, None))),
+        );
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(_)) => {
+                    Error::Invalid(format!("tenant '{}' already exists", tenant.tenant.id))
+                }
+                _ => unavailable("TransactWriteItems", &e),
+            })?;
+        Ok(())
+    }
+
+    /// Adds credentials to an existing tenant (e.g. a second user's key).
+    pub async fn add_credentials(&self, credentials: &[NewCredential]) -> Result<(), Error> {
+        let items = credentials
+            .iter()
+            .map(|c| put(&self.table, credential_item(c, None)))
+            .collect();
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map_err(|e| unavailable("TransactWriteItems", &e))?;
+        Ok(())
+    }
+
+    pub async fn tenant(&self, tenant: &TenantRef) -> Result<Option<Tenant>, Error> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(tenant_pk(tenant)))
+            .key("sk", s("TENANT"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", &e))?;
+        out.item.map(|item| tenant_from_item(&item)).transpose()
+    }
+
+    /// The organizations stored in a tenant's scope, counted by one (paginated) `Query`.
+    pub async fn count_orgs(&self, tenant: &TenantRef) -> Result<u32, Error> {
+        let mut count = 0;
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :org)")
+                .expression_attribute_values(":pk", s(tenant_pk(tenant)))
+                .expression_attribute_values(":org", s("ORG#"))
+                .select(Select::Count)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| unavailable("Query", &e))?;
+            count += out.count as u32;
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(count),
+            }
+        }
+    }
+
+    /// The organizations of a tenant, in id order.
+    pub async fn orgs(&self, tenant: &TenantRef) -> Result<Vec<Org>, Error> {
+        let mut orgs = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :org)")
+                .expression_attribute_values(":pk", s(tenant_pk(tenant)))
+                .expression_attribute_values(":org", s("ORG#"))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| unavailable("Query", &e))?;
+            for item in out.items() {
+                orgs.push(org_from_item(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(orgs),
+            }
+        }
+    }
+
+    /// The members of an organization.
+    pub async fn members(&self, vendor: Vendor, org_id: &str) -> Result<Vec<Member>, Error> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :m)")
+            .expression_attribute_values(":pk", s(format!("ORG#{vendor}#{org_id}")))
+            .expression_attribute_values(":m", s("MEMBER#"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("Query", &e))?;
+        out.items()
+            .iter()
+            .map(|item| {
+                Ok(Member {
+                    principal: get_s(item, "principal")?,
+                    role: get_s(item, "role")?,
+                })
+            })
+            .collect()
+    }
+
+    // ---- the capped create -------------------------------------------------------------------------
+
+    /// Creates an organization under its tenant's cap in one `TransactWriteItems`: the counter goes up
+    /// only while `org_count < cap`, and the org, its slug claim, members, credentials and child tenant are
+    /// written with it or not at all.
+    ///
+    /// `TransactionConflict` is retried with jittered backoff, with the same client request token and the
+    /// same items, so that a retry can never create twice.
+    pub async fn create_org(&self, new: &NewOrg) -> Result<(), Error> {
+        let (items, slug_index) = self.create_items(new);
+        let token = ids::random_hex(32);
+        let started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .client_request_token(&token)
+                .send()
+                .await;
+            let err = match result {
+                Ok(_) => return Ok(()),
+                Err(err) => err,
+            };
+            let outcome = match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
+                    cancellation_to_error(e.cancellation_reasons(), slug_index, new)
+                }
+                // Our own earlier attempt with this token is still being applied.
+                Some(TransactWriteItemsError::TransactionInProgressException(_)) => Retry::Conflict,
+                _ => Retry::No(unavailable("TransactWriteItems", &err)),
+            };
+            match outcome {
+                Retry::No(err) => return Err(err),
+                Retry::Conflict
+                    if attempt < CONFLICT_ATTEMPTS && started.elapsed() < CONFLICT_DEADLINE =>
+                {
+                    tokio::time::sleep(jittered_backoff(attempt)).await;
+                }
+                Retry::Conflict => {
+                    return Err(Error::Unavailable(format!(
+                        "transaction conflict after {attempt} attempts"
+                    )))
+                }
+            }
+        }
+    }
+
+    /// The transaction's items, in the order cancellation reasons refer to, and the slug claim's index.
+    fn create_items(&self, new: &NewOrg) -> (Vec<TransactWriteItem>, Option<usize>) {
+        let pk = tenant_pk(&new.tenant);
+        let counter = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(&pk))
+            .key("sk", s("TENANT"))
+            .update_expression("SET org_count = org_count + :one")
+            .condition_expression("attribute_exists(pk) AND org_count < cap")
+            .expression_attribute_values(":one", n(1))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .expect("counter update has its key and expression");
+        let org = &new.org;
+        let mut org_item = Item::from([
+            ("pk".to_owned(), s(&pk)),
+            ("sk".to_owned(), s(format!("ORG#{}", org.id))),
+            ("type".to_owned(), s("org")),
+            ("org_id".to_owned(), s(&org.id)),
+            ("name".to_owned(), s(&org.name)),
+            ("created_ms".to_owned(), n(org.created_ms)),
+            ("doc".to_owned(), s(&org.doc)),
+        ]);
+        if let Some(slug) = &org.slug {
+            org_item.insert("slug".to_owned(), s(slug));
+        }
+        let mut items = vec![
+            TransactWriteItem::builder().update(counter).build(),
+            put(&self.table, org_item),
+        ];
+        let slug_index = org.slug.as_ref().map(|slug| {
+            items.push(put(
+                &self.table,
+                Item::from([
+                    ("pk".to_owned(), s(&pk)),
+                    ("sk".to_owned(), s(format!("SLUG#{slug}"))),
+                    ("type".to_owned(), s("slug")),
+                    ("org_id".to_owned(), s(&org.id)),
+                ]),
+            ));
+            items.len() - 1
+        });
+        for member in &new.members {
+            items.push(put(
+                &self.table,
+                Item::from([
+                    (
+                        "pk".to_owned(),
+                        s(format!("ORG#{}#{}", new.tenant.vendor, org.id)),
+                    ),
+                    ("sk".to_owned(), s(format!("MEMBER#{}", member.principal))),
+                    ("type".to_owned(), s("member")),
+                    ("tenant".to_owned(), s(&new.tenant.id)),
+                    ("org_id".to_owned(), s(&org.id)),
+                    ("principal".to_owned(), s(&member.principal)),
+                    ("role".to_owned(), s(&member.role)),
+                ]),
+            ));
+        }
+        for credential in &new.credentials {
+            items.push(put(&self.table, credential_item(credential, Some(&org.id))));
+        }
+        if let Some(child) = &new.child_tenant {
+            let mut item = tenant_item(child);
+            item.insert("parent".to_owned(), s(&new.tenant.id));
+            item.insert("org_id".to_owned(), s(&org.id));
+            items.push(put(&self.table, item));
+        }
+        (items, slug_index)
+    }
+
+    // ---- the table ---------------------------------------------------------------------------------
+
+    /// Creates the table if it is missing, with TTL on `expires_at`. Returns whether it was created.
+    pub async fn create_table(&self) -> Result<bool, Error> {
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .expect("key element")
+        };
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute definition")
+        };
+        let created = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key("pk", KeyType::Hash))
+            .key_schema(key("sk", KeyType::Range))
+            .attribute_definitions(attr("pk"))
+            .attribute_definitions(attr("sk"))
+            .send()
+            .await;
+        match created {
+            Ok(_) => {}
+            Err(e) if e.code() == Some("ResourceInUseException") => return Ok(false),
+            Err(e) => return Err(unavailable("CreateTable", &e)),
+        }
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(TTL_ATTRIBUTE)
+                    .enabled(true)
+                    .build()
+                    .expect("ttl specification"),
+            )
+            .send()
+            .await
+            .map_err(|e| unavailable("UpdateTimeToLive", &e))?;
+        Ok(true)
+    }
+}
+
+enum Retry {
+    No(Error),
+    Conflict,
+}
+
+/// Maps the cancellation reasons, item by item, to what went wrong. The cap is checked first: it wins
+/// over a duplicate slug when both fail.
+fn cancellation_to_error(
+    reasons: &[CancellationReason],
+    slug_index: Option<usize>,
+    new: &NewOrg,
+) -> Retry {
+    let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
+    if code(0) == "ConditionalCheckFailed" {
+        return Retry::No(match reasons[0].item() {
+            // The tenant exists, so its counter is at the cap.
+            Some(tenant) => Error::CapReached {
+                cap: get_n(tenant, "cap").unwrap_or(0) as u32,
+            },
+            None => Error::Forbidden(Denied::NotInScope),
+        });
+    }
+    if let (Some(i), Some(slug)) = (slug_index, &new.org.slug) {
+        if code(i) == "ConditionalCheckFailed" {
+            return Retry::No(Error::SlugTaken { slug: slug.clone() });
+        }
+    }
+    let codes: Vec<&str> = (0..reasons.len())
+        .map(code)
+        .filter(|c| *c != "None")
+        .collect();
+    if codes.iter().any(|c| *c == "TransactionConflict") {
+        return Retry::Conflict;
+    }
+    // A fresh id or secret digest that already exists: 128 bits of randomness make this a bug, not luck.
+    Retry::No(Error::Unavailable(format!(
+        "transaction cancelled: {}",
+        codes.join(",")
+    )))
+}
+
+/// Full jitter over an exponential ceiling: 10 ms, 20 ms, 40 ms … capped at 320 ms.
+fn jittered_backoff(attempt: u32) -> Duration {
+    let ceiling_ms = 10u64 << attempt.min(5);
+    let r = u64::from(u16::from_le_bytes(ids::random_bytes::<2>()));
+    Duration::from_millis(ceiling_ms * r / u64::from(u16::MAX) + 1)
+}
+
+/// Every SDK failure that is not a domain outcome: timeouts, throttling, a database that is gone.
+/// Logs carry the error code only: the SDK's full error context includes the raw response.
+fn unavailable<E: ProvideErrorMetadata, R>(operation: &str, err: &SdkError<E, R>) -> Error {
+    let what = match err {
+        SdkError::TimeoutError(_) => "timeout".to_owned(),
+        SdkError::DispatchFailure(_) => "dispatch failure".to_owned(),
+        SdkError::ResponseError(_) => "unreadable response".to_owned(),
+        SdkError::ConstructionFailure(_) => "request construction failed".to_owned(),
+        _ => err.code().unwrap_or("unknown").to_owned(),
+    };
+    Error::Unavailable(format!("{operation}: {what}"))
+}
+
+// ---- items -------------------------------------------------------------------------------------------
+
+fn tenant_pk(tenant: &TenantRef) -> String {
+    format!("TENANT#{}#{}", tenant.vendor, tenant.id)
+}
+
+fn put(table: &str, item: Item) -> TransactWriteItem {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .expect("put has its table and item");
+    TransactWriteItem::builder().put(put).build()
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn list(values: &[String]) -> AttributeValue {
+    AttributeValue::L(values.iter().map(s).collect())
+}
+
+fn corrupt(what: &str) -> Error {
+    Error::Unavailable(format!("stored item lacks or mistypes '{what}'"))
+}
+
+fn get_s(item: &Item, name: &str) -> Result<String, Error> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Ok(v.clone()),
+        _ => Err(corrupt(name)),
+    }
+}
+
+fn get_opt_s(item: &Item, name: &str) -> Option<String> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+fn get_n(item: &Item, name: &str) -> Result<i64, Error> {
+    match item.get(name) {
+        Some(AttributeValue::N(v)) => v.parse().map_err(|_| corrupt(name)),
+        _ => Err(corrupt(name)),
+    }
+}
+
+fn get_list(item: &Item, name: &str) -> Vec<String> {
+    match item.get(name) {
+        Some(AttributeValue::L(values)) => values
+            .iter()
+            .filter_map(|v| match v {
+                AttributeValue::S(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn vendor_of(item: &Item) -> Result<Vendor, Error> {
+    get_s(item, "vendor")?
+        .parse()
+        .map_err(|_| corrupt("vendor"))
+}
+
+fn tenant_item(tenant: &Tenant) -> Item {
+    let mut item = Item::from([
+        ("pk".to_owned(), s(tenant_pk(&tenant.tenant))),
+        ("sk".to_owned(), s("TENANT")),
+        ("type".to_owned(), s("tenant")),
+        ("vendor".to_owned(), s(tenant.tenant.vendor.as_str())),
+        ("tenant".to_owned(), s(&tenant.tenant.id)),
+        ("name".to_owned(), s(&tenant.name)),
+        ("cap".to_owned(), n(tenant.cap)),
+        ("org_count".to_owned(), n(tenant.org_count)),
+        ("features".to_owned(), list(&tenant.features)),
+        ("rate_limit".to_owned(), n(tenant.rate_limit)),
+        ("created_ms".to_owned(), n(tenant.created_ms)),
+    ]);
+    if let Some(plan) = &tenant.plan {
+        item.insert("plan".to_owned(), s(plan));
+    }
+    item
+}
+
+fn tenant_from_item(item: &Item) -> Result<Tenant, Error> {
+    Ok(Tenant {
+        tenant: TenantRef::new(vendor_of(item)?, get_s(item, "tenant")?),
+        name: get_s(item, "name")?,
+        cap: get_n(item, "cap")? as u32,
+        org_count: get_n(item, "org_count")? as u32,
+        plan: get_opt_s(item, "plan"),
+        features: get_list(item, "features"),
+        rate_limit: get_n(item, "rate_limit").unwrap_or(0) as u32,
+        created_ms: get_n(item, "created_ms")?,
+    })
+}
+
+fn credential_item(new: &NewCredential, org_id: Option<&str>) -> Item {
+    let c = &new.credential;
+    let mut item = Item::from([
+        ("pk".to_owned(), s(format!("CRED#{}", new.digest))),
+        ("sk".to_owned(), s("CRED")),
+        ("type".to_owned(), s("credential")),
+        ("vendor".to_owned(), s(c.tenant.vendor.as_str())),
+        ("tenant".to_owned(), s(&c.tenant.id)),
+        ("kind".to_owned(), s(&c.kind)),
+        ("principal".to_owned(), s(&c.principal)),
+        ("role".to_owned(), s(&c.role)),
+        ("permissions".to_owned(), list(&c.permissions)),
+        ("features".to_owned(), list(&c.features)),
+        ("rate_limit".to_owned(), n(c.rate_limit)),
+        ("created_ms".to_owned(), n(c.created_ms)),
+    ]);
+    if let Some(plan) = &c.plan {
+        item.insert("plan".to_owned(), s(plan));
+    }
+    if let Some(at) = c.expires_s {
+        item.insert("expires_s".to_owned(), n(at));
+    }
+    if let Some(public_id) = &c.public_id {
+        item.insert("public_id".to_owned(), s(public_id));
+    }
+    if let Some(org_id) = org_id {
+        item.insert("org_id".to_owned(), s(org_id));
+    }
+    item
+}
+
+fn credential_from_item(item: &Item) -> Result<Credential, Error> {
+    Ok(Credential {
+        tenant: TenantRef::new(vendor_of(item)?, get_s(item, "tenant")?),
+        kind: get_s(item, "kind")?,
+        principal: get_s(item, "principal")?,
+        role: get_s(item, "role")?,
+        permissions: get_list(item, "permissions"),
+        plan: get_opt_s(item, "plan"),
+        features: get_list(item, "features"),
+        expires_s: get_n(item, "expires_s").ok(),
+        rate_limit: get_n(item, "rate_limit").unwrap_or(0) as u32,
+        public_id: get_opt_s(item, "public_id"),
+        created_ms: get_n(item, "created_ms")?,
+    })
+}
+
+fn org_from_item(item: &Item) -> Result<Org, Error> {
+    Ok(Org {
+        id: get_s(item, "org_id")?,
+        name: get_s(item, "name")?,
+        slug: get_opt_s(item, "slug"),
+        created_ms: get_n(item, "created_ms")?,
+        doc: get_s(item, "doc")?,
+    })
+}
+
+// ---- the whole table, for `orgmint verify` and the tests ---------------------------------------------
+
+/// Every item of the table, typed. Read by a full `Scan`: for audits, never on a request path.
+#[derive(Debug, Default, Clone)]
+pub struct Inventory {
+    pub tenants: Vec<Tenant>,
+    /// Each org with the tenant whose scope holds it.
+    pub orgs: Vec<(TenantRef, Org)>,
+    /// Slug claims: tenant, slug, the org that claimed it.
+    pub slugs: Vec<(TenantRef, String, String)>,
+    /// Memberships: the org's tenant, org id, member.
+    pub members: Vec<(TenantRef, String, Member)>,
+    /// Credentials, with the org whose create minted them (if any).
+    pub credentials: Vec<(Credential, Option<String>)>,
+    /// Items of no known type (or unreadable), by key.
+    pub unknown: Vec<String>,
+}
+
+impl Store {
+    pub async fn inventory(&self) -> Result<Inventory, Error> {
+        let mut inventory = Inventory::default();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| unavailable("Scan", &e))?;
+            for item in out.items() {
+                if let Err(e) = inventory.add(item) {
+                    let key = format!(
+                        "{}/{}",
+                        get_opt_s(item, "pk").unwrap_or_default(),
+                        get_opt_s(item, "sk").unwrap_or_default()
+                    );
+                    inventory.unknown.push(format!("{key}: {e}"));
+                }
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(inventory),
+            }
+        }
+    }
+}
+
+impl Inventory {
+    fn add(&mut self, item: &Item) -> Result<(), Error> {
+        let tenant_of = |item: &Item| -> Result<TenantRef, Error> {
+            // Orgs and slug claims live under their tenant's partition: TENANT#<vendor>#<tenant>.
+            let pk = get_s(item, "pk")?;
+            let mut parts = pk.splitn(3, '#');
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some("TENANT"), Some(vendor), Some(id)) => Ok(TenantRef::new(
+                    vendor.parse().map_err(|_| corrupt("pk"))?,
+                    id,
+                )),
+                _ => Err(corrupt("pk")),
+            }
+        };
+        match get_s(item, "type")?.as_str() {
+            "tenant" => self.tenants.push(tenant_from_item(item)?),
+            "org" => self.orgs.push((tenant_of(item)?, org_from_item(item)?)),
+            "slug" => {
+                let slug = get_s(item, "sk")?.trim_start_matches("SLUG#").to_owned();
+                self.slugs
+                    .push((tenant_of(item)?, slug, get_s(item, "org_id")?));
+            }
+            "member" => {
+                let pk = get_s(item, "pk")?;
+                let vendor: Vendor = pk
+                    .split('#')
+                    .nth(1)
+                    .unwrap_or_default()
+                    .parse()
+                    .map_err(|_| corrupt("pk"))?;
+                self.members.push((
+                    TenantRef::new(vendor, get_s(item, "tenant")?),
+                    get_s(item, "org_id")?,
+                    Member {
+                        principal: get_s(item, "principal")?,
+                        role: get_s(item, "role")?,
+                    },
+                ));
+            }
+            "credential" => self
+                .credentials
+                .push((credential_from_item(item)?, get_opt_s(item, "org_id"))),
+            other => return Err(Error::Invalid(format!("unknown item type '{other}'"))),
+        }
+        Ok(())
+    }
+}

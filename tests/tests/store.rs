@@ -1,0 +1,253 @@
+//! The store over DynamoDB Local: the capped one-transaction create, slugs, credentials.
+
+use orgmint::{
+    clock, ids, secrets, AuthFailure, Credential, Denied, Error, Member, NewCredential, NewOrg,
+    Org, Store, Tenant, TenantRef, Vendor,
+};
+use orgmint_tests::{assert_sound, store};
+
+async fn tenant_with_cap(store: &Store, cap: u32) -> TenantRef {
+    let tenant = TenantRef::new(Vendor::Datadog, format!("t-{}", ids::random_hex(8)));
+    store
+        .create_tenant(
+            &Tenant::new(tenant.clone(), "Test", cap, clock::now_ms()),
+            &[],
+        )
+        .await
+        .unwrap();
+    tenant
+}
+
+fn credential(tenant: &TenantRef, expires_s: Option<i64>) -> Credential {
+    Credential {
+        tenant: tenant.clone(),
+        kind: "api_key".into(),
+        principal: "user-1".into(),
+        role: "admin".into(),
+        permissions: vec!["org_management".into()],
+        plan: None,
+        features: vec![],
+        expires_s,
+        rate_limit: 120,
+        public_id: None,
+        created_ms: clock::now_ms(),
+    }
+}
+
+/// A create that writes every kind of item: org, slug claim, membership, a credential and a child tenant.
+fn new_org(tenant: &TenantRef, slug: Option<&str>) -> (NewOrg, String) {
+    let id = ids::random_hex(16);
+    let secret = secrets::mint("k_", 32);
+    let child = TenantRef::new(tenant.vendor, format!("child-{id}"));
+    let new = NewOrg {
+        tenant: tenant.clone(),
+        org: Org {
+            id: id.clone(),
+            name: "Org".into(),
+            slug: slug.map(str::to_owned),
+            created_ms: 1,
+            doc: "{}".into(),
+        },
+        members: vec![Member {
+            principal: "user-1".into(),
+            role: "admin".into(),
+        }],
+        credentials: vec![NewCredential {
+            digest: secrets::digest(&secret),
+            credential: credential(&child, None),
+        }],
+        child_tenant: Some(Tenant::new(child, "Org", 100, 1)),
+    };
+    (new, secret)
+}
+
+async fn counts(store: &Store, tenant: &TenantRef) -> (u32, u32) {
+    let counter = store.tenant(tenant).await.unwrap().unwrap().org_count;
+    (counter, store.count_orgs(tenant).await.unwrap())
+}
+
+#[tokio::test]
+async fn the_cap_holds_and_a_refused_create_writes_nothing() {
+    let store = store().await;
+    let tenant = tenant_with_cap(store, 3).await;
+    for i in 0..3 {
+        store
+            .create_org(&new_org(&tenant, Some(&format!("org-{i}"))).0)
+            .await
+            .unwrap();
+    }
+    let (fourth, secret) = new_org(&tenant, Some("org-3"));
+    assert_eq!(
+        store.create_org(&fourth).await,
+        Err(Error::CapReached { cap: 3 })
+    );
+    assert_eq!(counts(store, &tenant).await, (3, 3));
+    // Nothing of the refused create: no credential, no child tenant, no member, no slug claim.
+    assert_eq!(
+        store.authenticate(Vendor::Datadog, &secret).await,
+        Err(Error::Unauthenticated(AuthFailure::Unknown))
+    );
+    let inventory = store.inventory().await.unwrap();
+    assert_eq!(inventory.tenants.len(), 1 + 3);
+    assert_eq!(inventory.slugs.len(), 3);
+    assert!(inventory.slugs.iter().all(|(_, slug, _)| slug != "org-3"));
+    assert_eq!(inventory.members.len(), 3);
+    assert_eq!(inventory.credentials.len(), 3);
+    assert_sound(store).await;
+}
+
+#[tokio::test]
+async fn cap_zero_allows_no_org() {
+    let store = store().await;
+    let tenant = tenant_with_cap(store, 0).await;
+    assert_eq!(
+        store.create_org(&new_org(&tenant, None).0).await,
+        Err(Error::CapReached { cap: 0 })
+    );
+    assert_eq!(counts(store, &tenant).await, (0, 0));
+}
+
+#[tokio::test]
+async fn sixty_concurrent_creates_at_cap_25_create_exactly_25() {
+    let store = store().await;
+    let tenant = tenant_with_cap(store, 25).await;
+    let tasks: Vec<_> = (0..60)
+        .map(|i| {
+            let (new, _) = new_org(&tenant, Some(&format!("slug-{i}")));
+            tokio::spawn(async move { store.create_org(&new).await })
+        })
+        .collect();
+    let mut created = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => created += 1,
+            Err(Error::CapReached { cap: 25 }) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(created, 25);
+    assert_eq!(counts(store, &tenant).await, (25, 25));
+    let inventory = store.inventory().await.unwrap();
+    assert_eq!(inventory.slugs.len(), 25);
+    assert_eq!(inventory.members.len(), 25);
+    assert_eq!(inventory.credentials.len(), 25);
+    assert_eq!(inventory.tenants.len(), 26);
+    assert_sound(store).await;
+}
+
+#[tokio::test]
+async fn a_duplicate_slug_is_refused_and_writes_nothing() {
+    let store = store().await;
+    let tenant = tenant_with_cap(store, 10).await;
+    store
+        .create_org(&new_org(&tenant, Some("acme")).0)
+        .await
+        .unwrap();
+    let (again, secret) = new_org(&tenant, Some("acme"));
+    assert_eq!(
+        store.create_org(&again).await,
+        Err(Error::SlugTaken {
+            slug: "acme".into()
+        })
+    );
+    assert_eq!(counts(store, &tenant).await, (1, 1));
+    assert!(store.authenticate(Vendor::Datadog, &secret).await.is_err());
+    // The same slug in another tenant's scope is free.
+    let other = tenant_with_cap(store, 10).await;
+    store
+        .create_org(&new_org(&other, Some("acme")).0)
+        .await
+        .unwrap();
+    assert_sound(store).await;
+}
+
+#[tokio::test]
+async fn the_cap_wins_over_a_duplicate_slug() {
+    let store = store().await;
+    let tenant = tenant_with_cap(store, 1).await;
+    store
+        .create_org(&new_org(&tenant, Some("acme")).0)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.create_org(&new_org(&tenant, Some("acme")).0).await,
+        Err(Error::CapReached { cap: 1 })
+    );
+}
+
+#[tokio::test]
+async fn a_missing_tenant_is_not_in_scope() {
+    let store = store().await;
+    let ghost = TenantRef::new(Vendor::Devin, "no-such-tenant");
+    assert_eq!(
+        store.create_org(&new_org(&ghost, None).0).await,
+        Err(Error::Forbidden(Denied::NotInScope))
+    );
+    assert!(store.inventory().await.unwrap().orgs.is_empty());
+}
+
+#[tokio::test]
+async fn credentials_authenticate_until_the_second_they_expire() {
+    let store = store().await;
+    let tenant = tenant_with_cap(store, 1).await;
+    let now_s = clock::now_ms() / 1000;
+    let (live, expired, never) = (
+        secrets::mint("k_", 32),
+        secrets::mint("k_", 32),
+        secrets::mint("k_", 32),
+    );
+    store
+        .add_credentials(&[
+            NewCredential {
+                digest: secrets::digest(&live),
+                credential: credential(&tenant, Some(now_s + 60)),
+            },
+            NewCredential {
+                digest: secrets::digest(&expired),
+                credential: credential(&tenant, Some(now_s)),
+            },
+            NewCredential {
+                digest: secrets::digest(&never),
+                credential: credential(&tenant, None),
+            },
+        ])
+        .await
+        .unwrap();
+    let found = store.authenticate(Vendor::Datadog, &live).await.unwrap();
+    assert_eq!(found.tenant, tenant);
+    assert!(found.has_permission("org_management"));
+    assert!(store.authenticate(Vendor::Datadog, &never).await.is_ok());
+    assert_eq!(
+        store.authenticate(Vendor::Datadog, &expired).await,
+        Err(Error::Unauthenticated(AuthFailure::Expired))
+    );
+    assert_eq!(
+        store.authenticate(Vendor::Datadog, "k_unknown").await,
+        Err(Error::Unauthenticated(AuthFailure::Unknown))
+    );
+    // A credential of one vendor is unknown to every other.
+    assert_eq!(
+        store.authenticate(Vendor::Devin, &live).await,
+        Err(Error::Unauthenticated(AuthFailure::Unknown))
+    );
+    // Only the digest is stored.
+    let inventory = store.inventory().await.unwrap();
+    let raw = format!("{inventory:?}");
+    assert!(!raw.contains(&live) && !raw.contains(&never));
+}
+
+#[tokio::test]
+async fn a_tenant_is_created_once() {
+    let store = store().await;
+    let tenant = TenantRef::new(Vendor::Devin, "once");
+    let t = Tenant::new(tenant, "Once", 5, 1);
+    store.create_tenant(&t, &[]).await.unwrap();
+    assert!(matches!(
+        store.create_tenant(&t, &[]).await,
+        Err(Error::Invalid(_))
+    ));
+    assert!(
+        !store.create_table().await.unwrap(),
+        "create_table is idempotent"
+    );
+}
