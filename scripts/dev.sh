@@ -44,6 +44,6 @@ echo
 
 log "serving on http://127.0.0.1:$API_PORT (Ctrl-C stops everything)"
 cd "$ROOT"
-cargo lambda watch -a 127.0.0.1 -P "$API_PORT" --concurrency 16 &
+cargo lambda watch -A 127.0.0.1 -P "$API_PORT" --concurrency 16 &
 pids+=($!)
 wait "${pids[@]}"

@@ -10,11 +10,7 @@ use orgmint::{Store, TenantRef, Vendor};
 use serde_json::{json, Value};
 
 #[derive(Parser)]
-#[command(
-    name = "orgmint",
-    about = "orgmint's admin CLI: the table and tenants",
-    version
-)]
+#[command(name = "orgmint", about = "orgmint's admin CLI: the table and tenants", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -75,15 +71,11 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let store = Store::from_env().await;
     let result = match cli.command {
-        Command::Table {
-            command: TableCommand::Create { json },
-        } => table_create(&store, json).await,
-        Command::Tenant {
-            command: TenantCommand::Create(options),
-        } => vendors::create_tenant(&store, &options).await,
-        Command::Tenant {
-            command: TenantCommand::Show(options),
-        } => tenant_show(&store, &options).await,
+        Command::Table { command: TableCommand::Create { json } } => table_create(&store, json).await,
+        Command::Tenant { command: TenantCommand::Create(options) } => {
+            vendors::create_tenant(&store, &options).await
+        }
+        Command::Tenant { command: TenantCommand::Show(options) } => tenant_show(&store, &options).await,
         Command::Verify { json } => verify(&store, json).await,
     };
     match result {
@@ -101,11 +93,7 @@ async fn table_create(store: &Store, as_json: bool) -> Result<(), String> {
     print(
         as_json,
         &json!({"table": table, "created": created}),
-        &if created {
-            format!("created table {table}")
-        } else {
-            format!("table {table} already exists")
-        },
+        &if created { format!("created table {table}") } else { format!("table {table} already exists") },
     );
     Ok(())
 }
@@ -118,10 +106,7 @@ async fn tenant_show(store: &Store, options: &ShowOptions) -> Result<(), String>
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no {} tenant '{}'", options.vendor, options.tenant))?;
-    let orgs = store
-        .count_orgs(&tenant_ref)
-        .await
-        .map_err(|e| e.to_string())?;
+    let orgs = store.count_orgs(&tenant_ref).await.map_err(|e| e.to_string())?;
     let out = json!({
         "vendor": options.vendor.as_str(),
         "tenant": options.tenant,
@@ -147,16 +132,8 @@ async fn verify(store: &Store, as_json: bool) -> Result<(), String> {
         "orgs": inventory.orgs.len(),
         "violations": violations,
     });
-    let mut text = format!(
-        "{} tenants, {} orgs: ",
-        inventory.tenants.len(),
-        inventory.orgs.len()
-    );
-    text.push_str(if violations.is_empty() {
-        "every invariant holds"
-    } else {
-        "invariants broken:"
-    });
+    let mut text = format!("{} tenants, {} orgs: ", inventory.tenants.len(), inventory.orgs.len());
+    text.push_str(if violations.is_empty() { "every invariant holds" } else { "invariants broken:" });
     for v in &violations {
         text.push_str(&format!("\n  {v}"));
     }

@@ -66,9 +66,7 @@ mod tests {
         assert_eq!(hex(&[0x00, 0xab, 0xff]), "00abff");
         let h = random_hex(40);
         assert_eq!(h.len(), 40);
-        assert!(h
-            .bytes()
-            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
+        assert!(h.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
         assert_ne!(random_hex(32), random_hex(32));
     }
 
@@ -77,9 +75,7 @@ mod tests {
         let s = random_from(BASE62, 27);
         assert_eq!(s.len(), 27);
         assert!(s.bytes().all(|c| c.is_ascii_alphanumeric()));
-        assert!(random_from(BASE36, 100)
-            .bytes()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+        assert!(random_from(BASE36, 100).bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
     }
 
     #[test]

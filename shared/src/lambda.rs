@@ -50,10 +50,7 @@ where
     F: Future<Output = Response<Body>>,
 {
     let started = Instant::now();
-    let call = Call {
-        request_id: request_id(&req),
-        now_ms: crate::clock::now_ms(),
-    };
+    let call = Call { request_id: request_id(&req), now_ms: crate::clock::now_ms() };
     let request_id = call.request_id.clone();
     let (mut response, round_trips) = round_trips::counted(handler(store, req, call)).await;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
@@ -122,7 +119,7 @@ pub enum BodyKind {
 
 /// The request body as bytes, once its size and content type are known to be acceptable. A body without
 /// a content type is read as JSON; `application/json` may carry parameters (`; charset=utf-8`).
-pub fn body<'r>(req: &'r Request, accept_form: bool) -> Result<(&'r [u8], BodyKind), BodyProblem> {
+pub fn body(req: &Request, accept_form: bool) -> Result<(&[u8], BodyKind), BodyProblem> {
     let bytes: &[u8] = req.body().as_ref();
     if bytes.len() > MAX_BODY_BYTES {
         return Err(BodyProblem::TooLarge);
@@ -131,12 +128,7 @@ pub fn body<'r>(req: &'r Request, accept_form: bool) -> Result<(&'r [u8], BodyKi
         None => BodyKind::Json,
         Some(value) => {
             let raw = String::from_utf8_lossy(value.as_bytes()).into_owned();
-            let essence = raw
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
+            let essence = raw.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
             match essence.as_str() {
                 "application/json" => BodyKind::Json,
                 "application/x-www-form-urlencoded" if accept_form => BodyKind::Form,

@@ -14,12 +14,7 @@ pub enum Vendor {
 }
 
 impl Vendor {
-    pub const ALL: [Vendor; 4] = [
-        Vendor::Calcom,
-        Vendor::Datadog,
-        Vendor::Clerk,
-        Vendor::Devin,
-    ];
+    pub const ALL: [Vendor; 4] = [Vendor::Calcom, Vendor::Datadog, Vendor::Clerk, Vendor::Devin];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -43,9 +38,7 @@ impl FromStr for Vendor {
         Vendor::ALL
             .into_iter()
             .find(|v| v.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown vendor '{s}' (expected calcom, datadog, clerk or devin)")
-            })
+            .ok_or_else(|| format!("unknown vendor '{s}' (expected calcom, datadog, clerk or devin)"))
     }
 }
 
@@ -59,10 +52,7 @@ pub struct TenantRef {
 
 impl TenantRef {
     pub fn new(vendor: Vendor, id: impl Into<String>) -> Self {
-        TenantRef {
-            vendor,
-            id: id.into(),
-        }
+        TenantRef { vendor, id: id.into() }
     }
 }
 

@@ -8,11 +8,7 @@ use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
 pub fn slugify(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut pending_dash = false;
-    for c in name
-        .nfd()
-        .filter(|c| !is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-    {
+    for c in name.nfd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase) {
         if c.is_ascii_lowercase() || c.is_ascii_digit() {
             if pending_dash && !out.is_empty() {
                 out.push('-');
@@ -30,10 +26,7 @@ pub fn slugify(name: &str) -> String {
 pub fn is_kebab_case(slug: &str) -> bool {
     !slug.is_empty()
         && slug.split('-').all(|part| {
-            !part.is_empty()
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         })
 }
 
@@ -55,9 +48,7 @@ mod tests {
     fn kebab_case() {
         assert!(is_kebab_case("acme"));
         assert!(is_kebab_case("acme-2-x"));
-        for bad in [
-            "", "-acme", "acme-", "ac--me", "Acme", "ac me", "ac_me", "é",
-        ] {
+        for bad in ["", "-acme", "acme-", "ac--me", "Acme", "ac me", "ac_me", "é"] {
             assert!(!is_kebab_case(bad), "{bad:?}");
         }
     }

@@ -21,9 +21,9 @@ use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, CancellationReason, KeySchemaElement,
-    KeyType, Put, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, Select,
-    TimeToLiveSpecification, TransactWriteItem, Update,
+    AttributeDefinition, AttributeValue, BillingMode, CancellationReason, KeySchemaElement, KeyType, Put,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, Select, TimeToLiveSpecification,
+    TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 
@@ -64,19 +64,14 @@ pub fn timeouts() -> TimeoutConfig {
 
 /// Three attempts in all for throttling and transient faults, with a short first backoff.
 pub fn retries() -> RetryConfig {
-    RetryConfig::standard()
-        .with_max_attempts(3)
-        .with_initial_backoff(Duration::from_millis(25))
+    RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(25))
 }
 
 impl Store {
     /// A store over `client` and `table`. The client should come from [`Store::client_builder`] so that it
     /// has the timeouts, retries and round-trip counting of production.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Store {
-            client,
-            table: table.into(),
-        }
+        Store { client, table: table.into() }
     }
 
     /// The DynamoDB client configuration every store uses, on top of a loaded `SdkConfig`.
@@ -138,15 +133,10 @@ impl Store {
 
     /// The credential behind `secret`, for `vendor`: one `GetItem` by the secret's digest.
     pub async fn authenticate(&self, vendor: Vendor, secret: &str) -> Result<Credential, Error> {
-        self.authenticate_digest(vendor, &crate::secrets::digest(secret))
-            .await
+        self.authenticate_digest(vendor, &crate::secrets::digest(secret)).await
     }
 
-    pub async fn authenticate_digest(
-        &self,
-        vendor: Vendor,
-        digest: &str,
-    ) -> Result<Credential, Error> {
+    pub async fn authenticate_digest(&self, vendor: Vendor, digest: &str) -> Result<Credential, Error> {
         let out = self
             .client
             .get_item()
@@ -156,9 +146,7 @@ impl Store {
             .send()
             .await
             .map_err(|e| unavailable("GetItem", &e))?;
-        let item = out
-            .item
-            .ok_or(Error::Unauthenticated(AuthFailure::Unknown))?;
+        let item = out.item.ok_or(Error::Unauthenticated(AuthFailure::Unknown))?;
         let credential = credential_from_item(&item)?;
         if credential.tenant.vendor != vendor {
             return Err(Error::Unauthenticated(AuthFailure::Unknown));
@@ -172,37 +160,23 @@ impl Store {
     // ---- tenants -----------------------------------------------------------------------------------
 
     /// Creates a tenant with its first credentials, all or nothing. A tenant that exists already is refused.
-    pub async fn create_tenant(
-        &self,
-        tenant: &Tenant,
-        credentials: &[NewCredential],
-    ) -> Result<(), Error> {
+    pub async fn create_tenant(&self, tenant: &Tenant, credentials: &[NewCredential]) -> Result<(), Error> {
         let mut items = vec![put(&self.table, tenant_item(tenant))];
-        items.extend(
-            credentials
-                .iter()
-                .map(|c| put(&self.table, credential_item(c, None))),
-        );
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map_err(|e| match e.as_service_error() {
+        items.extend(credentials.iter().map(|c| put(&self.table, credential_item(c, None))));
+        self.client.transact_write_items().set_transact_items(Some(items)).send().await.map_err(
+            |e| match e.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(_)) => {
                     Error::Invalid(format!("tenant '{}' already exists", tenant.tenant.id))
                 }
                 _ => unavailable("TransactWriteItems", &e),
-            })?;
+            },
+        )?;
         Ok(())
     }
 
     /// Adds credentials to an existing tenant (e.g. a second user's key).
     pub async fn add_credentials(&self, credentials: &[NewCredential]) -> Result<(), Error> {
-        let items = credentials
-            .iter()
-            .map(|c| put(&self.table, credential_item(c, None)))
-            .collect();
+        let items = credentials.iter().map(|c| put(&self.table, credential_item(c, None))).collect();
         self.client
             .transact_write_items()
             .set_transact_items(Some(items))
@@ -294,12 +268,7 @@ impl Store {
             .map_err(|e| unavailable("Query", &e))?;
         out.items()
             .iter()
-            .map(|item| {
-                Ok(Member {
-                    principal: get_s(item, "principal")?,
-                    role: get_s(item, "role")?,
-                })
-            })
+            .map(|item| Ok(Member { principal: get_s(item, "principal")?, role: get_s(item, "role")? }))
             .collect()
     }
 
@@ -339,15 +308,11 @@ impl Store {
             };
             match outcome {
                 Retry::No(err) => return Err(err),
-                Retry::Conflict
-                    if attempt < CONFLICT_ATTEMPTS && started.elapsed() < CONFLICT_DEADLINE =>
-                {
+                Retry::Conflict if attempt < CONFLICT_ATTEMPTS && started.elapsed() < CONFLICT_DEADLINE => {
                     tokio::time::sleep(jittered_backoff(attempt)).await;
                 }
                 Retry::Conflict => {
-                    return Err(Error::Unavailable(format!(
-                        "transaction conflict after {attempt} attempts"
-                    )))
+                    return Err(Error::Unavailable(format!("transaction conflict after {attempt} attempts")))
                 }
             }
         }
@@ -379,10 +344,8 @@ impl Store {
         if let Some(slug) = &org.slug {
             org_item.insert("slug".to_owned(), s(slug));
         }
-        let mut items = vec![
-            TransactWriteItem::builder().update(counter).build(),
-            put(&self.table, org_item),
-        ];
+        let mut items =
+            vec![TransactWriteItem::builder().update(counter).build(), put(&self.table, org_item)];
         let slug_index = org.slug.as_ref().map(|slug| {
             items.push(put(
                 &self.table,
@@ -399,10 +362,7 @@ impl Store {
             items.push(put(
                 &self.table,
                 Item::from([
-                    (
-                        "pk".to_owned(),
-                        s(format!("ORG#{}#{}", new.tenant.vendor, org.id)),
-                    ),
+                    ("pk".to_owned(), s(format!("ORG#{}#{}", new.tenant.vendor, org.id))),
                     ("sk".to_owned(), s(format!("MEMBER#{}", member.principal))),
                     ("type".to_owned(), s("member")),
                     ("tenant".to_owned(), s(&new.tenant.id)),
@@ -429,11 +389,7 @@ impl Store {
     /// Creates the table if it is missing, with TTL on `expires_at`. Returns whether it was created.
     pub async fn create_table(&self) -> Result<bool, Error> {
         let key = |name: &str, kind: KeyType| {
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(kind)
-                .build()
-                .expect("key element")
+            KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("key element")
         };
         let attr = |name: &str| {
             AttributeDefinition::builder()
@@ -482,18 +438,12 @@ enum Retry {
 
 /// Maps the cancellation reasons, item by item, to what went wrong. The cap is checked first: it wins
 /// over a duplicate slug when both fail.
-fn cancellation_to_error(
-    reasons: &[CancellationReason],
-    slug_index: Option<usize>,
-    new: &NewOrg,
-) -> Retry {
+fn cancellation_to_error(reasons: &[CancellationReason], slug_index: Option<usize>, new: &NewOrg) -> Retry {
     let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
     if code(0) == "ConditionalCheckFailed" {
         return Retry::No(match reasons[0].item() {
             // The tenant exists, so its counter is at the cap.
-            Some(tenant) => Error::CapReached {
-                cap: get_n(tenant, "cap").unwrap_or(0) as u32,
-            },
+            Some(tenant) => Error::CapReached { cap: get_n(tenant, "cap").unwrap_or(0) as u32 },
             None => Error::Forbidden(Denied::NotInScope),
         });
     }
@@ -502,18 +452,12 @@ fn cancellation_to_error(
             return Retry::No(Error::SlugTaken { slug: slug.clone() });
         }
     }
-    let codes: Vec<&str> = (0..reasons.len())
-        .map(code)
-        .filter(|c| *c != "None")
-        .collect();
-    if codes.iter().any(|c| *c == "TransactionConflict") {
+    let codes: Vec<&str> = (0..reasons.len()).map(code).filter(|c| *c != "None").collect();
+    if codes.contains(&"TransactionConflict") {
         return Retry::Conflict;
     }
     // A fresh id or secret digest that already exists: 128 bits of randomness make this a bug, not luck.
-    Retry::No(Error::Unavailable(format!(
-        "transaction cancelled: {}",
-        codes.join(",")
-    )))
+    Retry::No(Error::Unavailable(format!("transaction cancelled: {}", codes.join(","))))
 }
 
 /// Full jitter over an exponential ceiling: 10 ms, 20 ms, 40 ms … capped at 320 ms.
@@ -603,9 +547,7 @@ fn get_list(item: &Item, name: &str) -> Vec<String> {
 }
 
 fn vendor_of(item: &Item) -> Result<Vendor, Error> {
-    get_s(item, "vendor")?
-        .parse()
-        .map_err(|_| corrupt("vendor"))
+    get_s(item, "vendor")?.parse().map_err(|_| corrupt("vendor"))
 }
 
 fn tenant_item(tenant: &Tenant) -> Item {
@@ -755,10 +697,9 @@ impl Inventory {
             let pk = get_s(item, "pk")?;
             let mut parts = pk.splitn(3, '#');
             match (parts.next(), parts.next(), parts.next()) {
-                (Some("TENANT"), Some(vendor), Some(id)) => Ok(TenantRef::new(
-                    vendor.parse().map_err(|_| corrupt("pk"))?,
-                    id,
-                )),
+                (Some("TENANT"), Some(vendor), Some(id)) => {
+                    Ok(TenantRef::new(vendor.parse().map_err(|_| corrupt("pk"))?, id))
+                }
                 _ => Err(corrupt("pk")),
             }
         };
@@ -767,29 +708,19 @@ impl Inventory {
             "org" => self.orgs.push((tenant_of(item)?, org_from_item(item)?)),
             "slug" => {
                 let slug = get_s(item, "sk")?.trim_start_matches("SLUG#").to_owned();
-                self.slugs
-                    .push((tenant_of(item)?, slug, get_s(item, "org_id")?));
+                self.slugs.push((tenant_of(item)?, slug, get_s(item, "org_id")?));
             }
             "member" => {
                 let pk = get_s(item, "pk")?;
-                let vendor: Vendor = pk
-                    .split('#')
-                    .nth(1)
-                    .unwrap_or_default()
-                    .parse()
-                    .map_err(|_| corrupt("pk"))?;
+                let vendor: Vendor =
+                    pk.split('#').nth(1).unwrap_or_default().parse().map_err(|_| corrupt("pk"))?;
                 self.members.push((
                     TenantRef::new(vendor, get_s(item, "tenant")?),
                     get_s(item, "org_id")?,
-                    Member {
-                        principal: get_s(item, "principal")?,
-                        role: get_s(item, "role")?,
-                    },
+                    Member { principal: get_s(item, "principal")?, role: get_s(item, "role")? },
                 ));
             }
-            "credential" => self
-                .credentials
-                .push((credential_from_item(item)?, get_opt_s(item, "org_id"))),
+            "credential" => self.credentials.push((credential_from_item(item)?, get_opt_s(item, "org_id"))),
             other => return Err(Error::Invalid(format!("unknown item type '{other}'"))),
         }
         Ok(())

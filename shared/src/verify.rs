@@ -32,10 +32,7 @@ pub fn violations(inv: &Inventory) -> Vec<String> {
     }
     for (tenant, org) in &inv.orgs {
         if !tenants.contains(tenant) {
-            found.push(format!(
-                "org {} belongs to missing tenant {} {}",
-                org.id, tenant.vendor, tenant.id
-            ));
+            found.push(format!("org {} belongs to missing tenant {} {}", org.id, tenant.vendor, tenant.id));
         }
     }
     let mut orgs_with_slug: HashMap<(&TenantRef, &str), u32> = HashMap::new();
@@ -49,23 +46,14 @@ pub fn violations(inv: &Inventory) -> Vec<String> {
         *orgs_with_slug.entry((tenant, org_id.as_str())).or_default() += 1;
     }
     for (tenant, org) in &inv.orgs {
-        let claims = orgs_with_slug
-            .get(&(tenant, org.id.as_str()))
-            .copied()
-            .unwrap_or(0);
+        let claims = orgs_with_slug.get(&(tenant, org.id.as_str())).copied().unwrap_or(0);
         if org.slug.is_some() && claims != 1 {
-            found.push(format!(
-                "org {} has slug {:?} but {claims} slug claims",
-                org.id, org.slug
-            ));
+            found.push(format!("org {} has slug {:?} but {claims} slug claims", org.id, org.slug));
         }
     }
     for (tenant, org_id, member) in &inv.members {
         if !org_keys.contains(&(tenant, org_id.as_str())) {
-            found.push(format!(
-                "member {} of missing org {org_id}",
-                member.principal
-            ));
+            found.push(format!("member {} of missing org {org_id}", member.principal));
         }
     }
     for (credential, org_id) in &inv.credentials {
@@ -77,10 +65,7 @@ pub fn violations(inv: &Inventory) -> Vec<String> {
         }
         if let Some(org_id) = org_id {
             if !inv.orgs.iter().any(|(_, org)| &org.id == org_id) {
-                found.push(format!(
-                    "{} credential minted for missing org {org_id}",
-                    credential.kind
-                ));
+                found.push(format!("{} credential minted for missing org {org_id}", credential.kind));
             }
         }
     }

@@ -20,27 +20,19 @@ pub async fn store() -> &'static Store {
         "the end-to-end tests run against DynamoDB Local: run them with `make test`"
     );
     let base = Store::from_env().await;
-    let store = Store::new(
-        base.client().clone(),
-        format!("test-{}", ids::random_hex(12)),
-    );
+    let store = Store::new(base.client().clone(), format!("test-{}", ids::random_hex(12)));
     assert!(store.create_table().await.expect("create the test table"));
     Box::leak(Box::new(store))
 }
 
 /// A tenant made exactly as `orgmint tenant create` makes it.
 pub async fn tenant(store: &Store, options: &TenantOptions) -> Provisioned {
-    vendors::provision(store, options)
-        .await
-        .expect("provision a tenant")
+    vendors::provision(store, options).await.expect("provision a tenant")
 }
 
 /// The value of the tenant's `Authorization` header.
 pub fn authorization(p: &Provisioned) -> String {
-    p.headers["Authorization"]
-        .as_str()
-        .expect("an Authorization header")
-        .to_owned()
+    p.headers["Authorization"].as_str().expect("an Authorization header").to_owned()
 }
 
 pub fn root() -> PathBuf {
@@ -65,10 +57,7 @@ pub fn with(mut event: Value, headers: &[(&str, Option<&str>)], body: Option<&st
         match value {
             Some(v) => event["headers"][*name] = Value::from(*v),
             None => {
-                event["headers"]
-                    .as_object_mut()
-                    .expect("headers")
-                    .remove(*name);
+                event["headers"].as_object_mut().expect("headers").remove(*name);
             }
         }
     }
@@ -98,10 +87,11 @@ pub fn http(
     body: &str,
 ) -> (u16, Vec<(String, String)>, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    let mut request = format!("{method} {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
+    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -113,23 +103,13 @@ pub fn http(
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).unwrap_or(0);
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
-    let chunked = headers
-        .iter()
-        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
-    let body = if chunked {
-        dechunk(rest)
-    } else {
-        rest.to_owned()
-    };
+    let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+    let body = if chunked { dechunk(rest) } else { rest.to_owned() };
     (status, headers, body)
 }
 

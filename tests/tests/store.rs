@@ -1,20 +1,14 @@
 //! The store over DynamoDB Local: the capped one-transaction create, slugs, credentials.
 
 use orgmint::{
-    clock, ids, secrets, AuthFailure, Credential, Denied, Error, Member, NewCredential, NewOrg,
-    Org, Store, Tenant, TenantRef, Vendor,
+    clock, ids, secrets, AuthFailure, Credential, Denied, Error, Member, NewCredential, NewOrg, Org, Store,
+    Tenant, TenantRef, Vendor,
 };
 use orgmint_tests::{assert_sound, store};
 
 async fn tenant_with_cap(store: &Store, cap: u32) -> TenantRef {
     let tenant = TenantRef::new(Vendor::Datadog, format!("t-{}", ids::random_hex(8)));
-    store
-        .create_tenant(
-            &Tenant::new(tenant.clone(), "Test", cap, clock::now_ms()),
-            &[],
-        )
-        .await
-        .unwrap();
+    store.create_tenant(&Tenant::new(tenant.clone(), "Test", cap, clock::now_ms()), &[]).await.unwrap();
     tenant
 }
 
@@ -48,10 +42,7 @@ fn new_org(tenant: &TenantRef, slug: Option<&str>) -> (NewOrg, String) {
             created_ms: 1,
             doc: "{}".into(),
         },
-        members: vec![Member {
-            principal: "user-1".into(),
-            role: "admin".into(),
-        }],
+        members: vec![Member { principal: "user-1".into(), role: "admin".into() }],
         credentials: vec![NewCredential {
             digest: secrets::digest(&secret),
             credential: credential(&child, None),
@@ -71,16 +62,10 @@ async fn the_cap_holds_and_a_refused_create_writes_nothing() {
     let store = store().await;
     let tenant = tenant_with_cap(store, 3).await;
     for i in 0..3 {
-        store
-            .create_org(&new_org(&tenant, Some(&format!("org-{i}"))).0)
-            .await
-            .unwrap();
+        store.create_org(&new_org(&tenant, Some(&format!("org-{i}"))).0).await.unwrap();
     }
     let (fourth, secret) = new_org(&tenant, Some("org-3"));
-    assert_eq!(
-        store.create_org(&fourth).await,
-        Err(Error::CapReached { cap: 3 })
-    );
+    assert_eq!(store.create_org(&fourth).await, Err(Error::CapReached { cap: 3 }));
     assert_eq!(counts(store, &tenant).await, (3, 3));
     // Nothing of the refused create: no credential, no child tenant, no member, no slug claim.
     assert_eq!(
@@ -100,10 +85,7 @@ async fn the_cap_holds_and_a_refused_create_writes_nothing() {
 async fn cap_zero_allows_no_org() {
     let store = store().await;
     let tenant = tenant_with_cap(store, 0).await;
-    assert_eq!(
-        store.create_org(&new_org(&tenant, None).0).await,
-        Err(Error::CapReached { cap: 0 })
-    );
+    assert_eq!(store.create_org(&new_org(&tenant, None).0).await, Err(Error::CapReached { cap: 0 }));
     assert_eq!(counts(store, &tenant).await, (0, 0));
 }
 
@@ -139,25 +121,14 @@ async fn sixty_concurrent_creates_at_cap_25_create_exactly_25() {
 async fn a_duplicate_slug_is_refused_and_writes_nothing() {
     let store = store().await;
     let tenant = tenant_with_cap(store, 10).await;
-    store
-        .create_org(&new_org(&tenant, Some("acme")).0)
-        .await
-        .unwrap();
+    store.create_org(&new_org(&tenant, Some("acme")).0).await.unwrap();
     let (again, secret) = new_org(&tenant, Some("acme"));
-    assert_eq!(
-        store.create_org(&again).await,
-        Err(Error::SlugTaken {
-            slug: "acme".into()
-        })
-    );
+    assert_eq!(store.create_org(&again).await, Err(Error::SlugTaken { slug: "acme".into() }));
     assert_eq!(counts(store, &tenant).await, (1, 1));
     assert!(store.authenticate(Vendor::Datadog, &secret).await.is_err());
     // The same slug in another tenant's scope is free.
     let other = tenant_with_cap(store, 10).await;
-    store
-        .create_org(&new_org(&other, Some("acme")).0)
-        .await
-        .unwrap();
+    store.create_org(&new_org(&other, Some("acme")).0).await.unwrap();
     assert_sound(store).await;
 }
 
@@ -165,24 +136,15 @@ async fn a_duplicate_slug_is_refused_and_writes_nothing() {
 async fn the_cap_wins_over_a_duplicate_slug() {
     let store = store().await;
     let tenant = tenant_with_cap(store, 1).await;
-    store
-        .create_org(&new_org(&tenant, Some("acme")).0)
-        .await
-        .unwrap();
-    assert_eq!(
-        store.create_org(&new_org(&tenant, Some("acme")).0).await,
-        Err(Error::CapReached { cap: 1 })
-    );
+    store.create_org(&new_org(&tenant, Some("acme")).0).await.unwrap();
+    assert_eq!(store.create_org(&new_org(&tenant, Some("acme")).0).await, Err(Error::CapReached { cap: 1 }));
 }
 
 #[tokio::test]
 async fn a_missing_tenant_is_not_in_scope() {
     let store = store().await;
     let ghost = TenantRef::new(Vendor::Devin, "no-such-tenant");
-    assert_eq!(
-        store.create_org(&new_org(&ghost, None).0).await,
-        Err(Error::Forbidden(Denied::NotInScope))
-    );
+    assert_eq!(store.create_org(&new_org(&ghost, None).0).await, Err(Error::Forbidden(Denied::NotInScope)));
     assert!(store.inventory().await.unwrap().orgs.is_empty());
 }
 
@@ -191,25 +153,15 @@ async fn credentials_authenticate_until_the_second_they_expire() {
     let store = store().await;
     let tenant = tenant_with_cap(store, 1).await;
     let now_s = clock::now_ms() / 1000;
-    let (live, expired, never) = (
-        secrets::mint("k_", 32),
-        secrets::mint("k_", 32),
-        secrets::mint("k_", 32),
-    );
+    let (live, expired, never) = (secrets::mint("k_", 32), secrets::mint("k_", 32), secrets::mint("k_", 32));
     store
         .add_credentials(&[
             NewCredential {
                 digest: secrets::digest(&live),
                 credential: credential(&tenant, Some(now_s + 60)),
             },
-            NewCredential {
-                digest: secrets::digest(&expired),
-                credential: credential(&tenant, Some(now_s)),
-            },
-            NewCredential {
-                digest: secrets::digest(&never),
-                credential: credential(&tenant, None),
-            },
+            NewCredential { digest: secrets::digest(&expired), credential: credential(&tenant, Some(now_s)) },
+            NewCredential { digest: secrets::digest(&never), credential: credential(&tenant, None) },
         ])
         .await
         .unwrap();
@@ -242,12 +194,6 @@ async fn a_tenant_is_created_once() {
     let tenant = TenantRef::new(Vendor::Devin, "once");
     let t = Tenant::new(tenant, "Once", 5, 1);
     store.create_tenant(&t, &[]).await.unwrap();
-    assert!(matches!(
-        store.create_tenant(&t, &[]).await,
-        Err(Error::Invalid(_))
-    ));
-    assert!(
-        !store.create_table().await.unwrap(),
-        "create_table is idempotent"
-    );
+    assert!(matches!(store.create_tenant(&t, &[]).await, Err(Error::Invalid(_))));
+    assert!(!store.create_table().await.unwrap(), "create_table is idempotent");
 }

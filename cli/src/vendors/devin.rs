@@ -10,10 +10,7 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
     let tenant_ref = TenantRef::new(Vendor::Devin, &id);
     let mut tenant = Tenant::new(
         tenant_ref.clone(),
-        options
-            .name
-            .clone()
-            .unwrap_or_else(|| "Demo Enterprise".into()),
+        options.name.clone().unwrap_or_else(|| "Demo Enterprise".into()),
         options.cap,
         now_ms,
     );
@@ -23,12 +20,7 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
         tenant: tenant_ref,
         kind: "api_key".to_owned(),
         principal: format!("user-{}", ids::random_hex(24)),
-        role: if options.restricted {
-            "member"
-        } else {
-            "enterprise_admin"
-        }
-        .to_owned(),
+        role: if options.restricted { "member" } else { "enterprise_admin" }.to_owned(),
         permissions: Vec::new(),
         plan: None,
         features: Vec::new(),
@@ -41,10 +33,7 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
     headers.insert("Authorization".to_owned(), json!(format!("Bearer {key}")));
     Ok(Provisioned {
         tenant,
-        credentials: vec![NewCredential {
-            digest: secrets::digest(&key),
-            credential,
-        }],
+        credentials: vec![NewCredential { digest: secrets::digest(&key), credential }],
         public_id: id,
         path: "/v2/enterprise/organizations".to_owned(),
         headers,

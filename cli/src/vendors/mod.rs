@@ -79,10 +79,7 @@ pub async fn provision(store: &Store, options: &TenantOptions) -> Result<Provisi
         Vendor::Devin => devin::provision(options, now_ms)?,
         other => return Err(format!("tenant create for {other} is not available yet")),
     };
-    store
-        .create_tenant(&provisioned.tenant, &provisioned.credentials)
-        .await
-        .map_err(|e| e.to_string())?;
+    store.create_tenant(&provisioned.tenant, &provisioned.credentials).await.map_err(|e| e.to_string())?;
     Ok(provisioned)
 }
 
@@ -111,11 +108,7 @@ pub async fn create_tenant(store: &Store, options: &TenantOptions) -> Result<(),
             options.vendor,
             provisioned.public_id,
             options.cap,
-            if options.restricted {
-                ", restricted"
-            } else {
-                ""
-            }
+            if options.restricted { ", restricted" } else { "" }
         );
         println!("{}", curl_line(&provisioned));
     }
@@ -127,14 +120,8 @@ fn curl_line(p: &Provisioned) -> String {
     let port = std::env::var("ORGMINT_API_PORT").unwrap_or_else(|_| "9000".to_owned());
     let mut line = format!("curl -sS -X POST http://127.0.0.1:{port}{}", p.path);
     for (name, value) in &p.headers {
-        line.push_str(&format!(
-            " -H '{name}: {}'",
-            value.as_str().unwrap_or_default()
-        ));
+        line.push_str(&format!(" -H '{name}: {}'", value.as_str().unwrap_or_default()));
     }
-    line.push_str(&format!(
-        " -H 'content-type: application/json' -d '{}'",
-        p.sample_body
-    ));
+    line.push_str(&format!(" -H 'content-type: application/json' -d '{}'", p.sample_body));
     line
 }

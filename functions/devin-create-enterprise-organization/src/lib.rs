@@ -33,15 +33,12 @@ pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response
 
 async fn create(store: &Store, req: &Request, call: &Call) -> Result<Value, Response<Body>> {
     // Authentication (401) → authorization (403) → body (413/422) → the transaction (403 at the cap).
-    let token = lambda::bearer_token(req)
-        .ok_or_else(|| unauthorized("Not authenticated", "unauthenticated"))?;
+    let token =
+        lambda::bearer_token(req).ok_or_else(|| unauthorized("Not authenticated", "unauthenticated"))?;
     if !token.starts_with(API_KEY_PREFIX) {
         return Err(unauthorized("Invalid API key", "unauthenticated"));
     }
-    let caller = store
-        .authenticate(Vendor::Devin, token)
-        .await
-        .map_err(domain_error)?;
+    let caller = store.authenticate(Vendor::Devin, token).await.map_err(domain_error)?;
     if caller.role != ENTERPRISE_ADMIN {
         return Err(detail(
             StatusCode::FORBIDDEN,
@@ -52,15 +49,12 @@ async fn create(store: &Store, req: &Request, call: &Call) -> Result<Value, Resp
     let (bytes, _) = lambda::body(req, false).map_err(|problem| match problem {
         BodyProblem::TooLarge => detail(
             StatusCode::PAYLOAD_TOO_LARGE,
-            &format!(
-                "Request body too large: at most {} bytes",
-                lambda::MAX_BODY_BYTES
-            ),
+            &format!("Request body too large: at most {} bytes", lambda::MAX_BODY_BYTES),
             "too_large",
         ),
-        BodyProblem::UnsupportedType(_) => validation_error(vec![validate::not_an_object(
-            Value::String(String::from_utf8_lossy(req.body().as_ref()).into_owned()),
-        )]),
+        BodyProblem::UnsupportedType(_) => validation_error(vec![validate::not_an_object(Value::String(
+            String::from_utf8_lossy(req.body().as_ref()).into_owned(),
+        ))]),
     })?;
     let input = validate(bytes).map_err(validation_error)?;
 
@@ -86,10 +80,7 @@ async fn create(store: &Store, req: &Request, call: &Call) -> Result<Value, Resp
             doc: response.to_string(),
         },
         members: if input.add_creator_as_member {
-            vec![Member {
-                principal: caller.principal.clone(),
-                role: "admin".to_owned(),
-            }]
+            vec![Member { principal: caller.principal.clone(), role: "admin".to_owned() }]
         } else {
             Vec::new()
         },
@@ -103,9 +94,7 @@ async fn create(store: &Store, req: &Request, call: &Call) -> Result<Value, Resp
 /// Domain errors in Devin's words.
 fn domain_error(err: Error) -> Response<Body> {
     match err {
-        Error::Unauthenticated(AuthFailure::Expired) => {
-            unauthorized("API key has expired", "expired")
-        }
+        Error::Unauthenticated(AuthFailure::Expired) => unauthorized("API key has expired", "expired"),
         Error::Unauthenticated(_) => unauthorized("Invalid API key", "unauthenticated"),
         Error::CapReached { cap } => detail(
             StatusCode::FORBIDDEN,
@@ -114,22 +103,14 @@ fn domain_error(err: Error) -> Response<Body> {
         ),
         Error::Forbidden(_) => detail(StatusCode::FORBIDDEN, "Enterprise not found", err.code()),
         Error::Throttled { retry_after_s } => {
-            let mut reply = detail(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Rate limit exceeded",
-                err.code(),
-            );
-            reply
-                .headers_mut()
-                .insert("retry-after", retry_after_s.into());
+            let mut reply = detail(StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded", err.code());
+            reply.headers_mut().insert("retry-after", retry_after_s.into());
             reply
         }
         // Devin has no slugs; the domain never reports one taken here.
-        Error::SlugTaken { .. } | Error::Invalid(_) => detail(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Invalid request",
-            err.code(),
-        ),
+        Error::SlugTaken { .. } | Error::Invalid(_) => {
+            detail(StatusCode::UNPROCESSABLE_ENTITY, "Invalid request", err.code())
+        }
         Error::Unavailable(_) => detail(
             StatusCode::SERVICE_UNAVAILABLE,
             "Service temporarily unavailable, please retry",
@@ -147,18 +128,13 @@ fn detail(status: StatusCode, message: &str, code: &'static str) -> Response<Bod
 /// 401 as FastAPI's `HTTPBearer` answers it, with the challenge header.
 fn unauthorized(message: &str, code: &'static str) -> Response<Body> {
     let mut reply = detail(StatusCode::UNAUTHORIZED, message, code);
-    reply
-        .headers_mut()
-        .insert("www-authenticate", "Bearer".parse().expect("static header"));
+    reply.headers_mut().insert("www-authenticate", "Bearer".parse().expect("static header"));
     reply
 }
 
 /// FastAPI's `RequestValidationError` response: 422 with one `detail` entry per problem.
 fn validation_error(problems: Vec<Value>) -> Response<Body> {
-    let mut reply = lambda::json_response(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &json!({ "detail": problems }),
-    );
+    let mut reply = lambda::json_response(StatusCode::UNPROCESSABLE_ENTITY, &json!({ "detail": problems }));
     reply.extensions_mut().insert(ErrorCode("invalid"));
     reply
 }

@@ -30,19 +30,11 @@ pub fn validate(bytes: &[u8]) -> Result<EnterpriseOrgCreate, Vec<Value>> {
     };
     let add_creator_as_member = match fields.get("add_creator_as_member") {
         None => Some(true),
-        Some(v) => lax_bool(v, "add_creator_as_member")
-            .map_err(|p| problems.push(p))
-            .ok(),
+        Some(v) => lax_bool(v, "add_creator_as_member").map_err(|p| problems.push(p)).ok(),
     };
     match (display_name, acu_limit, add_creator_as_member) {
-        (Some(display_name), Some(acu_limit), Some(add_creator_as_member))
-            if problems.is_empty() =>
-        {
-            Ok(EnterpriseOrgCreate {
-                display_name,
-                acu_limit,
-                add_creator_as_member,
-            })
+        (Some(display_name), Some(acu_limit), Some(add_creator_as_member)) if problems.is_empty() => {
+            Ok(EnterpriseOrgCreate { display_name, acu_limit, add_creator_as_member })
         }
         _ => Err(problems),
     }
@@ -68,11 +60,7 @@ fn json_invalid(bytes: &[u8], err: &serde_json::Error) -> Value {
         .sum::<usize>()
         + err.column().saturating_sub(1);
     let reason = err.to_string();
-    let reason = reason
-        .split(" at line ")
-        .next()
-        .unwrap_or(&reason)
-        .to_owned();
+    let reason = reason.split(" at line ").next().unwrap_or(&reason).to_owned();
     json!({
         "type": "json_invalid",
         "loc": ["body", offset],
@@ -86,9 +74,7 @@ fn display_name(fields: &Map<String, Value>) -> Result<String, Value> {
     let loc = json!(["body", "display_name"]);
     let value = match fields.get("display_name") {
         None => {
-            return Err(
-                json!({"type": "missing", "loc": loc, "msg": "Field required", "input": fields}),
-            );
+            return Err(json!({"type": "missing", "loc": loc, "msg": "Field required", "input": fields}));
         }
         Some(v) => v,
     };
@@ -136,10 +122,7 @@ fn acu_limit(value: &Value) -> Result<i64, Value> {
             }
         },
         Value::String(s) => s.trim().parse::<i64>().map_err(|_| {
-            err(
-                "int_parsing",
-                "Input should be a valid integer, unable to parse string as an integer",
-            )
+            err("int_parsing", "Input should be a valid integer, unable to parse string as an integer")
         })?,
         _ => return Err(err("int_type", "Input should be a valid integer")),
     };
@@ -158,8 +141,8 @@ fn lax_bool(value: &Value, field: &str) -> Result<bool, Value> {
     match value {
         Value::Bool(b) => Ok(*b),
         Value::Number(n) => match n.as_f64() {
-            Some(f) if f == 0.0 => Ok(false),
-            Some(f) if f == 1.0 => Ok(true),
+            Some(0.0) => Ok(false),
+            Some(1.0) => Ok(true),
             _ => Err(parsing()),
         },
         Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
@@ -187,10 +170,8 @@ mod tests {
 
     #[test]
     fn accepts_lax_values_as_pydantic_does() {
-        let ok = validate(
-            br#"{"display_name":"Acme","acu_limit":"10","add_creator_as_member":"false"}"#,
-        )
-        .unwrap();
+        let ok =
+            validate(br#"{"display_name":"Acme","acu_limit":"10","add_creator_as_member":"false"}"#).unwrap();
         assert_eq!(
             ok,
             EnterpriseOrgCreate {
@@ -202,12 +183,7 @@ mod tests {
         let ok = validate(br#"{"display_name":"Acme","acu_limit":5.0,"extra":1}"#).unwrap();
         assert_eq!(ok.acu_limit, Some(5));
         assert!(ok.add_creator_as_member);
-        assert_eq!(
-            validate(br#"{"display_name":"A","acu_limit":null}"#)
-                .unwrap()
-                .acu_limit,
-            None
-        );
+        assert_eq!(validate(br#"{"display_name":"A","acu_limit":null}"#).unwrap().acu_limit, None);
     }
 
     #[test]
@@ -217,14 +193,8 @@ mod tests {
             problems,
             vec![
                 ("missing".to_owned(), json!(["body", "display_name"])),
-                (
-                    "greater_than_equal".to_owned(),
-                    json!(["body", "acu_limit"])
-                ),
-                (
-                    "bool_parsing".to_owned(),
-                    json!(["body", "add_creator_as_member"])
-                ),
+                ("greater_than_equal".to_owned(), json!(["body", "acu_limit"])),
+                ("bool_parsing".to_owned(), json!(["body", "add_creator_as_member"])),
             ]
         );
     }
@@ -234,30 +204,12 @@ mod tests {
         assert_eq!(types(r#"{"display_name":5}"#)[0].0, "string_type");
         assert_eq!(types(r#"{"display_name":"   "}"#)[0].0, "string_too_short");
         assert_eq!(types(r#"{"display_name":""}"#)[0].0, "string_too_short");
-        assert_eq!(
-            types("{\"display_name\":\"a\\u0007b\"}")[0].0,
-            "value_error"
-        );
-        assert_eq!(
-            types(r#"{"display_name":"a","acu_limit":"ten"}"#)[0].0,
-            "int_parsing"
-        );
-        assert_eq!(
-            types(r#"{"display_name":"a","acu_limit":1.5}"#)[0].0,
-            "int_from_float"
-        );
-        assert_eq!(
-            types(r#"{"display_name":"a","acu_limit":[1]}"#)[0].0,
-            "int_type"
-        );
-        assert_eq!(
-            types(r#"{"display_name":"a","add_creator_as_member":null}"#)[0].0,
-            "bool_type"
-        );
-        assert_eq!(
-            types("[1,2]"),
-            vec![("model_attributes_type".to_owned(), json!(["body"]))]
-        );
+        assert_eq!(types("{\"display_name\":\"a\\u0007b\"}")[0].0, "value_error");
+        assert_eq!(types(r#"{"display_name":"a","acu_limit":"ten"}"#)[0].0, "int_parsing");
+        assert_eq!(types(r#"{"display_name":"a","acu_limit":1.5}"#)[0].0, "int_from_float");
+        assert_eq!(types(r#"{"display_name":"a","acu_limit":[1]}"#)[0].0, "int_type");
+        assert_eq!(types(r#"{"display_name":"a","add_creator_as_member":null}"#)[0].0, "bool_type");
+        assert_eq!(types("[1,2]"), vec![("model_attributes_type".to_owned(), json!(["body"]))]);
         assert_eq!(types(""), vec![("missing".to_owned(), json!(["body"]))]);
     }
 

@@ -1,0 +1,115 @@
+//! Over HTTP, exactly as a user runs it: the `orgmint` CLI provisions a tenant, `cargo lambda watch` serves
+//! the workspace's router, and plain HTTP requests create organizations.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use orgmint_tests::{http, root, store};
+use serde_json::Value;
+
+/// `cargo lambda watch` on a free port, stopped by SIGTERM (which also stops its function processes).
+struct Watch {
+    child: Child,
+    port: u16,
+}
+
+impl Watch {
+    fn start(table: &str) -> Watch {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("cargo")
+            .args(["lambda", "watch", "-A", "127.0.0.1", "-P", &port.to_string(), "--concurrency", "8"])
+            .current_dir(root())
+            .env("ORGMINT_TABLE", table)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cargo lambda watch (make test installs cargo-lambda)");
+        let mut watch = Watch { child, port };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = watch.child.try_wait() {
+                panic!("cargo lambda watch exited: {status}");
+            }
+            assert!(Instant::now() < deadline, "cargo lambda watch did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        watch
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
+fn orgmint(table: &str, args: &[&str]) -> Value {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
+    let out = Command::new(target.join("debug").join("orgmint"))
+        .args(args)
+        .env("ORGMINT_TABLE", table)
+        .output()
+        .expect("the orgmint binary (make test builds it)");
+    assert!(out.status.success(), "orgmint {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("--json prints one JSON object")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn devin_over_http_through_cargo_lambda_watch() {
+    let table = store().await.table().to_owned();
+    let tenant = orgmint(&table, &["tenant", "create", "--vendor", "devin", "--cap", "5", "--json"]);
+    assert_eq!(tenant["vendor"], "devin");
+    assert_eq!(tenant["path"], "/v2/enterprise/organizations");
+    let auth = tenant["headers"]["Authorization"].as_str().unwrap().to_owned();
+    assert!(auth.starts_with("Bearer apk_user_"));
+
+    let watch = Watch::start(&table);
+    let port = watch.port;
+    let post = move |body: String| {
+        let auth = auth.clone();
+        std::thread::spawn(move || {
+            http(
+                port,
+                "POST",
+                "/v2/enterprise/organizations",
+                &[("authorization", &auth), ("content-type", "application/json")],
+                &body,
+            )
+        })
+    };
+
+    // The first request waits for watch to start the function.
+    let (status, headers, body) = post(r#"{"display_name":"Over HTTP"}"#.into()).join().unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(headers.iter().any(|(k, v)| k == "x-request-id" && !v.is_empty()));
+    let org: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(org["org_name"], "Over HTTP");
+    assert!(org["org_id"].as_str().unwrap().starts_with("org-"));
+
+    // Concurrent requests are served concurrently, and the cap holds over HTTP.
+    let threads: Vec<_> = (0..12).map(|i| post(format!(r#"{{"display_name":"Org {i}"}}"#))).collect();
+    let statuses: Vec<u16> = threads.into_iter().map(|t| t.join().unwrap().0).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 4, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 403).count(), 8, "{statuses:?}");
+
+    // A route that does not exist is watch's own 404, and a malformed body is a 422, not a 5xx.
+    let (status, _, _) = http(port, "POST", "/v2/nowhere", &[], "{}");
+    assert_eq!(status, 404);
+    let (status, _, body) = post("{not json".into()).join().unwrap();
+    assert_eq!(status, 422, "{body}");
+    drop(watch);
+
+    let shown = orgmint(
+        &table,
+        &["tenant", "show", "--vendor", "devin", "--tenant", tenant["tenant"].as_str().unwrap(), "--json"],
+    );
+    assert_eq!(
+        (shown["cap"].as_u64(), shown["org_count"].as_u64(), shown["orgs"].as_u64()),
+        (Some(5), Some(5), Some(5))
+    );
+    let verified = orgmint(&table, &["verify", "--json"]);
+    assert_eq!(verified["ok"], true, "{verified}");
+}
