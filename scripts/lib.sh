@@ -62,8 +62,9 @@ wait_port() { # host port seconds
 start_dynamodb_local() {
   ensure_dynamodb_local
   local port="$1"
-  java -Djava.library.path="$DDB_DIR/DynamoDBLocal_lib" -jar "$DDB_DIR/DynamoDBLocal.jar" \
-    -inMemory -sharedDb -port "$port" >"$TOOLS/dynamodb-local-$port.log" 2>&1 &
+  # Started from .tools/: DynamoDB Local drops a metadata file in its working directory.
+  (cd "$TOOLS" && exec java -Djava.library.path="$DDB_DIR/DynamoDBLocal_lib" -jar "$DDB_DIR/DynamoDBLocal.jar" \
+    -inMemory -sharedDb -port "$port" >"$TOOLS/dynamodb-local-$port.log" 2>&1) &
   DDB_PID=$!
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
   wait_port 127.0.0.1 "$port" 30 || die "DynamoDB Local did not start on port $port (see .tools/dynamodb-local-$port.log)"
