@@ -7,6 +7,7 @@ use std::time::Instant;
 use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 
+use crate::rate::RateWindow;
 use crate::round_trips;
 use crate::store::Store;
 
@@ -146,4 +147,31 @@ pub fn bearer_token(req: &Request) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// Marks a response whose request the rate window needs no more charging for: a committed create (its
+/// transaction charged the window) or a refusal for the window itself (not counted).
+#[derive(Debug, Clone, Copy)]
+pub struct RateSettled;
+
+/// The rate-limited part of a request, after authentication: a full window is refused with `too_many`;
+/// otherwise `work` runs, and every answer not marked [`RateSettled`] is charged to the window.
+pub async fn metered<W>(
+    store: &Store,
+    rate: &RateWindow,
+    too_many: impl FnOnce(&RateWindow) -> Response<Body>,
+    work: W,
+) -> Response<Body>
+where
+    W: Future<Output = Response<Body>>,
+{
+    if rate.exceeded() {
+        return too_many(rate);
+    }
+    let response = work.await;
+    if response.extensions().get::<RateSettled>().is_none() {
+        // DynamoDB failing here changes no answer: the request was already decided.
+        let _ = store.charge(rate).await;
+    }
+    response
 }

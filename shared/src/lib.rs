@@ -13,6 +13,7 @@ pub mod ids;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod model;
+pub mod rate;
 pub mod round_trips;
 pub mod secrets;
 pub mod slug;
@@ -21,4 +22,5 @@ pub mod verify;
 
 pub use error::{AuthFailure, Denied, Error};
 pub use model::{Credential, Member, NewCredential, NewOrg, Org, Tenant, TenantRef, Vendor};
-pub use store::Store;
+pub use rate::RateWindow;
+pub use store::{Authenticated, Store};

@@ -160,4 +160,6 @@ pub struct NewOrg {
     pub members: Vec<Member>,
     pub credentials: Vec<NewCredential>,
     pub child_tenant: Option<Tenant>,
+    /// The caller's rate window, charged by the same transaction on condition that it is not full.
+    pub rate: Option<crate::rate::RateWindow>,
 }

@@ -10,8 +10,9 @@
 //! | slug claim | `TENANT#<vendor>#<tenant>` | `SLUG#<slug>` |
 //! | membership | `ORG#<vendor>#<org id>` | `MEMBER#<principal>` |
 //! | credential | `CRED#<sha-256 of the secret>` | `CRED` |
+//! | rate window of a credential | `RATE#<sha-256 of the secret>` | `W#<minute number>` |
 //!
-//! Authentication is one `GetItem`; a tenant's orgs are one `Query`; a create is one `TransactWriteItems`.
+//! Authentication is one `BatchGetItem` (the credentials and the rate window); a tenant's orgs are one `Query`; a create is one `TransactWriteItems`.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -21,14 +22,15 @@ use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, CancellationReason, KeySchemaElement, KeyType, Put,
-    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, Select, TimeToLiveSpecification,
-    TransactWriteItem, Update,
+    AttributeDefinition, AttributeValue, BillingMode, CancellationReason, KeySchemaElement, KeyType,
+    KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, Select,
+    TimeToLiveSpecification, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 
 use crate::error::{AuthFailure, Denied, Error};
 use crate::model::{Credential, Member, NewCredential, NewOrg, Org, Tenant, TenantRef, Vendor};
+use crate::rate::{self, RateWindow};
 use crate::round_trips::RoundTripCounter;
 use crate::{clock, ids};
 
@@ -45,6 +47,13 @@ const CONFLICT_ATTEMPTS: u32 = 6;
 const CONFLICT_DEADLINE: Duration = Duration::from_secs(4);
 
 type Item = HashMap<String, AttributeValue>;
+
+/// What one authentication round trip found: each presented credential, and the rate window of the first.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub credentials: Vec<Result<Credential, Error>>,
+    pub rate: RateWindow,
+}
 
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -131,30 +140,90 @@ impl Store {
 
     // ---- credentials -------------------------------------------------------------------------------
 
-    /// The credential behind `secret`, for `vendor`: one `GetItem` by the secret's digest.
+    /// The credential behind `secret`, for `vendor`.
     pub async fn authenticate(&self, vendor: Vendor, secret: &str) -> Result<Credential, Error> {
-        self.authenticate_digest(vendor, &crate::secrets::digest(secret)).await
+        let mut found = self.authenticate_all(vendor, &[secret]).await?;
+        found.credentials.remove(0)
     }
 
-    pub async fn authenticate_digest(&self, vendor: Vendor, digest: &str) -> Result<Credential, Error> {
-        let out = self
-            .client
-            .get_item()
+    /// The credentials behind `secrets`, for `vendor`, and the rate window of the first: one
+    /// `BatchGetItem` by the secrets' digests (and the first one's counter of the current window).
+    /// Each credential is `Err` when unknown, of another vendor, or expired.
+    pub async fn authenticate_all(&self, vendor: Vendor, secrets: &[&str]) -> Result<Authenticated, Error> {
+        let now_s = clock::now_ms().div_euclid(1_000);
+        let digests: Vec<String> = secrets.iter().map(|s| crate::secrets::digest(s)).collect();
+        let rate_key = digests.first().cloned().unwrap_or_default();
+        let window = now_s.div_euclid(rate::WINDOW_S);
+        let mut keys: Vec<Item> = Vec::new();
+        for digest in &digests {
+            let key =
+                Item::from([("pk".to_owned(), s(format!("CRED#{digest}"))), ("sk".to_owned(), s("CRED"))]);
+            // BatchGetItem refuses the same key twice.
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        keys.push(rate_item_key(&rate_key, window));
+        let mut found: Vec<Item> = Vec::new();
+        let mut request = KeysAndAttributes::builder().set_keys(Some(keys)).build().expect("keys are set");
+        for attempt in 0..3 {
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(|e| unavailable("BatchGetItem", &e))?;
+            found.extend(out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default());
+            match out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
+                Some(rest) if !rest.keys().is_empty() && attempt < 2 => request = rest,
+                Some(rest) if !rest.keys().is_empty() => {
+                    return Err(Error::Unavailable("BatchGetItem: keys left unprocessed".into()))
+                }
+                _ => break,
+            }
+        }
+        let item =
+            |pk: &str| found.iter().find(|i| matches!(i.get("pk"), Some(AttributeValue::S(v)) if v == pk));
+        let credentials: Vec<Result<Credential, Error>> = digests
+            .iter()
+            .map(|digest| {
+                let item =
+                    item(&format!("CRED#{digest}")).ok_or(Error::Unauthenticated(AuthFailure::Unknown))?;
+                let credential = credential_from_item(item)?;
+                if credential.tenant.vendor != vendor {
+                    return Err(Error::Unauthenticated(AuthFailure::Unknown));
+                }
+                if credential.is_expired_at(now_s) {
+                    return Err(Error::Unauthenticated(AuthFailure::Expired));
+                }
+                Ok(credential)
+            })
+            .collect();
+        let used = item(&format!("RATE#{rate_key}")).and_then(|i| get_n(i, "n").ok()).unwrap_or(0) as u32;
+        let limit = credentials.first().and_then(|c| c.as_ref().ok()).map_or(0, |c| c.rate_limit);
+        Ok(Authenticated { credentials, rate: RateWindow::new(rate_key, limit, used, now_s) })
+    }
+
+    /// Counts one request in its rate window, for requests that end without a create transaction (which
+    /// counts its own). Nothing to do when limiting is off.
+    pub async fn charge(&self, rate: &RateWindow) -> Result<(), Error> {
+        if !rate.enabled() {
+            return Ok(());
+        }
+        self.client
+            .update_item()
             .table_name(&self.table)
-            .key("pk", s(format!("CRED#{digest}")))
-            .key("sk", s("CRED"))
+            .set_key(Some(rate_item_key(&rate.key, rate.window)))
+            .update_expression("SET #type = :type, expires_at = :exp ADD n :one")
+            .expression_attribute_names("#type", "type")
+            .expression_attribute_values(":type", s("rate"))
+            .expression_attribute_values(":exp", n(rate_expiry(rate.window)))
+            .expression_attribute_values(":one", n(1))
             .send()
             .await
-            .map_err(|e| unavailable("GetItem", &e))?;
-        let item = out.item.ok_or(Error::Unauthenticated(AuthFailure::Unknown))?;
-        let credential = credential_from_item(&item)?;
-        if credential.tenant.vendor != vendor {
-            return Err(Error::Unauthenticated(AuthFailure::Unknown));
-        }
-        if credential.is_expired_at(clock::now_ms().div_euclid(1_000)) {
-            return Err(Error::Unauthenticated(AuthFailure::Expired));
-        }
-        Ok(credential)
+            .map_err(|e| unavailable("UpdateItem", &e))?;
+        Ok(())
     }
 
     // ---- tenants -----------------------------------------------------------------------------------
@@ -281,7 +350,7 @@ impl Store {
     /// `TransactionConflict` is retried with jittered backoff, with the same client request token and the
     /// same items, so that a retry can never create twice.
     pub async fn create_org(&self, new: &NewOrg) -> Result<(), Error> {
-        let (items, slug_index) = self.create_items(new);
+        let (items, slug_index, rate_index) = self.create_items(new);
         let token = ids::random_hex(32);
         let started = Instant::now();
         let mut attempt = 0;
@@ -300,7 +369,7 @@ impl Store {
             };
             let outcome = match err.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
-                    cancellation_to_error(e.cancellation_reasons(), slug_index, new)
+                    cancellation_to_error(e.cancellation_reasons(), slug_index, rate_index, new)
                 }
                 // Our own earlier attempt with this token is still being applied.
                 Some(TransactWriteItemsError::TransactionInProgressException(_)) => Retry::Conflict,
@@ -318,8 +387,9 @@ impl Store {
         }
     }
 
-    /// The transaction's items, in the order cancellation reasons refer to, and the slug claim's index.
-    fn create_items(&self, new: &NewOrg) -> (Vec<TransactWriteItem>, Option<usize>) {
+    /// The transaction's items, in the order cancellation reasons refer to, with the indexes of the slug
+    /// claim and the rate window.
+    fn create_items(&self, new: &NewOrg) -> (Vec<TransactWriteItem>, Option<usize>, Option<usize>) {
         let pk = tenant_pk(&new.tenant);
         let counter = Update::builder()
             .table_name(&self.table)
@@ -381,7 +451,23 @@ impl Store {
             item.insert("org_id".to_owned(), s(&org.id));
             items.push(put(&self.table, item));
         }
-        (items, slug_index)
+        let rate_index = new.rate.as_ref().filter(|r| r.enabled()).map(|rate| {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(rate_item_key(&rate.key, rate.window)))
+                .update_expression("SET #type = :type, expires_at = :exp ADD n :one")
+                .condition_expression("attribute_not_exists(n) OR n < :limit")
+                .expression_attribute_names("#type", "type")
+                .expression_attribute_values(":type", s("rate"))
+                .expression_attribute_values(":exp", n(rate_expiry(rate.window)))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":limit", n(rate.limit))
+                .build()
+                .expect("rate update has its key and expression");
+            items.push(TransactWriteItem::builder().update(update).build());
+            items.len() - 1
+        });
+        (items, slug_index, rate_index)
     }
 
     // ---- the table ---------------------------------------------------------------------------------
@@ -438,8 +524,19 @@ enum Retry {
 
 /// Maps the cancellation reasons, item by item, to what went wrong. The cap is checked first: it wins
 /// over a duplicate slug when both fail.
-fn cancellation_to_error(reasons: &[CancellationReason], slug_index: Option<usize>, new: &NewOrg) -> Retry {
+fn cancellation_to_error(
+    reasons: &[CancellationReason],
+    slug_index: Option<usize>,
+    rate_index: Option<usize>,
+    new: &NewOrg,
+) -> Retry {
     let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
+    // A full rate window refuses the request before anything else is judged.
+    if let (Some(i), Some(rate)) = (rate_index, &new.rate) {
+        if code(i) == "ConditionalCheckFailed" {
+            return Retry::No(Error::Throttled { retry_after_s: rate.reset_s() });
+        }
+    }
     if code(0) == "ConditionalCheckFailed" {
         return Retry::No(match reasons[0].item() {
             // The tenant exists, so its counter is at the cap.
@@ -484,6 +581,15 @@ fn unavailable<E: ProvideErrorMetadata, R>(operation: &str, err: &SdkError<E, R>
 
 fn tenant_pk(tenant: &TenantRef) -> String {
     format!("TENANT#{}#{}", tenant.vendor, tenant.id)
+}
+
+fn rate_item_key(digest: &str, window: i64) -> Item {
+    Item::from([("pk".to_owned(), s(format!("RATE#{digest}"))), ("sk".to_owned(), s(format!("W#{window}")))])
+}
+
+/// Rate windows remove themselves (DynamoDB TTL) a window after they end.
+fn rate_expiry(window: i64) -> i64 {
+    (window + 2) * rate::WINDOW_S
 }
 
 fn put(table: &str, item: Item) -> TransactWriteItem {
@@ -721,6 +827,8 @@ impl Inventory {
                 ));
             }
             "credential" => self.credentials.push((credential_from_item(item)?, get_opt_s(item, "org_id"))),
+            // Rate windows count requests; they hold no invariant of their own.
+            "rate" => {}
             other => return Err(Error::Invalid(format!("unknown item type '{other}'"))),
         }
         Ok(())

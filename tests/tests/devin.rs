@@ -290,3 +290,39 @@ async fn forty_five_concurrent_requests_at_cap_20_create_exactly_20() {
     assert_eq!(store.count_orgs(&tenant).await.unwrap(), 20);
     assert_sound(store).await;
 }
+
+#[tokio::test]
+async fn the_rate_limit_counts_every_authenticated_request_and_refuses_past_it() {
+    let store = store().await;
+    let p = tenant(store, &Options { rate_limit: 3, ..Options::new(Vendor::Devin) }).await;
+    let auth = authorization(&p);
+    let send = |body: &'static str| {
+        let ev = with(event("devin-create-success"), &[("authorization", Some(&auth))], Some(body));
+        handler(store, request(&ev))
+    };
+    let header = |r: &lambda_http::Response<lambda_http::Body>, name: &str| {
+        r.headers().get(name).map(|v| v.to_str().unwrap().parse::<u32>().unwrap())
+    };
+    let first = send(r#"{"display_name":"one"}"#).await;
+    let second = send(r#"{"acu_limit":1}"#).await; // a 422 counts too
+    let third = send(r#"{"display_name":"three"}"#).await;
+    let fourth = send(r#"{"display_name":"four"}"#).await;
+    // Unless the minute turned mid-test, the fourth is refused and nothing of it is written.
+    if header(&fourth, "x-ratelimit-reset") <= header(&first, "x-ratelimit-reset") {
+        assert_eq!(
+            [first.status(), second.status(), third.status(), fourth.status()],
+            [StatusCode::OK, StatusCode::UNPROCESSABLE_ENTITY, StatusCode::OK, StatusCode::TOO_MANY_REQUESTS]
+        );
+        assert_eq!(
+            [&first, &second, &third, &fourth].map(|r| header(r, "x-ratelimit-remaining")),
+            [Some(2), Some(1), Some(0), Some(0)]
+        );
+        assert_eq!(body_json(&fourth), json!({"detail": "Rate limit exceeded: 3 per 1 minute"}));
+        assert!(header(&fourth, "retry-after").is_some_and(|s| (1..=60).contains(&s)));
+        assert_eq!(store.count_orgs(&p.tenant.tenant).await.unwrap(), 2);
+    }
+    assert_eq!(header(&first, "x-ratelimit-limit"), Some(3));
+    // Failed authentication is neither counted nor told about limits.
+    let anonymous = handler(store, request(&event("devin-no-auth"))).await;
+    assert!(anonymous.headers().get("x-ratelimit-limit").is_none());
+}

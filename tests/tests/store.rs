@@ -48,6 +48,7 @@ fn new_org(tenant: &TenantRef, slug: Option<&str>) -> (NewOrg, String) {
             credential: credential(&child, None),
         }],
         child_tenant: Some(Tenant::new(child, "Org", 100, 1)),
+        rate: None,
     };
     (new, secret)
 }
@@ -196,4 +197,70 @@ async fn a_tenant_is_created_once() {
     store.create_tenant(&t, &[]).await.unwrap();
     assert!(matches!(store.create_tenant(&t, &[]).await, Err(Error::Invalid(_))));
     assert!(!store.create_table().await.unwrap(), "create_table is idempotent");
+}
+
+#[tokio::test]
+async fn the_rate_window_is_charged_by_the_create_and_holds_under_concurrency() {
+    let store = store().await;
+    let tenant = tenant_with_cap(store, 100).await;
+    let secret = secrets::mint("k_", 32);
+    let mut limited = credential(&tenant, None);
+    limited.rate_limit = 5;
+    store
+        .add_credentials(&[NewCredential { digest: secrets::digest(&secret), credential: limited }])
+        .await
+        .unwrap();
+    let found = store.authenticate_all(Vendor::Datadog, &[&secret]).await.unwrap();
+    assert_eq!((found.rate.limit, found.rate.used), (5, 0));
+    // Twelve creates at once against one window of five: exactly five get through.
+    let rate = found.rate.clone();
+    let tasks: Vec<_> = (0..12)
+        .map(|_| {
+            let (mut new, _) = new_org(&tenant, None);
+            new.rate = Some(rate.clone());
+            tokio::spawn(async move { store.create_org(&new).await })
+        })
+        .collect();
+    let mut outcomes = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => outcomes.0 += 1,
+            Err(Error::Throttled { retry_after_s }) => {
+                assert!((1..=60).contains(&retry_after_s));
+                outcomes.1 += 1
+            }
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    // The window may have turned during the test; a new window lets more through, never fewer.
+    let after = store.authenticate_all(Vendor::Datadog, &[&secret]).await.unwrap().rate;
+    if after.window == rate.window {
+        assert_eq!(outcomes, (5, 7));
+        assert_eq!(after.used, 5);
+        assert!(after.exceeded());
+    }
+    assert_eq!(counts(store, &tenant).await, (outcomes.0, outcomes.0));
+    assert_sound(store).await;
+}
+
+#[tokio::test]
+async fn charging_counts_requests_that_did_not_create() {
+    let store = store().await;
+    let tenant = tenant_with_cap(store, 1).await;
+    let secret = secrets::mint("k_", 32);
+    store
+        .add_credentials(&[NewCredential {
+            digest: secrets::digest(&secret),
+            credential: credential(&tenant, None),
+        }])
+        .await
+        .unwrap();
+    let before = store.authenticate_all(Vendor::Datadog, &[&secret]).await.unwrap().rate;
+    store.charge(&before).await.unwrap();
+    store.charge(&before).await.unwrap();
+    let after = store.authenticate_all(Vendor::Datadog, &[&secret]).await.unwrap().rate;
+    if after.window == before.window {
+        assert_eq!(after.used, before.used + 2);
+    }
+    assert_eq!(after.limit, 120);
 }

@@ -5,8 +5,8 @@ mod validate;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use orgmint::lambda::{self, BodyProblem, Call, ErrorCode};
-use orgmint::{AuthFailure, Error, Member, NewOrg, Org, Store, Vendor};
+use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateSettled};
+use orgmint::{AuthFailure, Credential, Error, Member, NewOrg, Org, RateWindow, Store, Vendor};
 use serde_json::{json, Value};
 
 pub use validate::{validate, EnterpriseOrgCreate};
@@ -25,20 +25,45 @@ pub async fn handler(store: &'static Store, req: Request) -> Response<Body> {
 }
 
 pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response<Body> {
-    match create(store, &req, &call).await {
-        Ok(org) => lambda::json_response(StatusCode::OK, &org),
-        Err(reply) => reply,
-    }
+    // Authentication (401) → authorization (403) → body (413/422) → the transaction (403 at the cap).
+    let (caller, rate) = match authenticate(store, &req).await {
+        Ok(found) => found,
+        Err(reply) => return reply,
+    };
+    let mut reply = lambda::metered(store, &rate, too_many_requests, async {
+        match create(store, &req, &call, caller, &rate).await {
+            Ok(org) => {
+                let mut reply = lambda::json_response(StatusCode::OK, &org);
+                reply.extensions_mut().insert(RateSettled);
+                reply
+            }
+            Err(reply) => reply,
+        }
+    })
+    .await;
+    rate_limit_headers(&mut reply, &rate);
+    reply
 }
 
-async fn create(store: &Store, req: &Request, call: &Call) -> Result<Value, Response<Body>> {
-    // Authentication (401) → authorization (403) → body (413/422) → the transaction (403 at the cap).
+/// The caller's credential and rate window: one round trip. Failures are 401s, which are not counted.
+async fn authenticate(store: &Store, req: &Request) -> Result<(Credential, RateWindow), Response<Body>> {
     let token =
         lambda::bearer_token(req).ok_or_else(|| unauthorized("Not authenticated", "unauthenticated"))?;
     if !token.starts_with(API_KEY_PREFIX) {
         return Err(unauthorized("Invalid API key", "unauthenticated"));
     }
-    let caller = store.authenticate(Vendor::Devin, token).await.map_err(domain_error)?;
+    let mut found = store.authenticate_all(Vendor::Devin, &[token]).await.map_err(domain_error)?;
+    let caller = found.credentials.remove(0).map_err(domain_error)?;
+    Ok((caller, found.rate))
+}
+
+async fn create(
+    store: &Store,
+    req: &Request,
+    call: &Call,
+    caller: Credential,
+    rate: &RateWindow,
+) -> Result<Value, Response<Body>> {
     if caller.role != ENTERPRISE_ADMIN {
         return Err(detail(
             StatusCode::FORBIDDEN,
@@ -86,9 +111,37 @@ async fn create(store: &Store, req: &Request, call: &Call) -> Result<Value, Resp
         },
         credentials: Vec::new(),
         child_tenant: None,
+        rate: Some(rate.clone()),
     };
-    store.create_org(&new).await.map_err(domain_error)?;
+    store.create_org(&new).await.map_err(|err| match err {
+        Error::Throttled { .. } => too_many_requests(rate),
+        other => domain_error(other),
+    })?;
     Ok(response)
+}
+
+/// slowapi's answer, as FastAPI services send it: 429 with `Retry-After`.
+fn too_many_requests(rate: &RateWindow) -> Response<Body> {
+    let mut reply = detail(
+        StatusCode::TOO_MANY_REQUESTS,
+        &format!("Rate limit exceeded: {} per 1 minute", rate.limit),
+        "throttled",
+    );
+    reply.headers_mut().insert("retry-after", rate.reset_s().into());
+    reply.extensions_mut().insert(RateSettled);
+    reply
+}
+
+/// `X-RateLimit-*` on every answer to an authenticated caller while limiting is on.
+fn rate_limit_headers(reply: &mut Response<Body>, rate: &RateWindow) {
+    if !rate.enabled() {
+        return;
+    }
+    let remaining = if reply.status() == StatusCode::TOO_MANY_REQUESTS { 0 } else { rate.remaining() };
+    let headers = reply.headers_mut();
+    headers.insert("x-ratelimit-limit", rate.limit.into());
+    headers.insert("x-ratelimit-remaining", remaining.into());
+    headers.insert("x-ratelimit-reset", rate.reset_s().into());
 }
 
 /// Domain errors in Devin's words.
@@ -105,6 +158,7 @@ fn domain_error(err: Error) -> Response<Body> {
         Error::Throttled { retry_after_s } => {
             let mut reply = detail(StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded", err.code());
             reply.headers_mut().insert("retry-after", retry_after_s.into());
+            reply.extensions_mut().insert(RateSettled);
             reply
         }
         // Devin has no slugs; the domain never reports one taken here.

@@ -1,0 +1,66 @@
+//! Rate limiting per credential: a fixed 60-second window, counted in DynamoDB so that every Lambda
+//! instance sees the same count.
+//!
+//! The count of the current window is read in the same round trip as the credential (see
+//! [`crate::Store::authenticate`]); a create charges the window inside its own transaction, on condition
+//! that the window is not full — exact under concurrency, and no extra round trip. Requests that end before
+//! the transaction (validation errors, refusals) are charged by one write after their answer is decided.
+
+/// The length of a window in seconds.
+pub const WINDOW_S: i64 = 60;
+
+/// The window a request falls in, and what the caller has used of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateWindow {
+    /// The digest of the credential the window counts for.
+    pub key: String,
+    /// Window number: Unix seconds / [`WINDOW_S`].
+    pub window: i64,
+    /// Requests per window; 0 turns limiting off.
+    pub limit: u32,
+    /// Requests already counted in this window, before this one.
+    pub used: u32,
+    /// Unix seconds now.
+    pub now_s: i64,
+}
+
+impl RateWindow {
+    pub fn new(key: impl Into<String>, limit: u32, used: u32, now_s: i64) -> Self {
+        RateWindow { key: key.into(), window: now_s.div_euclid(WINDOW_S), limit, used, now_s }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.limit > 0
+    }
+
+    /// The window is full: this request must be refused.
+    pub fn exceeded(&self) -> bool {
+        self.enabled() && self.used >= self.limit
+    }
+
+    /// What is left of the window once this request is counted.
+    pub fn remaining(&self) -> u32 {
+        self.limit.saturating_sub(self.used.saturating_add(1))
+    }
+
+    /// Seconds until the window ends (1 to 60).
+    pub fn reset_s(&self) -> u32 {
+        ((self.window + 1) * WINDOW_S - self.now_s) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_count_down_and_reset_at_the_minute() {
+        let w = RateWindow::new("k", 120, 0, 1_000_020);
+        assert_eq!((w.window, w.remaining(), w.reset_s()), (16_667, 119, 60));
+        assert!(!w.exceeded());
+        let full = RateWindow::new("k", 2, 2, 1_000_079);
+        assert!(full.exceeded());
+        assert_eq!((full.remaining(), full.reset_s()), (0, 1));
+        assert!(!RateWindow::new("k", 0, 500, 0).exceeded(), "0 turns limiting off");
+    }
+}
