@@ -42,6 +42,11 @@ impl FromStr for Vendor {
     }
 }
 
+/// The cap of a tenant that a create makes (a Cal.com or Datadog child): `ORGMINT_DEFAULT_CAP`, else 100.
+pub fn default_cap() -> u32 {
+    std::env::var("ORGMINT_DEFAULT_CAP").ok().and_then(|v| v.parse().ok()).unwrap_or(100)
+}
+
 /// Names a tenant: the scope a cap applies to (a Cal.com manager org, a Datadog parent org, a Clerk user
 /// account within an instance, a Devin enterprise).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -1,6 +1,7 @@
 //! `orgmint tenant create`: the options every vendor shares, and one small module per vendor that says
 //! what its tenant, credentials and calling instructions look like.
 
+pub mod datadog;
 pub mod devin;
 
 use clap::Args;
@@ -26,6 +27,9 @@ pub struct TenantOptions {
     /// The admin credential expires this many seconds from now (default: never).
     #[arg(long, allow_negative_numbers = true)]
     pub key_ttl: Option<i64>,
+    /// Datadog: the parent organization lacks the multi-organization feature.
+    #[arg(long)]
+    pub no_multi_org: bool,
     /// Cal.com: the platform plan (FREE … ENTERPRISE).
     #[arg(long)]
     pub plan: Option<String>,
@@ -57,6 +61,7 @@ impl TenantOptions {
             restricted: false,
             rate_limit: 120,
             key_ttl: None,
+            no_multi_org: false,
             plan: None,
             json: false,
         }
@@ -76,6 +81,7 @@ pub fn scope_id(_vendor: Vendor, tenant: &str, _user: Option<&str>) -> String {
 pub async fn provision(store: &Store, options: &TenantOptions) -> Result<Provisioned, String> {
     let now_ms = clock::now_ms();
     let provisioned = match options.vendor {
+        Vendor::Datadog => datadog::provision(options, now_ms)?,
         Vendor::Devin => devin::provision(options, now_ms)?,
         other => return Err(format!("tenant create for {other} is not available yet")),
     };

@@ -1,0 +1,249 @@
+//! Datadog's `POST /api/v1/org`: create a child organization. Datadog's v1 dialect (`DD-API-KEY` and
+//! `DD-APPLICATION-KEY`, `{"errors": […]}`, `X-RateLimit-*`) over orgmint's capped create. The child is a
+//! tenant of its own: its keys work at once and it creates children under its own cap.
+
+mod validate;
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateSettled};
+use orgmint::{
+    ids, secrets, Credential, Error, Member, NewCredential, NewOrg, Org, RateWindow, Store, Tenant,
+    TenantRef, Vendor,
+};
+use serde_json::{json, Value};
+
+pub use validate::{validate, OrganizationCreateBody};
+
+pub const ROUTE: &str = "POST /api/v1/org";
+pub const API_KEY: &str = "api_key";
+pub const APPLICATION_KEY: &str = "app_key";
+/// The permission an application key's owner needs to manage organizations.
+pub const ORG_MANAGEMENT: &str = "org_management";
+/// The parent organization's multi-organization feature.
+pub const MULTI_ORG: &str = "multi_org";
+/// The admin access role.
+pub const ADMIN_ROLE: &str = "adm";
+const RATE_LIMIT_NAME: &str = "create_child_org";
+
+/// The handler as the Lambda runtime and the tests call it.
+pub async fn handler(store: &'static Store, req: Request) -> Response<Body> {
+    lambda::serve(store, ROUTE, req, handle).await
+}
+
+pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response<Body> {
+    let (owner, rate) = match authenticate(store, &req).await {
+        Ok(found) => found,
+        Err(reply) => return reply,
+    };
+    let mut reply = lambda::metered(store, &rate, too_many_requests, async {
+        match create(store, &req, &call, &owner, &rate).await {
+            Ok(created) => {
+                let mut reply = lambda::json_response(StatusCode::OK, &created);
+                reply.extensions_mut().insert(RateSettled);
+                reply
+            }
+            Err(reply) => reply,
+        }
+    })
+    .await;
+    rate_limit_headers(&mut reply, &rate);
+    reply
+}
+
+fn header<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// Both keys in one round trip, checked in Datadog's order: API key present, API key known, application
+/// key present, application key known and of the same organization. The application key's credential is
+/// the caller; the rate window is the API key's.
+async fn authenticate(store: &Store, req: &Request) -> Result<(Credential, RateWindow), Response<Body>> {
+    let api_key =
+        header(req, "dd-api-key").ok_or_else(|| errors(StatusCode::FORBIDDEN, "API key required"))?;
+    let app_key = header(req, "dd-application-key");
+    let secrets: Vec<&str> = [Some(api_key), app_key].into_iter().flatten().collect();
+    let mut found = store.authenticate_all(Vendor::Datadog, &secrets).await.map_err(domain_error)?;
+    let forbidden = || errors(StatusCode::FORBIDDEN, "Forbidden");
+    let api = found.credentials.remove(0).ok().filter(|c| c.kind == API_KEY).ok_or_else(forbidden)?;
+    if app_key.is_none() {
+        return Err(errors(StatusCode::FORBIDDEN, "Application key required"));
+    }
+    let owner = found
+        .credentials
+        .remove(0)
+        .ok()
+        .filter(|c| c.kind == APPLICATION_KEY && c.tenant == api.tenant)
+        .ok_or_else(forbidden)?;
+    Ok((owner, found.rate))
+}
+
+async fn create(
+    store: &Store,
+    req: &Request,
+    call: &Call,
+    owner: &Credential,
+    rate: &RateWindow,
+) -> Result<Value, Response<Body>> {
+    if !owner.has_permission(ORG_MANAGEMENT) || !owner.has_feature(MULTI_ORG) {
+        return Err(errors(StatusCode::FORBIDDEN, "Forbidden"));
+    }
+    let (bytes, _) = lambda::body(req, false).map_err(|problem| match problem {
+        BodyProblem::TooLarge => errors(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("Request body too large: at most {} bytes", lambda::MAX_BODY_BYTES),
+        ),
+        BodyProblem::UnsupportedType(kind) => errors(
+            StatusCode::BAD_REQUEST,
+            &format!("Unsupported Content-Type '{kind}': send application/json"),
+        ),
+    })?;
+    let body = validate(bytes)
+        .map_err(|problems| with_code(all_errors(StatusCode::BAD_REQUEST, &problems), "invalid"))?;
+
+    let public_id = ids::random_hex(12);
+    let api_key = ids::random_hex(32);
+    let app_key = ids::random_hex(40);
+    let handle = owner.principal.clone();
+    let org = json!({
+        "billing": {"type": body.billing_type},
+        "created": orgmint::clock::rfc3339(call.now_ms),
+        "description": "",
+        "name": body.name,
+        "public_id": public_id,
+        "settings": {
+            "private_widget_share": false,
+            "saml": {"enabled": false},
+            "saml_autocreate_access_role": "st",
+            "saml_autocreate_users_domains": {"domains": [], "enabled": false},
+            "saml_can_be_enabled": false,
+            "saml_idp_endpoint": "",
+            "saml_idp_initiated_login": {"enabled": false},
+            "saml_idp_metadata_uploaded": false,
+            "saml_login_url": "",
+            "saml_strict_mode": {"enabled": false},
+        },
+        "subscription": {"type": body.subscription_type},
+        "trial": body.subscription_type == "trial",
+    });
+    let created = json!({
+        "api_key": {
+            "created": orgmint::clock::sql_datetime(call.now_ms),
+            "created_by": handle,
+            "key": api_key,
+            "name": "Default",
+        },
+        "application_key": {"hash": app_key, "name": "Default", "owner": handle},
+        "org": org,
+        "user": {
+            "access_role": ADMIN_ROLE,
+            "disabled": false,
+            "email": handle,
+            "handle": handle,
+            "icon": "",
+            "name": handle,
+            "verified": true,
+        },
+    });
+
+    // The child is the parent of its own scope: the creator administers it with the same rights.
+    let child = TenantRef::new(Vendor::Datadog, &public_id);
+    let mut child_tenant = Tenant::new(child.clone(), &body.name, orgmint::model::default_cap(), call.now_ms);
+    child_tenant.features = vec![MULTI_ORG.to_owned()];
+    child_tenant.rate_limit = owner.rate_limit;
+    let key = |kind: &str, permissions: Vec<String>| Credential {
+        tenant: child.clone(),
+        kind: kind.to_owned(),
+        principal: handle.clone(),
+        role: ADMIN_ROLE.to_owned(),
+        permissions,
+        plan: None,
+        features: child_tenant.features.clone(),
+        expires_s: None,
+        rate_limit: owner.rate_limit,
+        public_id: None,
+        created_ms: call.now_ms,
+    };
+    let new = NewOrg {
+        tenant: owner.tenant.clone(),
+        org: Org {
+            id: public_id.clone(),
+            name: body.name.clone(),
+            slug: None,
+            created_ms: call.now_ms,
+            doc: created["org"].to_string(),
+        },
+        members: vec![Member { principal: handle.clone(), role: ADMIN_ROLE.to_owned() }],
+        credentials: vec![
+            NewCredential { digest: secrets::digest(&api_key), credential: key(API_KEY, Vec::new()) },
+            NewCredential {
+                digest: secrets::digest(&app_key),
+                credential: key(APPLICATION_KEY, vec![ORG_MANAGEMENT.to_owned()]),
+            },
+        ],
+        child_tenant: Some(child_tenant.clone()),
+        rate: Some(rate.clone()),
+    };
+    store.create_org(&new).await.map_err(|err| match err {
+        Error::Throttled { .. } => too_many_requests(rate),
+        other => domain_error(other),
+    })?;
+    Ok(created)
+}
+
+/// Domain errors in Datadog's words.
+fn domain_error(err: Error) -> Response<Body> {
+    let code = err.code();
+    let reply = match err {
+        Error::CapReached { cap } => {
+            errors(StatusCode::FORBIDDEN, &format!("Maximum number of child organizations ({cap}) reached"))
+        }
+        Error::Unauthenticated(_) | Error::Forbidden(_) => errors(StatusCode::FORBIDDEN, "Forbidden"),
+        Error::Throttled { .. } => errors(StatusCode::TOO_MANY_REQUESTS, "Too many requests"),
+        Error::SlugTaken { .. } | Error::Invalid(_) => errors(StatusCode::BAD_REQUEST, "Bad Request"),
+        Error::Unavailable(_) => errors(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable, please retry"),
+    };
+    with_code(reply, code)
+}
+
+fn too_many_requests(rate: &RateWindow) -> Response<Body> {
+    let mut reply = with_code(errors(StatusCode::TOO_MANY_REQUESTS, "Too many requests"), "throttled");
+    reply.headers_mut().insert("retry-after", rate.reset_s().into());
+    reply.extensions_mut().insert(RateSettled);
+    reply
+}
+
+/// Datadog's `X-RateLimit-*` on every answer to an authenticated caller while limiting is on.
+fn rate_limit_headers(reply: &mut Response<Body>, rate: &RateWindow) {
+    if !rate.enabled() {
+        return;
+    }
+    let remaining = if reply.status() == StatusCode::TOO_MANY_REQUESTS { 0 } else { rate.remaining() };
+    let headers = reply.headers_mut();
+    headers.insert("x-ratelimit-limit", rate.limit.into());
+    headers.insert("x-ratelimit-period", (orgmint::rate::WINDOW_S as u32).into());
+    headers.insert("x-ratelimit-remaining", remaining.into());
+    headers.insert("x-ratelimit-reset", rate.reset_s().into());
+    headers.insert("x-ratelimit-name", RATE_LIMIT_NAME.parse().expect("static header"));
+}
+
+fn errors(status: StatusCode, message: &str) -> Response<Body> {
+    all_errors(status, &[message.to_owned()])
+}
+
+/// Datadog's error envelope: `{"errors": ["…", …]}`.
+fn all_errors(status: StatusCode, messages: &[String]) -> Response<Body> {
+    let code = match status.as_u16() {
+        403 => "forbidden",
+        413 => "too_large",
+        429 => "throttled",
+        503 => "unavailable",
+        _ => "invalid",
+    };
+    with_code(lambda::json_response(status, &json!({ "errors": messages })), code)
+}
+
+fn with_code(mut reply: Response<Body>, code: &'static str) -> Response<Body> {
+    reply.extensions_mut().insert(ErrorCode(code));
+    reply
+}
