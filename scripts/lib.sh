@@ -29,6 +29,15 @@ ensure_venv() {
   export PATH="$VENV/bin:$PATH"
 }
 
+# The vendors' own clients, used by the tests as oracles.
+ensure_test_clients() {
+  ensure_venv
+  if ! ls -d "$VENV"/lib/python*/site-packages/datadog_api_client >/dev/null 2>&1; then
+    log "installing datadog-api-client from PyPI"
+    "$VENV/bin/pip" install -q "datadog-api-client==2.62.0"
+  fi
+}
+
 ensure_java() {
   command -v java >/dev/null 2>&1 ||
     die "DynamoDB Local needs Java 17: install it with 'apt-get install openjdk-17-jre-headless' and run this again."

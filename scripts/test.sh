@@ -3,7 +3,7 @@
 # failure.
 source "$(dirname "$0")/lib.sh"
 
-ensure_venv
+ensure_test_clients
 ensure_dynamodb_local
 
 DDB_PID=""

@@ -58,6 +58,34 @@ fn orgmint(table: &str, args: &[&str]) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn datadogs_official_python_client_works_unchanged() {
+    let table = store().await.table().to_owned();
+    let parent = orgmint(&table, &["tenant", "create", "--vendor", "datadog", "--cap", "5", "--json"]);
+    assert_eq!(parent["path"], "/api/v1/org");
+    let watch = Watch::start(&table);
+    let python = root().join(".tools/venv/bin/python");
+    let out = Command::new(&python)
+        .arg(root().join("tests/clients/datadog_client.py"))
+        .env("ORGMINT_URL", format!("http://127.0.0.1:{}", watch.port))
+        .env("DD_API_KEY", parent["headers"]["DD-API-KEY"].as_str().unwrap())
+        .env("DD_APP_KEY", parent["headers"]["DD-APPLICATION-KEY"].as_str().unwrap())
+        .output()
+        .expect("the project venv's python (make test creates it)");
+    drop(watch);
+    assert!(
+        out.status.success(),
+        "datadog-api-client failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let made: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let child = made["child"].as_str().unwrap();
+    let shown = orgmint(&table, &["tenant", "show", "--vendor", "datadog", "--tenant", child, "--json"]);
+    assert_eq!((shown["org_count"].as_u64(), shown["orgs"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(orgmint(&table, &["verify", "--json"])["ok"], true);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn devin_over_http_through_cargo_lambda_watch() {
     let table = store().await.table().to_owned();
     let tenant = orgmint(&table, &["tenant", "create", "--vendor", "devin", "--cap", "5", "--json"]);
