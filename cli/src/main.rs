@@ -28,6 +28,11 @@ enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// Clerk: session tokens for an instance's users.
+    Clerk {
+        #[command(subcommand)]
+        command: ClerkCommand,
+    },
     /// Scan the table and report every broken invariant (counter ≠ orgs, orphans, an org over its cap);
     /// exits non-zero when any is.
     Verify {
@@ -43,6 +48,27 @@ enum TableCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum ClerkCommand {
+    /// Mint a session token for a user of an instance (a new user when --user is absent).
+    Session(SessionOptions),
+}
+
+#[derive(Args)]
+struct SessionOptions {
+    /// The instance (`tenant` of `orgmint tenant create --vendor clerk`).
+    #[arg(long)]
+    tenant: String,
+    /// An existing user of the instance; absent: a new user (and account) is created.
+    #[arg(long)]
+    user: Option<String>,
+    /// Seconds the token is valid; negative mints an already expired token.
+    #[arg(long, default_value_t = vendors::clerk::DEFAULT_TTL_S, allow_negative_numbers = true)]
+    ttl: i64,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -76,6 +102,7 @@ async fn main() -> ExitCode {
             vendors::create_tenant(&store, &options).await
         }
         Command::Tenant { command: TenantCommand::Show(options) } => tenant_show(&store, &options).await,
+        Command::Clerk { command: ClerkCommand::Session(options) } => clerk_session(&store, &options).await,
         Command::Verify { json } => verify(&store, json).await,
     };
     match result {
@@ -99,15 +126,15 @@ async fn table_create(store: &Store, as_json: bool) -> Result<(), String> {
 }
 
 async fn tenant_show(store: &Store, options: &ShowOptions) -> Result<(), String> {
-    let scope = vendors::scope_id(options.vendor, &options.tenant, options.user.as_deref());
-    let tenant_ref = TenantRef::new(options.vendor, scope);
+    let scope = vendors::scope_id(store, options.vendor, &options.tenant, options.user.as_deref()).await?;
+    let tenant_ref = TenantRef::new(options.vendor, scope.clone());
     let tenant = store
         .tenant(&tenant_ref)
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no {} tenant '{}'", options.vendor, options.tenant))?;
     let orgs = store.count_orgs(&tenant_ref).await.map_err(|e| e.to_string())?;
-    let out = json!({
+    let mut out = json!({
         "vendor": options.vendor.as_str(),
         "tenant": options.tenant,
         "name": tenant.name,
@@ -115,9 +142,23 @@ async fn tenant_show(store: &Store, options: &ShowOptions) -> Result<(), String>
         "org_count": tenant.org_count,
         "orgs": orgs,
     });
+    if let Some((_, user)) = scope.split_once('/').filter(|_| options.vendor == Vendor::Clerk) {
+        out["user_id"] = Value::from(user);
+    }
     let text = format!(
         "{} tenant {} ({}): {} of {} organizations (counter {})",
         options.vendor, options.tenant, tenant.name, orgs, tenant.cap, tenant.org_count
+    );
+    print(options.json, &out, &text);
+    Ok(())
+}
+
+async fn clerk_session(store: &Store, options: &SessionOptions) -> Result<(), String> {
+    let out = vendors::clerk::session(store, &options.tenant, options.user.as_deref(), options.ttl).await?;
+    let text = format!(
+        "user {}\nAuthorization: {}",
+        out["user_id"].as_str().unwrap_or_default(),
+        out["headers"]["Authorization"].as_str().unwrap_or_default()
     );
     print(options.json, &out, &text);
     Ok(())

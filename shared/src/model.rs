@@ -1,5 +1,6 @@
 //! The domain's nouns. Vendor crates fill them; the store persists them.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -75,6 +76,9 @@ pub struct Tenant {
     pub features: Vec<String>,
     /// Requests per minute per credential; 0 turns limiting off.
     pub rate_limit: u32,
+    /// Further public settings of the tenant, vendor-defined (e.g. a verification key, an issuer).
+    /// Never secrets: see [`crate::Store::tenant_secret`] for those.
+    pub attributes: BTreeMap<String, String>,
     pub created_ms: i64,
 }
 
@@ -88,6 +92,7 @@ impl Tenant {
             plan: None,
             features: Vec::new(),
             rate_limit: 120,
+            attributes: BTreeMap::new(),
             created_ms,
         }
     }
@@ -162,6 +167,9 @@ pub struct Member {
 pub struct NewOrg {
     pub tenant: TenantRef,
     pub org: Org,
+    /// The scope the slug is unique in, when wider than `tenant` (e.g. every account of one instance);
+    /// `None`: the tenant itself.
+    pub slug_scope: Option<TenantRef>,
     pub members: Vec<Member>,
     pub credentials: Vec<NewCredential>,
     pub child_tenant: Option<Tenant>,

@@ -12,7 +12,8 @@ pub const WINDOW_S: i64 = 60;
 /// The window a request falls in, and what the caller has used of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateWindow {
-    /// The digest of the credential the window counts for.
+    /// What the window counts for: the digest of a credential, or another key of the caller (e.g. a
+    /// session's account); stored as `RATE#<key>`.
     pub key: String,
     /// Window number: Unix seconds / [`WINDOW_S`].
     pub window: i64,

@@ -7,14 +7,20 @@
 //! | --- | --- | --- |
 //! | tenant (the cap scope and its counter) | `TENANT#<vendor>#<tenant>` | `TENANT` |
 //! | organization | `TENANT#<vendor>#<tenant>` | `ORG#<org id>` |
-//! | slug claim | `TENANT#<vendor>#<tenant>` | `SLUG#<slug>` |
+//! | slug claim | `TENANT#<vendor>#<slug scope>` | `SLUG#<slug>` |
 //! | membership | `ORG#<vendor>#<org id>` | `MEMBER#<principal>` |
 //! | credential | `CRED#<sha-256 of the secret>` | `CRED` |
 //! | rate window of a credential | `RATE#<sha-256 of the secret>` | `W#<minute number>` |
+//! | rate window of another key (e.g. a session's account) | `RATE#<key>` | `W#<minute number>` |
+//! | a tenant's secret (e.g. a signing key) | `SECRET#<vendor>#<tenant>` | `SECRET#<name>` |
+//!
+//! The slug scope is the tenant unless the create names a wider one ([`NewOrg::slug_scope`]). Secrets
+//! live in a partition of their own, which request paths never read (IAM can deny `SECRET#*` leading keys
+//! to the functions).
 //!
 //! Authentication is one `BatchGetItem` (the credentials and the rate window); a tenant's orgs are one `Query`; a create is one `TransactWriteItems`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::config::retry::RetryConfig;
@@ -164,25 +170,7 @@ impl Store {
             }
         }
         keys.push(rate_item_key(&rate_key, window));
-        let mut found: Vec<Item> = Vec::new();
-        let mut request = KeysAndAttributes::builder().set_keys(Some(keys)).build().expect("keys are set");
-        for attempt in 0..3 {
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .send()
-                .await
-                .map_err(|e| unavailable("BatchGetItem", &e))?;
-            found.extend(out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default());
-            match out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
-                Some(rest) if !rest.keys().is_empty() && attempt < 2 => request = rest,
-                Some(rest) if !rest.keys().is_empty() => {
-                    return Err(Error::Unavailable("BatchGetItem: keys left unprocessed".into()))
-                }
-                _ => break,
-            }
-        }
+        let found = self.batch_get(keys, false).await?;
         let item =
             |pk: &str| found.iter().find(|i| matches!(i.get("pk"), Some(AttributeValue::S(v)) if v == pk));
         let credentials: Vec<Result<Credential, Error>> = digests
@@ -203,6 +191,72 @@ impl Store {
         let used = item(&format!("RATE#{rate_key}")).and_then(|i| get_n(i, "n").ok()).unwrap_or(0) as u32;
         let limit = credentials.first().and_then(|c| c.as_ref().ok()).map_or(0, |c| c.rate_limit);
         Ok(Authenticated { credentials, rate: RateWindow::new(rate_key, limit, used, now_s) })
+    }
+
+    /// One `BatchGetItem` (unprocessed keys retried twice): the items found, in no particular order.
+    async fn batch_get(&self, keys: Vec<Item>, consistent: bool) -> Result<Vec<Item>, Error> {
+        let mut found: Vec<Item> = Vec::new();
+        let mut request = KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .consistent_read(consistent)
+            .build()
+            .expect("keys are set");
+        for attempt in 0..3 {
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(|e| unavailable("BatchGetItem", &e))?;
+            found.extend(out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default());
+            match out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
+                Some(rest) if !rest.keys().is_empty() && attempt < 2 => request = rest,
+                Some(rest) if !rest.keys().is_empty() => {
+                    return Err(Error::Unavailable("BatchGetItem: keys left unprocessed".into()))
+                }
+                _ => break,
+            }
+        }
+        Ok(found)
+    }
+
+    /// Several tenants and, optionally, the count of the current window of the rate key `rate_key`
+    /// (see [`RateWindow::key`]), in one consistent `BatchGetItem`: for callers that authenticate by
+    /// something other than a stored credential (e.g. a signed token naming its tenants). Each tenant is
+    /// `None` when it does not exist; the count is 0 without a key or a window.
+    pub async fn tenants(
+        &self,
+        refs: &[TenantRef],
+        rate_key: Option<&str>,
+        now_s: i64,
+    ) -> Result<(Vec<Option<Tenant>>, u32), Error> {
+        let mut keys: Vec<Item> = Vec::new();
+        for tenant in refs {
+            let key = tenant_key(tenant);
+            // BatchGetItem refuses the same key twice.
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        if let Some(rate_key) = rate_key {
+            keys.push(rate_item_key(rate_key, now_s.div_euclid(rate::WINDOW_S)));
+        }
+        if keys.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        let found = self.batch_get(keys, true).await?;
+        let item =
+            |pk: &str| found.iter().find(|i| matches!(i.get("pk"), Some(AttributeValue::S(v)) if v == pk));
+        let tenants = refs
+            .iter()
+            .map(|tenant| item(&tenant_pk(tenant)).map(tenant_from_item).transpose())
+            .collect::<Result<Vec<_>, Error>>()?;
+        let used = rate_key
+            .and_then(|key| item(&format!("RATE#{key}")))
+            .and_then(|i| get_n(i, "n").ok())
+            .unwrap_or(0) as u32;
+        Ok((tenants, used))
     }
 
     /// Counts one request in its rate window, for requests that end without a create transaction (which
@@ -230,8 +284,22 @@ impl Store {
 
     /// Creates a tenant with its first credentials, all or nothing. A tenant that exists already is refused.
     pub async fn create_tenant(&self, tenant: &Tenant, credentials: &[NewCredential]) -> Result<(), Error> {
+        self.create_tenant_with_secrets(tenant, credentials, &[]).await
+    }
+
+    /// [`Store::create_tenant`], and secrets of the tenant (name, value) that only operators read back
+    /// ([`Store::tenant_secret`]): all in one transaction.
+    pub async fn create_tenant_with_secrets(
+        &self,
+        tenant: &Tenant,
+        credentials: &[NewCredential],
+        secrets: &[(&str, &str)],
+    ) -> Result<(), Error> {
         let mut items = vec![put(&self.table, tenant_item(tenant))];
         items.extend(credentials.iter().map(|c| put(&self.table, credential_item(c, None))));
+        items.extend(
+            secrets.iter().map(|(name, value)| put(&self.table, secret_item(&tenant.tenant, name, value))),
+        );
         self.client.transact_write_items().set_transact_items(Some(items)).send().await.map_err(
             |e| match e.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(_)) => {
@@ -267,6 +335,20 @@ impl Store {
             .await
             .map_err(|e| unavailable("GetItem", &e))?;
         out.item.map(|item| tenant_from_item(&item)).transpose()
+    }
+
+    /// A secret stored with [`Store::create_tenant_with_secrets`]; `None` when there is none by that name.
+    pub async fn tenant_secret(&self, tenant: &TenantRef, name: &str) -> Result<Option<String>, Error> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(secret_key(tenant, name)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", &e))?;
+        out.item.map(|item| get_s(&item, "value")).transpose()
     }
 
     /// The organizations stored in a tenant's scope, counted by one (paginated) `Query`.
@@ -416,14 +498,17 @@ impl Store {
         }
         let mut items =
             vec![TransactWriteItem::builder().update(counter).build(), put(&self.table, org_item)];
+        let slug_pk = tenant_pk(new.slug_scope.as_ref().unwrap_or(&new.tenant));
         let slug_index = org.slug.as_ref().map(|slug| {
             items.push(put(
                 &self.table,
                 Item::from([
-                    ("pk".to_owned(), s(&pk)),
+                    ("pk".to_owned(), s(&slug_pk)),
                     ("sk".to_owned(), s(format!("SLUG#{slug}"))),
                     ("type".to_owned(), s("slug")),
                     ("org_id".to_owned(), s(&org.id)),
+                    // The org's own tenant, which the slug scope may be wider than.
+                    ("tenant".to_owned(), s(&new.tenant.id)),
                 ]),
             ));
             items.len() - 1
@@ -583,6 +668,27 @@ fn tenant_pk(tenant: &TenantRef) -> String {
     format!("TENANT#{}#{}", tenant.vendor, tenant.id)
 }
 
+fn tenant_key(tenant: &TenantRef) -> Item {
+    Item::from([("pk".to_owned(), s(tenant_pk(tenant))), ("sk".to_owned(), s("TENANT"))])
+}
+
+fn secret_key(tenant: &TenantRef, name: &str) -> Item {
+    Item::from([
+        ("pk".to_owned(), s(format!("SECRET#{}#{}", tenant.vendor, tenant.id))),
+        ("sk".to_owned(), s(format!("SECRET#{name}"))),
+    ])
+}
+
+fn secret_item(tenant: &TenantRef, name: &str, value: &str) -> Item {
+    let mut item = secret_key(tenant, name);
+    item.insert("type".to_owned(), s("secret"));
+    item.insert("vendor".to_owned(), s(tenant.vendor.as_str()));
+    item.insert("tenant".to_owned(), s(&tenant.id));
+    item.insert("name".to_owned(), s(name));
+    item.insert("value".to_owned(), s(value));
+    item
+}
+
 fn rate_item_key(digest: &str, window: i64) -> Item {
     Item::from([("pk".to_owned(), s(format!("RATE#{digest}"))), ("sk".to_owned(), s(format!("W#{window}")))])
 }
@@ -673,6 +779,10 @@ fn tenant_item(tenant: &Tenant) -> Item {
     if let Some(plan) = &tenant.plan {
         item.insert("plan".to_owned(), s(plan));
     }
+    if !tenant.attributes.is_empty() {
+        let map = tenant.attributes.iter().map(|(k, v)| (k.clone(), s(v))).collect();
+        item.insert("attributes".to_owned(), AttributeValue::M(map));
+    }
     item
 }
 
@@ -685,6 +795,16 @@ fn tenant_from_item(item: &Item) -> Result<Tenant, Error> {
         plan: get_opt_s(item, "plan"),
         features: get_list(item, "features"),
         rate_limit: get_n(item, "rate_limit").unwrap_or(0) as u32,
+        attributes: match item.get("attributes") {
+            Some(AttributeValue::M(map)) => map
+                .iter()
+                .filter_map(|(k, v)| match v {
+                    AttributeValue::S(v) => Some((k.clone(), v.clone())),
+                    _ => None,
+                })
+                .collect(),
+            _ => BTreeMap::new(),
+        },
         created_ms: get_n(item, "created_ms")?,
     })
 }
@@ -754,8 +874,10 @@ pub struct Inventory {
     pub tenants: Vec<Tenant>,
     /// Each org with the tenant whose scope holds it.
     pub orgs: Vec<(TenantRef, Org)>,
-    /// Slug claims: tenant, slug, the org that claimed it.
+    /// Slug claims: the claimed org's tenant, slug, the org that claimed it.
     pub slugs: Vec<(TenantRef, String, String)>,
+    /// Tenants' secrets, by name (never their values).
+    pub secrets: Vec<(TenantRef, String)>,
     /// Memberships: the org's tenant, org id, member.
     pub members: Vec<(TenantRef, String, Member)>,
     /// Credentials, with the org whose create minted them (if any).
@@ -814,7 +936,13 @@ impl Inventory {
             "org" => self.orgs.push((tenant_of(item)?, org_from_item(item)?)),
             "slug" => {
                 let slug = get_s(item, "sk")?.trim_start_matches("SLUG#").to_owned();
-                self.slugs.push((tenant_of(item)?, slug, get_s(item, "org_id")?));
+                let scope = tenant_of(item)?;
+                // Claims in a wider scope name the org's own tenant.
+                let tenant = match get_opt_s(item, "tenant") {
+                    Some(id) => TenantRef::new(scope.vendor, id),
+                    None => scope,
+                };
+                self.slugs.push((tenant, slug, get_s(item, "org_id")?));
             }
             "member" => {
                 let pk = get_s(item, "pk")?;
@@ -827,6 +955,9 @@ impl Inventory {
                 ));
             }
             "credential" => self.credentials.push((credential_from_item(item)?, get_opt_s(item, "org_id"))),
+            "secret" => self
+                .secrets
+                .push((TenantRef::new(vendor_of(item)?, get_s(item, "tenant")?), get_s(item, "name")?)),
             // Rate windows count requests; they hold no invariant of their own.
             "rate" => {}
             other => return Err(Error::Invalid(format!("unknown item type '{other}'"))),

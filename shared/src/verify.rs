@@ -69,6 +69,11 @@ pub fn violations(inv: &Inventory) -> Vec<String> {
             }
         }
     }
+    for (tenant, name) in &inv.secrets {
+        if !tenants.contains(tenant) {
+            found.push(format!("secret '{name}' of missing tenant {} {}", tenant.vendor, tenant.id));
+        }
+    }
     found.extend(inv.unknown.iter().map(|u| format!("unreadable item {u}")));
     found
 }

@@ -35,6 +35,7 @@ fn new_org(tenant: &TenantRef, slug: Option<&str>) -> (NewOrg, String) {
     let child = TenantRef::new(tenant.vendor, format!("child-{id}"));
     let new = NewOrg {
         tenant: tenant.clone(),
+        slug_scope: None,
         org: Org {
             id: id.clone(),
             name: "Org".into(),

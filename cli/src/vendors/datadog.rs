@@ -55,5 +55,6 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
         sample_body:
             r#"{"name":"New child org","billing":{"type":"parent_billing"},"subscription":{"type":"pro"}}"#
                 .to_owned(),
+        content_type: "application/json",
     })
 }

@@ -1,11 +1,12 @@
 //! `orgmint tenant create`: the options every vendor shares, and one small module per vendor that says
 //! what its tenant, credentials and calling instructions look like.
 
+pub mod clerk;
 pub mod datadog;
 pub mod devin;
 
 use clap::Args;
-use orgmint::{clock, NewCredential, Store, Tenant, Vendor};
+use orgmint::{clock, NewCredential, Store, Tenant, TenantRef, Vendor};
 use serde_json::{json, Map, Value};
 
 #[derive(Args, Debug, Clone)]
@@ -24,7 +25,8 @@ pub struct TenantOptions {
     /// Requests per minute per credential (0 = off).
     #[arg(long, default_value_t = 120)]
     pub rate_limit: u32,
-    /// The admin credential expires this many seconds from now (default: never).
+    /// The admin credential expires this many seconds from now (default: never; Clerk: the session
+    /// token's lifetime, default 3600).
     #[arg(long, allow_negative_numbers = true)]
     pub key_ttl: Option<i64>,
     /// Datadog: the parent organization lacks the multi-organization feature.
@@ -47,8 +49,9 @@ pub struct Provisioned {
     pub headers: Map<String, Value>,
     /// Vendor-specific fields added to the JSON output.
     pub extra: Map<String, Value>,
-    /// A body that creates an organization, for the printed curl line.
+    /// A body that creates an organization, for the printed curl line, and its content type.
     pub sample_body: String,
+    pub content_type: &'static str,
 }
 
 impl TenantOptions {
@@ -72,9 +75,27 @@ impl TenantOptions {
     }
 }
 
-/// The scope id the store keys a tenant by: the public id, for every vendor so far.
-pub fn scope_id(_vendor: Vendor, tenant: &str, _user: Option<&str>) -> String {
-    tenant.to_owned()
+/// The scope id the store keys a tenant by: the public id; for Clerk the account of `user` (default: the
+/// instance's first user) within the instance, `<instance>/<user>`.
+pub async fn scope_id(
+    store: &Store,
+    vendor: Vendor,
+    tenant: &str,
+    user: Option<&str>,
+) -> Result<String, String> {
+    if vendor != Vendor::Clerk {
+        return Ok(tenant.to_owned());
+    }
+    let user = match user {
+        Some(user) => user.to_owned(),
+        None => store
+            .tenant(&TenantRef::new(vendor, tenant))
+            .await
+            .map_err(|e| e.to_string())?
+            .and_then(|instance| instance.attributes.get(clerk::ATTR_FIRST_USER).cloned())
+            .ok_or_else(|| format!("no clerk instance '{tenant}'"))?,
+    };
+    Ok(clerk::account_scope(tenant, &user))
 }
 
 /// Builds the vendor's tenant and credentials and stores them, all or nothing.
@@ -83,6 +104,11 @@ pub async fn provision(store: &Store, options: &TenantOptions) -> Result<Provisi
     let provisioned = match options.vendor {
         Vendor::Datadog => datadog::provision(options, now_ms)?,
         Vendor::Devin => devin::provision(options, now_ms)?,
+        Vendor::Clerk => {
+            let (provisioned, instance) = clerk::provision(options, now_ms)?;
+            clerk::store_instance(store, &instance).await?;
+            return Ok(provisioned);
+        }
         other => return Err(format!("tenant create for {other} is not available yet")),
     };
     store.create_tenant(&provisioned.tenant, &provisioned.credentials).await.map_err(|e| e.to_string())?;
@@ -128,6 +154,6 @@ fn curl_line(p: &Provisioned) -> String {
     for (name, value) in &p.headers {
         line.push_str(&format!(" -H '{name}: {}'", value.as_str().unwrap_or_default()));
     }
-    line.push_str(&format!(" -H 'content-type: application/json' -d '{}'", p.sample_body));
+    line.push_str(&format!(" -H 'content-type: {}' -d '{}'", p.content_type, p.sample_body));
     line
 }

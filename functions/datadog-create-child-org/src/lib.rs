@@ -166,6 +166,7 @@ async fn create(
     };
     let new = NewOrg {
         tenant: owner.tenant.clone(),
+        slug_scope: None,
         org: Org {
             id: public_id.clone(),
             name: body.name.clone(),

@@ -97,6 +97,7 @@ async fn create(
     });
     let new = NewOrg {
         tenant: caller.tenant.clone(),
+        slug_scope: None,
         org: Org {
             id: org_id,
             name: input.display_name,

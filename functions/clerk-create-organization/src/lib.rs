@@ -1,0 +1,364 @@
+//! Clerk's Frontend API `POST /v1/organizations`: the signed-in user creates an organization and becomes
+//! its `org:admin`. Clerk's dialect (session JWTs in `Authorization: Bearer` or the `__session` cookie,
+//! form or JSON bodies, `{"errors":[…],"clerk_trace_id":…}`) over orgmint's capped create.
+//!
+//! Scopes: the instance is a tenant holding the issuer, the public key, the features and
+//! `max_allowed_memberships`; each user account is a tenant `<instance>/<user>` holding the cap and the
+//! counter. Slugs are unique per instance. A create is two round trips: one `BatchGetItem` (instance,
+//! account, the account's rate window) and one `TransactWriteItems`.
+
+mod validate;
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, RequestExt, Response};
+use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateSettled};
+use orgmint::{ids, Denied, Error, Member, NewOrg, Org, RateWindow, Store, Tenant, TenantRef, Vendor};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub use validate::{carries_url_or_html, derived_slug, validate, CreateOrganization, Invalid, ParamError};
+
+pub const ROUTE: &str = "POST /v1/organizations";
+/// The instance feature that allows organizations.
+pub const ORGANIZATIONS: &str = "organizations";
+/// The creator's role in the new organization.
+pub const ADMIN_ROLE: &str = "org:admin";
+/// Instance attributes the function reads.
+pub const ATTR_ISSUER: &str = "issuer";
+pub const ATTR_PUBLIC_KEY: &str = "public_key";
+pub const ATTR_MAX_MEMBERSHIPS: &str = "max_allowed_memberships";
+pub const DEFAULT_MAX_MEMBERSHIPS: u64 = 5;
+/// Clock skew allowed on `exp`, `nbf` and `iat`, in seconds.
+pub const LEEWAY_S: i64 = 5;
+/// Derived slugs that are taken get a random suffix; this many tries in all.
+const SLUG_ATTEMPTS: u32 = 4;
+
+/// The handler as the Lambda runtime and the tests call it.
+pub async fn handler(store: &'static Store, req: Request) -> Response<Body> {
+    lambda::serve(store, ROUTE, req, handle).await
+}
+
+pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response<Body> {
+    // Authentication (401) → the instance's feature (403) → body (400/413/422) → the transaction.
+    let session = match authenticate(store, &req, &call).await {
+        Ok(session) => session,
+        Err(reply) => return reply,
+    };
+    let rate = RateWindow::new(
+        session.rate_key.clone(),
+        session.account.rate_limit,
+        session.rate_used,
+        call.now_ms.div_euclid(1_000),
+    );
+    lambda::metered(store, &rate, |rate| too_many_requests(&call, rate), async {
+        match create(store, &req, &call, &session, &rate).await {
+            Ok(org) => {
+                let mut reply = lambda::json_response(StatusCode::OK, &org);
+                reply.extensions_mut().insert(RateSettled);
+                reply
+            }
+            Err(reply) => reply,
+        }
+    })
+    .await
+}
+
+/// The claims of a Clerk session token this endpoint reads.
+#[derive(Debug, Clone, Deserialize)]
+struct Claims {
+    iss: String,
+    sub: String,
+    sid: String,
+    iat: i64,
+}
+
+/// A verified session: its instance, the user's account (the cap's scope) and the account's rate window.
+struct Session {
+    instance: Tenant,
+    account: Tenant,
+    user_id: String,
+    rate_key: String,
+    rate_used: u32,
+}
+
+/// `<prefix>` followed by 27 base62 characters: the shape of Clerk's ids.
+fn is_id(value: &str, prefix: &str) -> bool {
+    value
+        .strip_prefix(prefix)
+        .is_some_and(|rest| rest.len() == 27 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// The session token: `Authorization` (`Bearer <jwt>`, or the bare token) wins over the `__session`
+/// cookie. `None` when neither carries one.
+fn session_token(req: &Request) -> Option<&str> {
+    if let Some(value) = req.headers().get("authorization") {
+        let value = value.to_str().ok()?.trim();
+        let token = match value.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+            Some(_) => return None,
+            None => value,
+        };
+        return (!token.is_empty()).then_some(token);
+    }
+    req.headers()
+        .get_all("cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == "__session")
+        .map(|(_, token)| token.trim())
+        .filter(|token| !token.is_empty())
+}
+
+/// One round trip: the instance and the user's account (and its rate window), both named by the token's
+/// claims. Nothing of the token is trusted until its signature verifies with the instance's key, and its
+/// issuer is the instance's. Every failure is the same 401.
+async fn authenticate(store: &Store, req: &Request, call: &Call) -> Result<Session, Response<Body>> {
+    let unauthorized = || unauthorized(call);
+    let token = session_token(req).ok_or_else(unauthorized)?;
+    // Unverified: only to know which keys to read.
+    let claimed: Claims =
+        jsonwebtoken::dangerous::insecure_decode_claims(token).map_err(|_| unauthorized())?;
+    let instance_id = claimed.iss.rsplit('/').next().unwrap_or_default();
+    if !is_id(instance_id, "ins_") || !is_id(&claimed.sub, "user_") {
+        return Err(unauthorized());
+    }
+    let instance_ref = TenantRef::new(Vendor::Clerk, instance_id);
+    let account_ref = TenantRef::new(Vendor::Clerk, format!("{instance_id}/{}", claimed.sub));
+    let rate_key = format!("{}#{}", Vendor::Clerk, account_ref.id);
+    let now_s = call.now_ms.div_euclid(1_000);
+    let (mut found, rate_used) = store
+        .tenants(&[instance_ref, account_ref], Some(&rate_key), now_s)
+        .await
+        .map_err(|err| domain_error(call, err))?;
+    let (account, instance) = (found.pop().flatten(), found.pop().flatten());
+    let instance = instance.ok_or_else(unauthorized)?;
+    let (Some(issuer), Some(public_pem)) =
+        (instance.attributes.get(ATTR_ISSUER), instance.attributes.get(ATTR_PUBLIC_KEY))
+    else {
+        return Err(unauthorized());
+    };
+    let key = DecodingKey::from_rsa_pem(public_pem.as_bytes()).map_err(|_| unauthorized())?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.leeway = LEEWAY_S as u64;
+    validation.validate_exp = true;
+    validation.validate_nbf = true;
+    validation.validate_aud = false;
+    validation.set_issuer(&[issuer]);
+    validation.set_required_spec_claims(&["exp", "nbf", "iss", "sub"]);
+    let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|_| unauthorized())?.claims;
+    if claims.iat > now_s + LEEWAY_S || claims.sub != claimed.sub || claims.iss != claimed.iss {
+        return Err(unauthorized());
+    }
+    if !is_id(&claims.sid, "sess_") {
+        return Err(unauthorized());
+    }
+    // `_clerk_session_id`, when sent, names the session the token is of.
+    let params = req.query_string_parameters();
+    if let Some(sid) = params.first("_clerk_session_id") {
+        if sid != claims.sid {
+            return Err(unauthorized());
+        }
+    }
+    // The session's user exists: their account does.
+    let account = account.ok_or_else(unauthorized)?;
+    Ok(Session { instance, account, user_id: claims.sub, rate_key, rate_used })
+}
+
+async fn create(
+    store: &Store,
+    req: &Request,
+    call: &Call,
+    session: &Session,
+    rate: &RateWindow,
+) -> Result<Value, Response<Body>> {
+    if !session.instance.features.iter().any(|f| f == ORGANIZATIONS) {
+        return Err(not_enabled(call));
+    }
+    let (bytes, kind) = lambda::body(req, true).map_err(|problem| match problem {
+        BodyProblem::TooLarge => error(
+            call,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request_body_too_large",
+            "Request body too large",
+            &format!("The request body must be at most {} bytes.", lambda::MAX_BODY_BYTES),
+        ),
+        BodyProblem::UnsupportedType(_) => body_invalid(call),
+    })?;
+    let input = validate(bytes, kind).map_err(|invalid| match invalid {
+        Invalid::Body => body_invalid(call),
+        Invalid::Params(problems) => errors(
+            call,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            problems.iter().map(ParamError::to_json).collect(),
+            problems.first().map_or("invalid", |p| p.code),
+        ),
+    })?;
+
+    let org_id = format!("org_{}", ids::random_from(ids::BASE62, 27));
+    let max_memberships = session
+        .instance
+        .attributes
+        .get(ATTR_MAX_MEMBERSHIPS)
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(DEFAULT_MAX_MEMBERSHIPS);
+    let derived = input.slug.is_none();
+    let base = input.slug.clone().or_else(|| derived_slug(&input.name));
+    let mut slug = base.clone().unwrap_or_else(|| format!("org-{}", suffix()));
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let org = json!({
+            "object": "organization",
+            "id": org_id,
+            "name": input.name,
+            "slug": slug,
+            "has_image": false,
+            "members_count": 1,
+            "pending_invitations_count": 0,
+            "max_allowed_memberships": max_memberships,
+            "admin_delete_enabled": true,
+            "public_metadata": {},
+            "created_at": call.now_ms,
+            "updated_at": call.now_ms,
+        });
+        let new = NewOrg {
+            tenant: session.account.tenant.clone(),
+            slug_scope: Some(session.instance.tenant.clone()),
+            org: Org {
+                id: org_id.clone(),
+                name: input.name.clone(),
+                slug: Some(slug.clone()),
+                created_ms: call.now_ms,
+                doc: org.to_string(),
+            },
+            members: vec![Member { principal: session.user_id.clone(), role: ADMIN_ROLE.to_owned() }],
+            credentials: Vec::new(),
+            child_tenant: None,
+            rate: Some(rate.clone()),
+        };
+        match store.create_org(&new).await {
+            Ok(()) => return Ok(org),
+            // A derived slug that is taken gets a random suffix; nothing was written.
+            Err(Error::SlugTaken { .. }) if derived && attempt < SLUG_ATTEMPTS => {
+                slug = format!("{}-{}", base.as_deref().unwrap_or("org"), suffix());
+            }
+            Err(Error::SlugTaken { .. }) => return Err(slug_taken(call)),
+            Err(Error::Throttled { .. }) => return Err(too_many_requests(call, rate)),
+            Err(err) => return Err(domain_error(call, err)),
+        }
+    }
+}
+
+/// Six random base36 characters.
+fn suffix() -> String {
+    ids::random_from(ids::BASE36, 6)
+}
+
+// ---- Clerk's errors -----------------------------------------------------------------------------------
+
+/// Domain errors in Clerk's words.
+fn domain_error(call: &Call, err: Error) -> Response<Body> {
+    match err {
+        Error::CapReached { cap } => error(
+            call,
+            StatusCode::FORBIDDEN,
+            "organization_quota_exceeded",
+            "organization quota exceeded",
+            &format!("You cannot create more than {cap} organizations per account."),
+        ),
+        // The account vanished between authentication and the transaction: no longer a session's user.
+        Error::Unauthenticated(_) | Error::Forbidden(Denied::NotInScope) => unauthorized(call),
+        Error::Forbidden(_) => not_enabled(call),
+        Error::SlugTaken { .. } => slug_taken(call),
+        Error::Throttled { retry_after_s } => {
+            let mut reply = too_many(call);
+            reply.headers_mut().insert("retry-after", retry_after_s.into());
+            reply
+        }
+        Error::Invalid(_) => body_invalid(call),
+        Error::Unavailable(_) => error(
+            call,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "internal_clerk_error",
+            "Oops, an unexpected error occurred",
+            "There was an internal error on our servers. Nothing was created; please retry.",
+        ),
+    }
+}
+
+/// The seed's 401, for every authentication failure alike.
+fn unauthorized(call: &Call) -> Response<Body> {
+    error(
+        call,
+        StatusCode::UNAUTHORIZED,
+        "authentication_invalid",
+        "Invalid authentication",
+        "Unable to authenticate the request, you need to supply an active session",
+    )
+}
+
+/// The seed's 403 for an instance without organizations.
+fn not_enabled(call: &Call) -> Response<Body> {
+    error(
+        call,
+        StatusCode::FORBIDDEN,
+        "organizations_not_enabled_in_instance",
+        "access denied",
+        "The organizations feature is not enabled for your instance. If you want to try it out, contact us at \
+         support@clerk.dev.",
+    )
+}
+
+fn body_invalid(call: &Call) -> Response<Body> {
+    error(
+        call,
+        StatusCode::BAD_REQUEST,
+        "request_body_invalid",
+        "Request body invalid",
+        "The request body is invalid. Send application/x-www-form-urlencoded or a JSON object.",
+    )
+}
+
+fn slug_taken(call: &Call) -> Response<Body> {
+    let entry = json!({
+        "code": "form_identifier_exists",
+        "message": "That slug is taken. Please try another.",
+        "long_message": "That slug is taken. Please try another.",
+        "meta": {"param_name": "slug"},
+    });
+    errors(call, StatusCode::UNPROCESSABLE_ENTITY, vec![entry], "form_identifier_exists")
+}
+
+fn too_many(call: &Call) -> Response<Body> {
+    let mut reply = error(
+        call,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_requests",
+        "Too many requests",
+        "Too many requests, please try again later.",
+    );
+    reply.extensions_mut().insert(RateSettled);
+    reply
+}
+
+fn too_many_requests(call: &Call, rate: &RateWindow) -> Response<Body> {
+    let mut reply = too_many(call);
+    reply.headers_mut().insert("retry-after", rate.reset_s().into());
+    reply
+}
+
+fn error(call: &Call, status: StatusCode, code: &'static str, message: &str, long: &str) -> Response<Body> {
+    let entry = json!({"code": code, "message": message, "long_message": long, "meta": {}});
+    errors(call, status, vec![entry], code)
+}
+
+/// Clerk's envelope: `{"errors":[{code, message, long_message, meta}], "clerk_trace_id": …}`.
+fn errors(call: &Call, status: StatusCode, entries: Vec<Value>, code: &'static str) -> Response<Body> {
+    let body = json!({"errors": entries, "clerk_trace_id": call.request_id});
+    let mut reply = lambda::json_response(status, &body);
+    reply.extensions_mut().insert(ErrorCode(code));
+    reply
+}
