@@ -141,3 +141,81 @@ async fn devin_over_http_through_cargo_lambda_watch() {
     let verified = orgmint(&table, &["verify", "--json"]);
     assert_eq!(verified["ok"], true, "{verified}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clerk_over_http_with_form_bodies_and_a_second_user() {
+    let table = store().await.table().to_owned();
+    let instance = orgmint(&table, &["tenant", "create", "--vendor", "clerk", "--cap", "3", "--json"]);
+    assert_eq!(instance["vendor"], "clerk");
+    assert_eq!(instance["path"], "/v1/organizations");
+    let ins = instance["tenant"].as_str().unwrap().to_owned();
+    let first_user = instance["user_id"].as_str().unwrap().to_owned();
+    let auth = instance["headers"]["Authorization"].as_str().unwrap().to_owned();
+    assert!(auth.starts_with("Bearer ey"));
+    let second = orgmint(&table, &["clerk", "session", "--tenant", &ins, "--json"]);
+    let second_user = second["user_id"].as_str().unwrap().to_owned();
+    assert_ne!(second_user, first_user);
+    let second_auth = second["headers"]["Authorization"].as_str().unwrap().to_owned();
+
+    let watch = Watch::start(&table);
+    let port = watch.port;
+    let post = move |auth: String, body: String| {
+        std::thread::spawn(move || {
+            http(
+                port,
+                "POST",
+                "/v1/organizations?_clerk_js_version=5.0.0",
+                &[("authorization", &auth), ("content-type", "application/x-www-form-urlencoded")],
+                &body,
+            )
+        })
+    };
+
+    // The first request waits for watch to start the function.
+    let (status, headers, body) =
+        post(auth.clone(), "name=Over%20HTTP&slug=over-http".into()).join().unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(headers.iter().any(|(k, v)| k == "x-request-id" && !v.is_empty()));
+    let org: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((org["name"].as_str(), org["slug"].as_str()), (Some("Over HTTP"), Some("over-http")));
+    assert!(org["id"].as_str().unwrap().starts_with("org_"));
+
+    // Each user has their own cap of 3, concurrently.
+    let threads: Vec<_> = (0..8)
+        .flat_map(|i| {
+            [post(auth.clone(), format!("name=A+{i}")), post(second_auth.clone(), format!("name=B+{i}"))]
+        })
+        .collect();
+    let statuses: Vec<u16> = threads.into_iter().map(|t| t.join().unwrap().0).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 2 + 3, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 403).count(), 16 - 5, "{statuses:?}");
+
+    // A JSON body, a forged token, a malformed body: Clerk's answers, never a 5xx.
+    let (status, _, body) = http(
+        port,
+        "POST",
+        "/v1/organizations",
+        &[("authorization", &second_auth), ("content-type", "application/json")],
+        "{not json",
+    );
+    assert_eq!(status, 400, "{body}");
+    let (status, _, body) = post("Bearer a.b.c".into(), "name=x".into()).join().unwrap();
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["errors"][0]["code"], "authentication_invalid");
+    drop(watch);
+
+    for (user, expected) in [(None, 3), (Some(second_user.as_str()), 3)] {
+        let mut args = vec!["tenant", "show", "--vendor", "clerk", "--tenant", &ins, "--json"];
+        if let Some(user) = user {
+            args.extend(["--user", user]);
+        }
+        let shown = orgmint(&table, &args);
+        assert_eq!(
+            (shown["cap"].as_u64(), shown["org_count"].as_u64(), shown["orgs"].as_u64()),
+            (Some(3), Some(expected), Some(expected)),
+            "{shown}"
+        );
+    }
+    let verified = orgmint(&table, &["verify", "--json"]);
+    assert_eq!(verified["ok"], true, "{verified}");
+}
