@@ -13,20 +13,24 @@ use serde_json::Value;
 struct Watch {
     child: Child,
     port: u16,
+    /// Where watch and the functions write their output (the functions' JSON log lines among it).
+    log: PathBuf,
 }
 
 impl Watch {
     fn start(table: &str) -> Watch {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = std::env::temp_dir().join(format!("orgmint-watch-{port}.log"));
+        let out = std::fs::File::create(&log).unwrap();
         let child = Command::new("cargo")
             .args(["lambda", "watch", "-A", "127.0.0.1", "-P", &port.to_string(), "--concurrency", "8"])
             .current_dir(root())
             .env("ORGMINT_TABLE", table)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(Stdio::from(out.try_clone().unwrap()))
+            .stderr(Stdio::from(out))
             .spawn()
             .expect("cargo lambda watch (make test installs cargo-lambda)");
-        let mut watch = Watch { child, port };
+        let mut watch = Watch { child, port, log };
         let deadline = Instant::now() + Duration::from_secs(60);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Ok(Some(status)) = watch.child.try_wait() {
@@ -128,7 +132,28 @@ async fn devin_over_http_through_cargo_lambda_watch() {
     assert_eq!(status, 404);
     let (status, _, body) = post("{not json".into()).join().unwrap();
     assert_eq!(status, 422, "{body}");
+    let log_path = watch.log.clone();
     drop(watch);
+
+    // One JSON log line per request, with the round trips: two for each create. No secret in any line.
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let lines: Vec<Value> = log
+        .lines()
+        .filter_map(|l| l.find("{\"").map(|at| &l[at..]))
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|l: &Value| l["route"] == "POST /v2/enterprise/organizations")
+        .collect();
+    assert_eq!(lines.len(), 1 + 12 + 1, "{log}");
+    let created: Vec<&Value> = lines.iter().filter(|l| l["status"] == 200).collect();
+    assert_eq!(created.len(), 5);
+    assert!(
+        created.iter().all(|l| l["dynamodb_round_trips"] == 2 && l["request_id"].is_string()),
+        "{created:?}"
+    );
+    assert!(lines.iter().filter(|l| l["status"] == 403).all(|l| l["error"] == "cap_reached"));
+    let secret = tenant["headers"]["Authorization"].as_str().unwrap().trim_start_matches("Bearer ");
+    assert!(!log.contains(secret), "a secret reached the log");
+    let _ = std::fs::remove_file(&log_path);
 
     let shown = orgmint(
         &table,
