@@ -277,17 +277,19 @@ async fn create(
             }
             Err(Error::Unavailable(detail)) if attempt == 1 && is_id_collision(&detail) => continue,
             Err(Error::Throttled { .. }) => return Err(too_many_requests(rate, ctx)),
-            Err(Error::CapReached { cap }) => return Err(with_code(
-                fail(
-                    ctx,
-                    StatusCode::FORBIDDEN,
-                    &format!(
+            Err(Error::CapReached { cap }) => {
+                return Err(with_code(
+                    fail(
+                        ctx,
+                        StatusCode::FORBIDDEN,
+                        &format!(
                         "Organization with id={org_id} has reached its limit of {cap} managed organizations."
                     ),
-                    Value::Null,
-                ),
-                "cap_reached",
-            )),
+                        Value::Null,
+                    ),
+                    "cap_reached",
+                ))
+            }
             Err(Error::SlugTaken { slug }) => {
                 return Err(with_code(
                     fail(
