@@ -9,6 +9,9 @@ use orgmint_cli::vendors::{self, Provisioned};
 use orgmint_tests::{assert_sound, body_json, event, request, store, tenant, with, Options};
 use serde_json::{json, Value};
 
+/// Headers to set (`Some`) or remove (`None`).
+type Headers = Vec<(&'static str, Option<String>)>;
+
 struct Manager {
     /// `Bearer cal_…`
     auth: String,
@@ -209,9 +212,7 @@ async fn both_auth_routes_and_their_refusals() {
     let platform = |m: &Manager| {
         vec![("x-cal-client-id", Some(m.client_id.clone())), ("x-cal-secret-key", Some(m.secret.clone()))]
     };
-    let as_refs =
-        |h: &[(&'static str, Option<String>)]| -> Vec<(&'static str, Option<String>)> { h.to_vec() };
-    let call = |headers: Vec<(&'static str, Option<String>)>, org: String| async move {
+    let call = |headers: Headers, org: String| async move {
         let mut all: Vec<(&str, Option<String>)> = vec![("authorization", None)];
         all.extend(headers);
         let refs: Vec<(&str, Option<&str>)> = all.iter().map(|(k, v)| (*k, v.as_deref())).collect();
@@ -221,14 +222,14 @@ async fn both_auth_routes_and_their_refusals() {
     };
 
     // The platform OAuth client of {orgId}: 201, rate limited per client.
-    let (status, reply, limited) = call(as_refs(&platform(&m)), m.org_id.clone()).await;
+    let (status, reply, limited) = call(platform(&m), m.org_id.clone()).await;
     assert_eq!(status, StatusCode::CREATED, "{reply}");
     assert!(limited);
     let (id, _) = assert_created(&reply);
     let members = store.members(Vendor::Calcom, &id.to_string()).await.unwrap();
     assert_eq!(members[0].principal, m.user_id, "the client acts for the platform owner");
 
-    let unauthorized: Vec<(Vec<(&'static str, Option<String>)>, &str)> = vec![
+    let unauthorized: Vec<(Headers, &str)> = vec![
         (vec![], "No authentication method provided"),
         (vec![("x-cal-client-id", Some(m.client_id.clone()))], "both"),
         (vec![("x-cal-secret-key", Some(m.secret.clone()))], "both"),

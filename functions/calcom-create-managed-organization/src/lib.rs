@@ -158,9 +158,9 @@ fn plan_rank(plan: &str) -> Option<usize> {
 }
 
 /// The guards of Cal.com's controller, each with its own message: the caller's organization, role
-/// (`ORG_ADMIN` or above), PBAC permission, then platform plan.
-fn authorize(caller: &Credential, org_id: u64, ctx: &Ctx) -> Result<(), Response<Body>> {
-    let forbidden = |message: String| Err(fail(ctx, StatusCode::FORBIDDEN, &message, Value::Null));
+/// (`ORG_ADMIN` or above), PBAC permission, then platform plan. `Err` is the 403's message.
+fn authorize(caller: &Credential, org_id: u64) -> Result<(), String> {
+    let forbidden = Err;
     if caller.tenant.id != org_id.to_string() {
         return forbidden(format!("RolesGuard - User is not a member of the organization with id={org_id}."));
     }
@@ -180,7 +180,7 @@ fn authorize(caller: &Credential, org_id: u64, ctx: &Ctx) -> Result<(), Response
     }
     let plan = caller.plan.as_deref().unwrap_or("undefined");
     let minimum = plan_rank(MINIMUM_PLAN).expect("the minimum plan is a plan");
-    if !plan_rank(plan).is_some_and(|rank| rank >= minimum) {
+    if plan_rank(plan).is_none_or(|rank| rank < minimum) {
         return forbidden(format!(
             "PlatformPlanGuard - organization with id={org_id} does not have required plan for this \
              operation. Minimum plan is {MINIMUM_PLAN} while the organization has {plan}."
@@ -198,7 +198,7 @@ async fn create(
 ) -> Result<Value, Response<Body>> {
     let (org_id, _) =
         org_id(req).map_err(|message| fail(ctx, StatusCode::BAD_REQUEST, &message, Value::Null))?;
-    authorize(caller, org_id, ctx)?;
+    authorize(caller, org_id).map_err(|message| fail(ctx, StatusCode::FORBIDDEN, &message, Value::Null))?;
     let (bytes, _) = lambda::body(req, false).map_err(|problem| match problem {
         // Express's body parser in Cal.com answers this with "request entity too large".
         BodyProblem::TooLarge => fail(
