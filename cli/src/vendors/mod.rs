@@ -1,6 +1,7 @@
 //! `orgmint tenant create`: the options every vendor shares, and one small module per vendor that says
 //! what its tenant, credentials and calling instructions look like.
 
+pub mod calcom;
 pub mod datadog;
 pub mod devin;
 
@@ -81,6 +82,7 @@ pub fn scope_id(_vendor: Vendor, tenant: &str, _user: Option<&str>) -> String {
 pub async fn provision(store: &Store, options: &TenantOptions) -> Result<Provisioned, String> {
     let now_ms = clock::now_ms();
     let provisioned = match options.vendor {
+        Vendor::Calcom => calcom::provision(options, now_ms)?,
         Vendor::Datadog => datadog::provision(options, now_ms)?,
         Vendor::Devin => devin::provision(options, now_ms)?,
         other => return Err(format!("tenant create for {other} is not available yet")),
