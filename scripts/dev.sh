@@ -37,7 +37,7 @@ orgmint() { "$CARGO_TARGET_DIR/debug/orgmint" "$@"; }
 orgmint table create
 echo
 log "demo tenants: paste a line into another terminal"
-for vendor in clerk datadog devin; do
+for vendor in calcom clerk datadog devin; do
   orgmint tenant create --vendor "$vendor" --name "Demo ${vendor^}" --cap 100
 done
 echo

@@ -87,7 +87,8 @@ pub fn http(
     body: &str,
 ) -> (u16, Vec<(String, String)>, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    // Generous: watch starts a function with `cargo run`, which waits for any other cargo holding its locks.
+    stream.set_read_timeout(Some(Duration::from_secs(300))).unwrap();
     let mut request = format!(
         "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\ncontent-length: {}\r\n",
         body.len()

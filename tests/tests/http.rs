@@ -13,20 +13,24 @@ use serde_json::Value;
 struct Watch {
     child: Child,
     port: u16,
+    /// Where watch and the functions write their output (the functions' JSON log lines among it).
+    log: PathBuf,
 }
 
 impl Watch {
     fn start(table: &str) -> Watch {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = std::env::temp_dir().join(format!("orgmint-watch-{port}.log"));
+        let out = std::fs::File::create(&log).unwrap();
         let child = Command::new("cargo")
             .args(["lambda", "watch", "-A", "127.0.0.1", "-P", &port.to_string(), "--concurrency", "8"])
             .current_dir(root())
             .env("ORGMINT_TABLE", table)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(Stdio::from(out.try_clone().unwrap()))
+            .stderr(Stdio::from(out))
             .spawn()
             .expect("cargo lambda watch (make test installs cargo-lambda)");
-        let mut watch = Watch { child, port };
+        let mut watch = Watch { child, port, log };
         let deadline = Instant::now() + Duration::from_secs(60);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Ok(Some(status)) = watch.child.try_wait() {
@@ -128,12 +132,120 @@ async fn devin_over_http_through_cargo_lambda_watch() {
     assert_eq!(status, 404);
     let (status, _, body) = post("{not json".into()).join().unwrap();
     assert_eq!(status, 422, "{body}");
+    let log_path = watch.log.clone();
     drop(watch);
+
+    // One JSON log line per request, with the round trips: two for each create. No secret in any line.
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let lines: Vec<Value> = log
+        .lines()
+        .filter_map(|l| l.find("{\"").map(|at| &l[at..]))
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|l: &Value| l["route"] == "POST /v2/enterprise/organizations")
+        .collect();
+    assert_eq!(lines.len(), 1 + 12 + 1, "{log}");
+    let created: Vec<&Value> = lines.iter().filter(|l| l["status"] == 200).collect();
+    assert_eq!(created.len(), 5);
+    assert!(
+        created.iter().all(|l| l["dynamodb_round_trips"] == 2 && l["request_id"].is_string()),
+        "{created:?}"
+    );
+    assert!(lines.iter().filter(|l| l["status"] == 403).all(|l| l["error"] == "cap_reached"));
+    let secret = tenant["headers"]["Authorization"].as_str().unwrap().trim_start_matches("Bearer ");
+    assert!(!log.contains(secret), "a secret reached the log");
+    let _ = std::fs::remove_file(&log_path);
 
     let shown = orgmint(
         &table,
         &["tenant", "show", "--vendor", "devin", "--tenant", tenant["tenant"].as_str().unwrap(), "--json"],
     );
+    assert_eq!(
+        (shown["cap"].as_u64(), shown["org_count"].as_u64(), shown["orgs"].as_u64()),
+        (Some(5), Some(5), Some(5))
+    );
+    let verified = orgmint(&table, &["verify", "--json"]);
+    assert_eq!(verified["ok"], true, "{verified}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn calcom_over_http_through_cargo_lambda_watch() {
+    let table = store().await.table().to_owned();
+    let manager = orgmint(&table, &["tenant", "create", "--vendor", "calcom", "--cap", "5", "--json"]);
+    assert_eq!(manager["vendor"], "calcom");
+    let org_id = manager["tenant"].as_str().unwrap().to_owned();
+    assert!(org_id.parse::<u64>().is_ok_and(|id| id > 0 && id < (1 << 53)), "{org_id}");
+    let path = format!("/v2/organizations/{org_id}/organizations");
+    assert_eq!(manager["path"], path.as_str());
+    let auth = manager["headers"]["Authorization"].as_str().unwrap().to_owned();
+    assert!(auth.starts_with("Bearer cal_") && auth.len() == 7 + 36, "{auth}");
+    let client_id = manager["platform_headers"]["x-cal-client-id"].as_str().unwrap().to_owned();
+    let secret = manager["platform_headers"]["x-cal-secret-key"].as_str().unwrap().to_owned();
+
+    let watch = Watch::start(&table);
+    let port = watch.port;
+    let post = move |path: String, headers: Vec<(String, String)>, body: String| {
+        std::thread::spawn(move || {
+            let mut all: Vec<(&str, &str)> = vec![("content-type", "application/json")];
+            all.extend(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            http(port, "POST", &path, &all, &body)
+        })
+    };
+    let bearer = |auth: &str| vec![("authorization".to_owned(), auth.to_owned())];
+
+    // The first request waits for watch to start the function.
+    let (status, headers, body) =
+        post(path.clone(), bearer(&auth), r#"{"name":"Café Über Team!","metadata":{"k":"v"}}"#.into())
+            .join()
+            .unwrap();
+    assert_eq!(status, 201, "{body}");
+    assert!(headers.iter().any(|(k, v)| k == "x-request-id" && !v.is_empty()));
+    assert!(headers.iter().any(|(k, v)| k == "x-ratelimit-remaining-default" && v == "119"), "{headers:?}");
+    let created: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(created["status"], "success");
+    assert_eq!(created["data"]["slug"], "cafe-uber-team");
+    let new_id = created["data"]["id"].as_u64().unwrap();
+    let new_key = created["data"]["apiKey"].as_str().unwrap().to_owned();
+
+    // The new key works at once, on the new organization's own path.
+    let (status, _, body) = post(
+        format!("/v2/organizations/{new_id}/organizations"),
+        bearer(&format!("Bearer {new_key}")),
+        r#"{"name":"Grandchild"}"#.into(),
+    )
+    .join()
+    .unwrap();
+    assert_eq!(status, 201, "{body}");
+
+    // The platform OAuth client route.
+    let platform = vec![("x-cal-client-id".to_owned(), client_id), ("x-cal-secret-key".to_owned(), secret)];
+    let (status, _, body) = post(path.clone(), platform, r#"{"name":"Via platform"}"#.into()).join().unwrap();
+    assert_eq!(status, 201, "{body}");
+
+    // A path id that is not a plain number is a 400 in Cal.com's envelope; a malformed body too.
+    for bad in ["abc", "%2B1", "1e3"] {
+        let (status, _, body) =
+            post(format!("/v2/organizations/{bad}/organizations"), bearer(&auth), r#"{"name":"x"}"#.into())
+                .join()
+                .unwrap();
+        assert_eq!(status, 400, "{bad}: {body}");
+        let reply: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(reply["error"]["code"], "BadRequestException");
+        assert_eq!(reply["path"], format!("/v2/organizations/{bad}/organizations"));
+    }
+    let (status, _, body) = post(path.clone(), bearer(&auth), "{not json".into()).join().unwrap();
+    assert_eq!(status, 400, "{body}");
+    let (status, _, _) = post(path.clone(), vec![], r#"{"name":"x"}"#.into()).join().unwrap();
+    assert_eq!(status, 401);
+
+    // Concurrent requests: the cap of 5 holds over HTTP (2 made already).
+    let threads: Vec<_> =
+        (0..8).map(|i| post(path.clone(), bearer(&auth), format!(r#"{{"name":"Org {i}"}}"#))).collect();
+    let statuses: Vec<u16> = threads.into_iter().map(|t| t.join().unwrap().0).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 3, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 403).count(), 5, "{statuses:?}");
+    drop(watch);
+
+    let shown = orgmint(&table, &["tenant", "show", "--vendor", "calcom", "--tenant", &org_id, "--json"]);
     assert_eq!(
         (shown["cap"].as_u64(), shown["org_count"].as_u64(), shown["orgs"].as_u64()),
         (Some(5), Some(5), Some(5))

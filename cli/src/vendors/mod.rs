@@ -1,6 +1,7 @@
 //! `orgmint tenant create`: the options every vendor shares, and one small module per vendor that says
 //! what its tenant, credentials and calling instructions look like.
 
+pub mod calcom;
 pub mod clerk;
 pub mod datadog;
 pub mod devin;
@@ -102,6 +103,7 @@ pub async fn scope_id(
 pub async fn provision(store: &Store, options: &TenantOptions) -> Result<Provisioned, String> {
     let now_ms = clock::now_ms();
     let provisioned = match options.vendor {
+        Vendor::Calcom => calcom::provision(options, now_ms)?,
         Vendor::Datadog => datadog::provision(options, now_ms)?,
         Vendor::Devin => devin::provision(options, now_ms)?,
         Vendor::Clerk => {
@@ -109,7 +111,6 @@ pub async fn provision(store: &Store, options: &TenantOptions) -> Result<Provisi
             clerk::store_instance(store, &instance).await?;
             return Ok(provisioned);
         }
-        other => return Err(format!("tenant create for {other} is not available yet")),
     };
     store.create_tenant(&provisioned.tenant, &provisioned.credentials).await.map_err(|e| e.to_string())?;
     Ok(provisioned)

@@ -1,0 +1,79 @@
+//! A Cal.com platform manager organization (numeric id, a platform plan) with one user's API key
+//! (`Authorization: Bearer cal_…`) and the organization's platform OAuth client (`x-cal-client-id` +
+//! `x-cal-secret-key`). `--restricted` makes that user a MEMBER (no `organization.create`), on plan SCALE
+//! unless `--plan` says otherwise; the OAuth client then acts with the same restricted rights.
+
+use orgmint::{ids, secrets, Credential, NewCredential, Tenant, TenantRef, Vendor};
+use serde_json::{json, Map};
+
+use super::{Provisioned, TenantOptions};
+
+/// Cal.com's platform plans, lowest first.
+pub const PLANS: [&str; 6] = ["FREE", "STARTER", "ESSENTIALS", "SCALE", "PER_ACTIVE_USER", "ENTERPRISE"];
+pub const DEFAULT_PLAN: &str = "SCALE";
+
+pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, String> {
+    let plan = match options.plan.as_deref() {
+        None => DEFAULT_PLAN.to_owned(),
+        Some(plan) if PLANS.contains(&plan.to_ascii_uppercase().as_str()) => plan.to_ascii_uppercase(),
+        Some(other) => return Err(format!("unknown plan '{other}' (expected one of {})", PLANS.join(", "))),
+    };
+    let org_id = ids::random_js_safe_id().to_string();
+    let tenant_ref = TenantRef::new(Vendor::Calcom, &org_id);
+    let name = options.name.clone().unwrap_or_else(|| "Demo Platform Org".into());
+    let mut tenant = Tenant::new(tenant_ref.clone(), name, options.cap, now_ms);
+    tenant.rate_limit = options.rate_limit;
+    tenant.plan = Some(plan.clone());
+    let user_id = ids::random_js_safe_id().to_string();
+    let (role, permissions) = if options.restricted {
+        ("MEMBER", Vec::new())
+    } else {
+        ("OWNER", vec!["organization.create".to_owned()])
+    };
+    let credential = |kind: &str, expires_s, public_id| Credential {
+        tenant: tenant_ref.clone(),
+        kind: kind.to_owned(),
+        principal: user_id.clone(),
+        role: role.to_owned(),
+        permissions: permissions.clone(),
+        plan: Some(plan.clone()),
+        features: Vec::new(),
+        expires_s,
+        rate_limit: options.rate_limit,
+        public_id,
+        created_ms: now_ms,
+    };
+    let api_key = secrets::mint("cal_", 32);
+    // Cal.com's client ids look like cuids: 25 lowercase alphanumerics.
+    let client_id = ids::random_from(ids::BASE36, 25);
+    let client_secret = ids::random_hex(64);
+    let credentials = vec![
+        NewCredential {
+            digest: secrets::digest(&api_key),
+            credential: credential("api_key", options.expires_s(now_ms), None),
+        },
+        NewCredential {
+            digest: secrets::digest(&client_secret),
+            credential: credential("oauth_client", None, Some(client_id.clone())),
+        },
+    ];
+    let mut headers = Map::new();
+    headers.insert("Authorization".to_owned(), json!(format!("Bearer {api_key}")));
+    let mut extra = Map::new();
+    extra.insert(
+        "platform_headers".to_owned(),
+        json!({"x-cal-client-id": client_id, "x-cal-secret-key": client_secret}),
+    );
+    extra.insert("plan".to_owned(), json!(plan));
+    extra.insert("user_id".to_owned(), json!(user_id));
+    Ok(Provisioned {
+        tenant,
+        credentials,
+        path: format!("/v2/organizations/{org_id}/organizations"),
+        public_id: org_id,
+        headers,
+        extra,
+        sample_body: r#"{"name":"Acme Managed Org","metadata":{"tier":"gold"}}"#.to_owned(),
+        content_type: "application/json",
+    })
+}

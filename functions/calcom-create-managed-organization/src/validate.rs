@@ -1,0 +1,294 @@
+//! `CreateOrganizationInput` validated as Cal.com's NestJS `ValidationPipe` (class-validator, whitelist,
+//! non-whitelisted properties refused) would: every broken constraint is one message, all are reported.
+//!
+//! class-validator's `@IsOptional()` skips `null` as well as a missing property, so `null` in an optional
+//! field means "not given". Types are strict: a number sent as a string is refused.
+
+use serde_json::{Map, Value};
+
+/// The exact message for any metadata that breaks the rules (wire.md).
+pub const METADATA_MESSAGE: &str = "metadata must be an object with up to 50 keys, each key name up to 40 \
+characters, and values with a maximum length of 500 characters.";
+pub const METADATA_MAX_KEYS: usize = 50;
+pub const METADATA_MAX_KEY_CHARS: usize = 40;
+pub const METADATA_MAX_VALUE_CHARS: usize = 500;
+/// An explicit slug longer than this is refused; a derived one is cut to it (slugs are part of a DynamoDB
+/// sort key, which holds at most 1,024 bytes).
+pub const SLUG_MAX_CHARS: usize = 255;
+/// The managed organization's API key is valid this many days unless told otherwise.
+pub const DEFAULT_API_KEY_DAYS: f64 = 30.0;
+
+const PROPERTIES: [&str; 5] = ["name", "slug", "metadata", "apiKeyDaysValid", "apiKeyNeverExpires"];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateOrganizationInput {
+    pub name: String,
+    /// As sent (already kebab-case); `None` when it is to be derived from the name.
+    pub slug: Option<String>,
+    pub metadata: Map<String, Value>,
+    pub api_key_days_valid: Option<f64>,
+    pub api_key_never_expires: Option<bool>,
+}
+
+impl CreateOrganizationInput {
+    /// Seconds the new API key is valid, `None` when it never expires: `days × 86400`, rounded down.
+    pub fn api_key_ttl_s(&self) -> Option<i64> {
+        if self.api_key_never_expires == Some(true) {
+            return None;
+        }
+        let days = self.api_key_days_valid.unwrap_or(DEFAULT_API_KEY_DAYS);
+        // `as` saturates: an absurd number of days is "practically never", not an overflow.
+        Some((days * 86_400.0).floor() as i64)
+    }
+}
+
+/// Parses and validates a request body; `Err` holds the messages of a 400, in property order.
+pub fn validate(bytes: &[u8]) -> Result<CreateOrganizationInput, Vec<String>> {
+    // Express's JSON parser leaves an empty body as `{}`: the constraints then say what is missing.
+    let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Map::new())
+    } else {
+        serde_json::from_slice(bytes).map_err(|e| vec![format!("Invalid JSON body: {e}")])?
+    };
+    let Value::Object(fields) = body else {
+        return Err(vec!["Request body must be a JSON object".to_owned()]);
+    };
+    let given = |name: &str| fields.get(name).filter(|v| !v.is_null());
+    let mut errors = Vec::new();
+
+    let name = match given("name") {
+        None => {
+            errors.push("name should not be empty".to_owned());
+            errors.push("name must be a string".to_owned());
+            None
+        }
+        Some(Value::String(name)) if name.trim().is_empty() => {
+            errors.push("name should not be empty".to_owned());
+            None
+        }
+        Some(Value::String(name)) if name.chars().any(char::is_control) => {
+            errors.push("name must not contain control characters".to_owned());
+            None
+        }
+        Some(Value::String(name)) => Some(name.clone()),
+        Some(_) => {
+            errors.push("name must be a string".to_owned());
+            None
+        }
+    };
+
+    let slug = match given("slug") {
+        None => None,
+        Some(Value::String(slug)) if slug.chars().count() > SLUG_MAX_CHARS => {
+            errors.push(format!("slug must be shorter than or equal to {SLUG_MAX_CHARS} characters"));
+            None
+        }
+        Some(Value::String(slug)) if orgmint::slug::is_kebab_case(slug) => Some(slug.clone()),
+        Some(Value::String(_)) => {
+            errors.push(
+                "slug must be in kebab-case: lowercase letters and digits in groups separated by single \
+                 hyphens (e.g. cal-team)"
+                    .to_owned(),
+            );
+            None
+        }
+        Some(_) => {
+            errors.push("slug must be a string".to_owned());
+            None
+        }
+    };
+
+    let metadata = match given("metadata") {
+        None => Map::new(),
+        Some(value) => match metadata(value) {
+            Some(map) => map,
+            None => {
+                errors.push(METADATA_MESSAGE.to_owned());
+                Map::new()
+            }
+        },
+    };
+
+    let api_key_days_valid = match given("apiKeyDaysValid") {
+        None => None,
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(days) if days >= 1.0 => Some(days),
+            Some(_) => {
+                errors.push("apiKeyDaysValid must not be less than 1".to_owned());
+                None
+            }
+            None => {
+                errors.push(
+                    "apiKeyDaysValid must be a number conforming to the specified constraints".to_owned(),
+                );
+                None
+            }
+        },
+        Some(_) => {
+            errors
+                .push("apiKeyDaysValid must be a number conforming to the specified constraints".to_owned());
+            None
+        }
+    };
+
+    let api_key_never_expires = match given("apiKeyNeverExpires") {
+        None => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(_) => {
+            errors.push("apiKeyNeverExpires must be a boolean value".to_owned());
+            None
+        }
+    };
+    if given("apiKeyDaysValid").is_some() && given("apiKeyNeverExpires").is_some() {
+        errors.push("apiKeyDaysValid and apiKeyNeverExpires cannot be used together".to_owned());
+    }
+
+    // whitelist + forbidNonWhitelisted: every property the input class does not declare is refused.
+    for key in fields.keys().filter(|k| !PROPERTIES.contains(&k.as_str())) {
+        errors.push(format!("property {key} should not exist"));
+    }
+
+    match name {
+        Some(name) if errors.is_empty() => {
+            Ok(CreateOrganizationInput { name, slug, metadata, api_key_days_valid, api_key_never_expires })
+        }
+        _ => Err(errors),
+    }
+}
+
+/// Metadata within the limits, or `None`. Lengths count Unicode scalar values.
+fn metadata(value: &Value) -> Option<Map<String, Value>> {
+    let Value::Object(map) = value else { return None };
+    if map.len() > METADATA_MAX_KEYS {
+        return None;
+    }
+    let fits = map.iter().all(|(key, value)| {
+        key.chars().count() <= METADATA_MAX_KEY_CHARS
+            && match value {
+                Value::String(s) => s.chars().count() <= METADATA_MAX_VALUE_CHARS,
+                Value::Number(_) | Value::Bool(_) => true,
+                Value::Null | Value::Array(_) | Value::Object(_) => false,
+            }
+    });
+    fits.then(|| map.clone())
+}
+
+/// The slug of an organization: the one given, else `slugify(name)` cut to [`SLUG_MAX_CHARS`], else
+/// `org-<id>` when the name has no `[a-z0-9]` at all.
+pub fn effective_slug(input: &CreateOrganizationInput, id: u64) -> String {
+    if let Some(slug) = &input.slug {
+        return slug.clone();
+    }
+    let mut slug = orgmint::slug::slugify(&input.name);
+    if slug.len() > SLUG_MAX_CHARS {
+        slug.truncate(SLUG_MAX_CHARS);
+        slug.truncate(slug.trim_end_matches('-').len());
+    }
+    if slug.is_empty() {
+        format!("org-{id}")
+    } else {
+        slug
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn errors(body: Value) -> Vec<String> {
+        validate(body.to_string().as_bytes()).unwrap_err()
+    }
+
+    #[test]
+    fn defaults() {
+        let input = validate(br#"{"name":"CalTeam"}"#).unwrap();
+        assert_eq!(input.slug, None);
+        assert!(input.metadata.is_empty());
+        assert_eq!(input.api_key_ttl_s(), Some(30 * 86_400));
+        assert_eq!(effective_slug(&input, 7), "calteam");
+        let input = validate(br#"{"name":"x","apiKeyNeverExpires":true}"#).unwrap();
+        assert_eq!(input.api_key_ttl_s(), None);
+        let input = validate(br#"{"name":"x","apiKeyNeverExpires":false}"#).unwrap();
+        assert_eq!(input.api_key_ttl_s(), Some(30 * 86_400));
+        let input = validate(br#"{"name":"x","apiKeyDaysValid":1.5}"#).unwrap();
+        assert_eq!(input.api_key_ttl_s(), Some(129_600));
+        let input = validate(br#"{"name":"x","apiKeyDaysValid":1e300}"#).unwrap();
+        assert_eq!(input.api_key_ttl_s(), Some(i64::MAX));
+        // class-validator's @IsOptional() lets null through as "not given".
+        let input = validate(br#"{"name":"x","slug":null,"metadata":null,"apiKeyDaysValid":null}"#).unwrap();
+        assert_eq!((input.slug, input.metadata.len()), (None, 0));
+    }
+
+    #[test]
+    fn slugs() {
+        let input = validate(r#"{"name":"Café Über Team!"}"#.as_bytes()).unwrap();
+        assert_eq!(effective_slug(&input, 1), "cafe-uber-team");
+        let input = validate(r#"{"name":"日本"}"#.as_bytes()).unwrap();
+        assert_eq!(effective_slug(&input, 42), "org-42");
+        let input = validate(format!(r#"{{"name":"{}"}}"#, "ab ".repeat(200)).as_bytes()).unwrap();
+        let slug = effective_slug(&input, 1);
+        assert!(slug.len() <= SLUG_MAX_CHARS && orgmint::slug::is_kebab_case(&slug), "{slug}");
+        assert_eq!(validate(br#"{"name":"x","slug":"cal-tel"}"#).unwrap().slug.as_deref(), Some("cal-tel"));
+        for bad in ["Cal-Tel", "cal tel", "-cal", "cal--tel", "", "café"] {
+            let e = errors(json!({"name": "x", "slug": bad}));
+            assert!(e.len() == 1 && e[0].starts_with("slug must be in kebab-case"), "{bad}: {e:?}");
+        }
+        assert_eq!(errors(json!({"name": "x", "slug": 5})), vec!["slug must be a string"]);
+        assert_eq!(errors(json!({"name": "x", "slug": "a".repeat(256)})).len(), 1);
+    }
+
+    #[test]
+    fn metadata_limits() {
+        let ok = |m: Value| validate(json!({"name": "x", "metadata": m}).to_string().as_bytes()).is_ok();
+        let fifty: Map<String, Value> = (0..50).map(|i| (format!("k{i}"), json!(i))).collect();
+        assert!(ok(Value::Object(fifty.clone())));
+        let mut fifty_one = fifty;
+        fifty_one.insert("k50".into(), json!(true));
+        assert!(!ok(Value::Object(fifty_one)));
+        assert!(ok(json!({"é".repeat(40): "ü".repeat(500), "n": 1.5, "b": false})));
+        assert!(!ok(json!({"é".repeat(41): "v"})));
+        assert!(!ok(json!({"k": "ü".repeat(501)})));
+        for bad in [json!({"k": null}), json!({"k": [1]}), json!({"k": {}}), json!([]), json!("s"), json!(1)]
+        {
+            assert_eq!(errors(json!({"name": "x", "metadata": bad})), vec![METADATA_MESSAGE], "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        assert_eq!(errors(json!({})), vec!["name should not be empty", "name must be a string"]);
+        assert_eq!(validate(b"").unwrap_err(), vec!["name should not be empty", "name must be a string"]);
+        assert_eq!(errors(json!({"name": 5})), vec!["name must be a string"]);
+        assert_eq!(errors(json!({"name": "  "})), vec!["name should not be empty"]);
+        assert_eq!(errors(json!({"name": "a\u{0}b"})), vec!["name must not contain control characters"]);
+        assert_eq!(
+            errors(json!({"name": "x", "apiKeyDaysValid": 0})),
+            vec!["apiKeyDaysValid must not be less than 1"]
+        );
+        assert_eq!(
+            errors(json!({"name": "x", "apiKeyDaysValid": "10"})),
+            vec!["apiKeyDaysValid must be a number conforming to the specified constraints"]
+        );
+        assert_eq!(
+            errors(json!({"name": "x", "apiKeyNeverExpires": "true"})),
+            vec!["apiKeyNeverExpires must be a boolean value"]
+        );
+        assert_eq!(
+            errors(json!({"name": "x", "apiKeyDaysValid": 5, "apiKeyNeverExpires": true})),
+            vec!["apiKeyDaysValid and apiKeyNeverExpires cannot be used together"]
+        );
+        assert_eq!(errors(json!({"name": "x", "foo": 1})), vec!["property foo should not exist"]);
+        assert_eq!(
+            errors(json!({"name": 1, "slug": "A", "bar": null})),
+            vec![
+                "name must be a string",
+                "slug must be in kebab-case: lowercase letters and digits in groups separated by single hyphens \
+                 (e.g. cal-team)",
+                "property bar should not exist",
+            ]
+        );
+        assert!(validate(b"[1]").unwrap_err()[0].contains("JSON object"));
+        assert!(validate(b"{oops").unwrap_err()[0].starts_with("Invalid JSON body"));
+    }
+}

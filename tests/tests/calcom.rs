@@ -1,0 +1,643 @@
+//! Cal.com's function through its real handler, with API Gateway v2 events, over DynamoDB Local.
+
+use calcom_create_managed_organization::{handle, handler, METADATA_MESSAGE};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Response};
+use orgmint::lambda::Call;
+use orgmint::{round_trips, secrets, Credential, NewCredential, Store, TenantRef, Vendor};
+use orgmint_cli::vendors::{self, Provisioned};
+use orgmint_tests::{assert_sound, body_json, event, request, store, tenant, with, Options};
+use serde_json::{json, Value};
+
+/// Headers to set (`Some`) or remove (`None`).
+type Headers = Vec<(&'static str, Option<String>)>;
+
+struct Manager {
+    /// `Bearer cal_…`
+    auth: String,
+    org_id: String,
+    client_id: String,
+    secret: String,
+    user_id: String,
+    tenant: TenantRef,
+}
+
+fn manager_of(p: &Provisioned) -> Manager {
+    Manager {
+        auth: p.headers["Authorization"].as_str().unwrap().to_owned(),
+        org_id: p.public_id.clone(),
+        client_id: p.extra["platform_headers"]["x-cal-client-id"].as_str().unwrap().to_owned(),
+        secret: p.extra["platform_headers"]["x-cal-secret-key"].as_str().unwrap().to_owned(),
+        user_id: p.extra["user_id"].as_str().unwrap().to_owned(),
+        tenant: p.tenant.tenant.clone(),
+    }
+}
+
+async fn manager(store: &Store, options: Options) -> Manager {
+    manager_of(&tenant(store, &options).await)
+}
+
+fn calcom(cap: u32) -> Options {
+    Options { cap, ..Options::new(Vendor::Calcom) }
+}
+
+/// The success event aimed at `org_id` (raw, as it would appear in the path), with headers set or removed.
+fn aimed(name: &str, org_id: &str, headers: &[(&str, Option<&str>)], body: Option<&str>) -> Value {
+    let mut ev = with(event(name), headers, body);
+    let path = format!("/v2/organizations/{org_id}/organizations");
+    ev["rawPath"] = json!(path);
+    ev["requestContext"]["http"]["path"] = json!(path);
+    ev["pathParameters"]["orgId"] = json!(org_id);
+    ev
+}
+
+async fn send(
+    store: &'static Store,
+    org_id: &str,
+    headers: &[(&str, Option<&str>)],
+    body: &str,
+) -> Response<Body> {
+    let response =
+        handler(store, request(&aimed("calcom-create-success", org_id, headers, Some(body)))).await;
+    assert!(response.headers().contains_key("x-request-id"));
+    response
+}
+
+async fn create(store: &'static Store, m: &Manager, body: &str) -> (StatusCode, Value) {
+    let response = send(store, &m.org_id, &[("authorization", Some(&m.auth))], body).await;
+    (response.status(), body_json(&response))
+}
+
+/// Checks Cal.com's error envelope and returns `error.message`.
+fn error_message(status: StatusCode, reply: &Value, expected: StatusCode, code: &str) -> String {
+    assert_eq!(status, expected, "{reply}");
+    assert_eq!(reply["status"], "error", "{reply}");
+    assert_eq!(reply["error"]["code"], code, "{reply}");
+    let ts = reply["timestamp"].as_str().unwrap();
+    assert!(ts.len() == 24 && ts.ends_with('Z') && &ts[19..20] == ".", "{ts}");
+    assert!(reply["path"].as_str().unwrap().starts_with("/v2/organizations/"), "{reply}");
+    assert!(reply["error"].as_object().unwrap().contains_key("details"), "{reply}");
+    reply["error"]["message"].as_str().unwrap().to_owned()
+}
+
+/// `CreateManagedOrganizationOutput`, checked field by field.
+fn assert_created(reply: &Value) -> (u64, String) {
+    assert_eq!(reply["status"], "success", "{reply}");
+    let data = reply["data"].as_object().unwrap();
+    let id = data["id"].as_u64().expect("a numeric id");
+    assert!(id > 0 && id < (1 << 53), "{id}");
+    assert!(data["name"].as_str().is_some_and(|n| !n.is_empty()));
+    assert!(data["slug"].is_string() && data["metadata"].is_object());
+    let key = data["apiKey"].as_str().unwrap();
+    assert!(
+        key.len() == 36
+            && key.starts_with("cal_")
+            && key[4..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+        "{key}"
+    );
+    (id, key.to_owned())
+}
+
+fn child_of(m: &Manager, id: u64, key: &str) -> Manager {
+    Manager {
+        auth: format!("Bearer {key}"),
+        org_id: id.to_string(),
+        client_id: String::new(),
+        secret: String::new(),
+        user_id: m.user_id.clone(),
+        tenant: TenantRef::new(Vendor::Calcom, id.to_string()),
+    }
+}
+
+#[tokio::test]
+async fn the_success_event_creates_a_managed_organization_whose_key_works_at_once() {
+    let store = store().await;
+    let m = manager(store, calcom(100)).await;
+    let ev = aimed("calcom-create-success", &m.org_id, &[("authorization", Some(&m.auth))], None);
+    let response = handler(store, request(&ev)).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let reply = body_json(&response);
+    let (id, key) = assert_created(&reply);
+    assert_eq!(reply["data"]["name"], "CalTeam");
+    assert_eq!(reply["data"]["slug"], "cal-team");
+    assert_eq!(reply["data"]["metadata"], json!({"key": "value"}));
+    assert_eq!(response.headers()["x-ratelimit-limit-default"], "120");
+    assert_eq!(response.headers()["x-ratelimit-remaining-default"], "119");
+    assert!(response.headers().contains_key("x-ratelimit-reset-default"));
+    assert_eq!(store.count_orgs(&m.tenant).await.unwrap(), 1);
+
+    // The caller is the new organization's OWNER; the new organization is a tenant with the manager's plan.
+    let members = store.members(Vendor::Calcom, &id.to_string()).await.unwrap();
+    assert_eq!(members.len(), 1);
+    assert_eq!((members[0].principal.as_str(), members[0].role.as_str()), (m.user_id.as_str(), "OWNER"));
+    let child = child_of(&m, id, &key);
+    let stored = store.tenant(&child.tenant).await.unwrap().expect("the managed org is a tenant");
+    assert_eq!((stored.cap, stored.org_count, stored.plan.as_deref()), (100, 0, Some("SCALE")));
+    // apiKeyDaysValid 60: the key expires 60 × 86400 s after its creation, to the second.
+    let credential = store.authenticate(Vendor::Calcom, &key).await.unwrap();
+    assert_eq!(credential.expires_s, Some(credential.created_ms / 1000 + 60 * 86_400));
+    assert_eq!((credential.role.as_str(), credential.principal.as_str()), ("OWNER", m.user_id.as_str()));
+
+    // Its key works at once, as the manager of its own scope.
+    let (status, grandchild) = create(store, &child, r#"{"name":"Grandchild"}"#).await;
+    assert_eq!(status, StatusCode::CREATED, "{grandchild}");
+    assert_created(&grandchild);
+    assert_eq!(grandchild["data"]["metadata"], json!({}), "metadata is {{}} when none was sent");
+    assert_eq!(store.count_orgs(&child.tenant).await.unwrap(), 1);
+    assert_eq!(store.count_orgs(&m.tenant).await.unwrap(), 1);
+    // But not on its manager's path.
+    let (status, reply) =
+        create(store, &Manager { org_id: m.org_id.clone(), ..child_of(&m, id, &key) }, "{}").await;
+    error_message(status, &reply, StatusCode::FORBIDDEN, "ForbiddenException");
+    assert_sound(store).await;
+}
+
+#[tokio::test]
+async fn a_successful_create_takes_two_round_trips() {
+    let store = store().await;
+    let m = manager(store, calcom(100)).await;
+    let ev = aimed("calcom-create-success", &m.org_id, &[("authorization", Some(&m.auth))], None);
+    let call = Call { request_id: "r".into(), now_ms: orgmint::clock::now_ms() };
+    let (response, trips) = round_trips::counted(handle(store, request(&ev), call)).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(trips, 2, "one BatchGetItem for the key and its window, one TransactWriteItems");
+}
+
+#[tokio::test]
+async fn api_key_expiry_follows_the_options_to_the_second() {
+    let store = store().await;
+    let m = manager(store, calcom(100)).await;
+    let mut expiry = Vec::new();
+    for (body, days) in [
+        (r#"{"name":"Default"}"#, Some(30.0)),
+        (r#"{"name":"One day","apiKeyDaysValid":1}"#, Some(1.0)),
+        (r#"{"name":"Fractional","apiKeyDaysValid":1.5}"#, Some(1.5)),
+        (r#"{"name":"Forever","apiKeyNeverExpires":true}"#, None),
+        (r#"{"name":"Not forever","apiKeyNeverExpires":false}"#, Some(30.0)),
+    ] {
+        let (status, reply) = create(store, &m, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{reply}");
+        let (_, key) = assert_created(&reply);
+        let c = store.authenticate(Vendor::Calcom, &key).await.unwrap();
+        let expected = days.map(|d: f64| c.created_ms / 1000 + (d * 86_400.0) as i64);
+        expiry.push((body, c.expires_s, expected));
+        if let Some(at) = c.expires_s {
+            assert!(!c.is_expired_at(at - 1) && c.is_expired_at(at), "expired exactly at {at}");
+        }
+    }
+    for (body, got, expected) in expiry {
+        assert_eq!(got, expected, "{body}");
+    }
+
+    // An API key past its expiry: 401 "Your api key is expired", not counted, no rate-limit headers.
+    let expired = manager(store, Options { key_ttl: Some(0), ..calcom(100) }).await;
+    let response = send(store, &expired.org_id, &[("authorization", Some(&expired.auth))], "{}").await;
+    let status = response.status();
+    let reply = body_json(&response);
+    let message = error_message(status, &reply, StatusCode::UNAUTHORIZED, "UnauthorizedException");
+    assert_eq!(message, "Your api key is expired");
+    assert!(response.headers().get("x-ratelimit-limit-default").is_none());
+    // A key with time left works.
+    let fresh = manager(store, Options { key_ttl: Some(3600), ..calcom(100) }).await;
+    assert_eq!(create(store, &fresh, r#"{"name":"x"}"#).await.0, StatusCode::CREATED);
+    assert_sound(store).await;
+}
+
+#[tokio::test]
+async fn both_auth_routes_and_their_refusals() {
+    let store = store().await;
+    let m = manager(store, calcom(100)).await;
+    let other = manager(store, calcom(100)).await;
+    let body = r#"{"name":"Via platform"}"#;
+    let platform = |m: &Manager| {
+        vec![("x-cal-client-id", Some(m.client_id.clone())), ("x-cal-secret-key", Some(m.secret.clone()))]
+    };
+    let call = |headers: Headers, org: String| async move {
+        let mut all: Vec<(&str, Option<String>)> = vec![("authorization", None)];
+        all.extend(headers);
+        let refs: Vec<(&str, Option<&str>)> = all.iter().map(|(k, v)| (*k, v.as_deref())).collect();
+        let response = send(store, &org, &refs, body).await;
+        let limited = response.headers().contains_key("x-ratelimit-limit-default");
+        (response.status(), body_json(&response), limited)
+    };
+
+    // The platform OAuth client of {orgId}: 201, rate limited per client.
+    let (status, reply, limited) = call(platform(&m), m.org_id.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{reply}");
+    assert!(limited);
+    let (id, _) = assert_created(&reply);
+    let members = store.members(Vendor::Calcom, &id.to_string()).await.unwrap();
+    assert_eq!(members[0].principal, m.user_id, "the client acts for the platform owner");
+
+    let unauthorized: Vec<(Headers, &str)> = vec![
+        (vec![], "No authentication method provided"),
+        (vec![("x-cal-client-id", Some(m.client_id.clone()))], "both"),
+        (vec![("x-cal-secret-key", Some(m.secret.clone()))], "both"),
+        (
+            vec![
+                ("x-cal-client-id", Some(other.client_id.clone())),
+                ("x-cal-secret-key", Some(m.secret.clone())),
+            ],
+            "Invalid client id or secret",
+        ),
+        (
+            vec![("x-cal-client-id", Some(m.client_id.clone())), ("x-cal-secret-key", Some("f".repeat(64)))],
+            "Invalid client id or secret",
+        ),
+        (
+            vec![("authorization", Some(format!("Bearer cal_{}", "0".repeat(32))))],
+            "Your api key is not valid",
+        ),
+        (vec![("authorization", Some("Bearer nonsense".to_owned()))], "Your api key is not valid"),
+        // The client secret is not an API key, nor the other way round.
+        (vec![("authorization", Some(format!("Bearer {}", m.secret)))], "Your api key is not valid"),
+        (
+            vec![
+                ("x-cal-client-id", Some(m.client_id.clone())),
+                ("x-cal-secret-key", Some(m.auth[7..].to_owned())),
+            ],
+            "Invalid client id or secret",
+        ),
+        // Bearer wins when both forms are sent.
+        (
+            {
+                let mut h = platform(&m);
+                h.push(("authorization", Some(format!("Bearer cal_{}", "1".repeat(32)))));
+                h
+            },
+            "Your api key is not valid",
+        ),
+    ];
+    for (headers, expected) in unauthorized {
+        let shown = format!("{headers:?}");
+        let (status, reply, limited) = call(headers, m.org_id.clone()).await;
+        let message = error_message(status, &reply, StatusCode::UNAUTHORIZED, "UnauthorizedException");
+        assert!(message.contains(expected), "{shown}: {message}");
+        assert!(!limited, "failed authentication is not counted: {shown}");
+    }
+    // A Devin key is nothing here.
+    let devin = tenant(store, &Options::new(Vendor::Devin)).await;
+    let devin_auth = devin.headers["Authorization"].as_str().unwrap().to_owned();
+    let (status, _, _) = call(vec![("authorization", Some(devin_auth))], m.org_id.clone()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // The sample events' placeholder key is not a key; the no-auth event has none.
+    let placeholder = handler(store, request(&event("calcom-create-success"))).await;
+    assert_eq!(body_json(&placeholder)["error"]["message"], "Your api key is not valid");
+    let no_auth = handler(store, request(&event("calcom-no-auth"))).await;
+    assert_eq!(no_auth.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(body_json(&no_auth)["path"], "/v2/organizations/1234567/organizations");
+
+    // Cross-tenant: a valid caller of another organization gets no access to {orgId}, by either route.
+    for headers in [vec![("authorization", Some(other.auth.clone()))], platform(&other)] {
+        let (status, reply, limited) = call(headers, m.org_id.clone()).await;
+        let message = error_message(status, &reply, StatusCode::FORBIDDEN, "ForbiddenException");
+        assert!(message.contains("not a member of the organization"), "{message}");
+        assert!(limited, "an authenticated refusal is counted");
+    }
+    // An organization that does not exist is just as foreign.
+    let (status, reply, _) = call(vec![("authorization", Some(m.auth.clone()))], "42".into()).await;
+    error_message(status, &reply, StatusCode::FORBIDDEN, "ForbiddenException");
+    assert_eq!(store.count_orgs(&m.tenant).await.unwrap(), 1);
+    assert_eq!(store.count_orgs(&other.tenant).await.unwrap(), 0);
+    assert_sound(store).await;
+}
+
+#[tokio::test]
+async fn org_id_must_be_a_plain_positive_js_safe_integer_after_authentication() {
+    let store = store().await;
+    let m = manager(store, calcom(100)).await;
+    // Without credentials the path is not even looked at.
+    let response = send(store, "abc", &[("authorization", None)], r#"{"name":"x"}"#).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    for raw in
+        ["abc", "%2B1", "+1", "%201", "1e3", "1.0", "-1", "0", "9007199254740992", "99999999999999999999999"]
+    {
+        let response = send(store, raw, &[("authorization", Some(&m.auth))], r#"{"name":"x"}"#).await;
+        let status = response.status();
+        let reply = body_json(&response);
+        let message = error_message(status, &reply, StatusCode::BAD_REQUEST, "BadRequestException");
+        assert!(message.starts_with("Validation failed"), "{raw}: {message}");
+        assert_eq!(reply["path"], format!("/v2/organizations/{raw}/organizations"));
+    }
+    // Leading zeros are still the number (NestJS's ParseIntPipe): the caller's own org.
+    let (status, reply) = create(
+        store,
+        &Manager { org_id: format!("00{}", m.org_id), ..manager_of_same(&m) },
+        r#"{"name":"x"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{reply}");
+    assert_eq!(store.count_orgs(&m.tenant).await.unwrap(), 1);
+    assert_sound(store).await;
+}
+
+fn manager_of_same(m: &Manager) -> Manager {
+    Manager {
+        auth: m.auth.clone(),
+        org_id: m.org_id.clone(),
+        client_id: m.client_id.clone(),
+        secret: m.secret.clone(),
+        user_id: m.user_id.clone(),
+        tenant: m.tenant.clone(),
+    }
+}
+
+#[tokio::test]
+async fn role_permission_and_plan_each_refuse_with_their_own_message() {
+    let store = store().await;
+    let body = r#"{"name":"x"}"#;
+    // --restricted: a MEMBER without organization.create, by either route.
+    let member = manager(store, Options { restricted: true, ..calcom(100) }).await;
+    let (status, reply) = create(store, &member, body).await;
+    let role = error_message(status, &reply, StatusCode::FORBIDDEN, "ForbiddenException");
+    assert!(role.contains("minimum required role=ORG_ADMIN"), "{role}");
+    let response = send(
+        store,
+        &member.org_id,
+        &[
+            ("authorization", None),
+            ("x-cal-client-id", Some(&member.client_id)),
+            ("x-cal-secret-key", Some(&member.secret)),
+        ],
+        body,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    // An ADMIN without the PBAC permission, and one with it.
+    let m = manager(store, calcom(100)).await;
+    let admin = |permissions: Vec<String>| {
+        let key = secrets::mint("cal_", 32);
+        let credential = Credential {
+            tenant: m.tenant.clone(),
+            kind: "api_key".into(),
+            principal: "77".into(),
+            role: "ADMIN".into(),
+            permissions,
+            plan: Some("SCALE".into()),
+            features: Vec::new(),
+            expires_s: None,
+            rate_limit: 120,
+            public_id: None,
+            created_ms: 0,
+        };
+        (key.clone(), NewCredential { digest: secrets::digest(&key), credential })
+    };
+    let (bare, bare_cred) = admin(Vec::new());
+    let (full, full_cred) = admin(vec!["organization.create".into()]);
+    store.add_credentials(&[bare_cred, full_cred]).await.unwrap();
+    let as_key = |key: &str| Manager { auth: format!("Bearer {key}"), ..manager_of_same(&m) };
+    let (status, reply) = create(store, &as_key(&bare), body).await;
+    let permission = error_message(status, &reply, StatusCode::FORBIDDEN, "ForbiddenException");
+    assert!(permission.contains("permissions=organization.create"), "{permission}");
+    let (status, reply) = create(store, &as_key(&full), body).await;
+    assert_eq!(status, StatusCode::CREATED, "{reply}");
+
+    // Plans below SCALE are refused; SCALE and above are fine.
+    let mut messages = vec![role, permission];
+    for plan in ["FREE", "STARTER", "ESSENTIALS"] {
+        let low = manager(store, Options { plan: Some(plan.into()), ..calcom(100) }).await;
+        let (status, reply) = create(store, &low, body).await;
+        let message = error_message(status, &reply, StatusCode::FORBIDDEN, "ForbiddenException");
+        assert!(
+            message.contains(&format!("Minimum plan is SCALE while the organization has {plan}")),
+            "{message}"
+        );
+        messages.push(message);
+    }
+    for plan in ["SCALE", "PER_ACTIVE_USER", "ENTERPRISE"] {
+        let ok = manager(store, Options { plan: Some(plan.into()), ..calcom(100) }).await;
+        let (status, reply) = create(store, &ok, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{plan}: {reply}");
+    }
+    messages.sort();
+    messages.dedup();
+    assert_eq!(messages.len(), 5, "distinct messages");
+    // Authorization comes before the body: a bad body from a MEMBER is still a 403.
+    assert_eq!(create(store, &member, "{oops").await.0, StatusCode::FORBIDDEN);
+    // The CLI refuses a plan it does not know.
+    assert!(vendors::provision(store, &Options { plan: Some("GOLD".into()), ..calcom(1) }).await.is_err());
+    assert_eq!(store.count_orgs(&member.tenant).await.unwrap(), 0);
+    assert_sound(store).await;
+}
+
+#[tokio::test]
+async fn bad_bodies_are_400_in_cals_envelope_and_write_nothing() {
+    let store = store().await;
+    let m = manager(store, calcom(100)).await;
+    let fifty_one: serde_json::Map<String, Value> = (0..51).map(|i| (format!("k{i}"), json!(i))).collect();
+    let cases: Vec<(String, &str)> = vec![
+        ("".into(), "name should not be empty; name must be a string"),
+        ("{}".into(), "name should not be empty; name must be a string"),
+        ("{".into(), "Invalid JSON body"),
+        ("name=x".into(), "Invalid JSON body"),
+        ("[]".into(), "Request body must be a JSON object"),
+        ("\"x\"".into(), "Request body must be a JSON object"),
+        (r#"{"name":null}"#.into(), "name should not be empty; name must be a string"),
+        (r#"{"name":12}"#.into(), "name must be a string"),
+        (r#"{"name":""}"#.into(), "name should not be empty"),
+        (r#"{"name":"   "}"#.into(), "name should not be empty"),
+        ("{\"name\":\"a\\u0007b\"}".into(), "name must not contain control characters"),
+        (r#"{"name":"x","slug":"Not Kebab"}"#.into(), "slug must be in kebab-case"),
+        (r#"{"name":"x","slug":"a--b"}"#.into(), "slug must be in kebab-case"),
+        (r#"{"name":"x","slug":""}"#.into(), "slug must be in kebab-case"),
+        (r#"{"name":"x","slug":7}"#.into(), "slug must be a string"),
+        (r#"{"name":"x","metadata":"s"}"#.into(), METADATA_MESSAGE),
+        (r#"{"name":"x","metadata":[]}"#.into(), METADATA_MESSAGE),
+        (json!({"name": "x", "metadata": fifty_one}).to_string(), METADATA_MESSAGE),
+        (json!({"name": "x", "metadata": {"k".repeat(41): 1}}).to_string(), METADATA_MESSAGE),
+        (json!({"name": "x", "metadata": {"k": "v".repeat(501)}}).to_string(), METADATA_MESSAGE),
+        (r#"{"name":"x","metadata":{"k":null}}"#.into(), METADATA_MESSAGE),
+        (r#"{"name":"x","metadata":{"k":[1]}}"#.into(), METADATA_MESSAGE),
+        (r#"{"name":"x","metadata":{"k":{"a":1}}}"#.into(), METADATA_MESSAGE),
+        (r#"{"name":"x","apiKeyDaysValid":0}"#.into(), "apiKeyDaysValid must not be less than 1"),
+        (r#"{"name":"x","apiKeyDaysValid":0.99}"#.into(), "apiKeyDaysValid must not be less than 1"),
+        (r#"{"name":"x","apiKeyDaysValid":-5}"#.into(), "apiKeyDaysValid must not be less than 1"),
+        (
+            r#"{"name":"x","apiKeyDaysValid":"10"}"#.into(),
+            "apiKeyDaysValid must be a number conforming to the specified constraints",
+        ),
+        (r#"{"name":"x","apiKeyNeverExpires":"true"}"#.into(), "apiKeyNeverExpires must be a boolean value"),
+        (
+            r#"{"name":"x","apiKeyDaysValid":10,"apiKeyNeverExpires":true}"#.into(),
+            "apiKeyDaysValid and apiKeyNeverExpires cannot be used together",
+        ),
+        (r#"{"name":"x","foo":1}"#.into(), "property foo should not exist"),
+        (r#"{"name":"x","isPlatform":true}"#.into(), "property isPlatform should not exist"),
+    ];
+    for (body, expected) in &cases {
+        let (status, reply) = create(store, &m, body).await;
+        let message = error_message(status, &reply, StatusCode::BAD_REQUEST, "BadRequestException");
+        assert!(message.starts_with(expected), "{body}: {message}");
+        if *expected == METADATA_MESSAGE {
+            assert_eq!(message, METADATA_MESSAGE, "exactly the metadata message: {body}");
+        }
+    }
+    // Every broken constraint is reported: joined in `message`, one by one in `details`.
+    let (status, reply) = create(store, &m, r#"{"name":1,"slug":"X","zzz":true}"#).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let details = reply["error"]["details"].as_array().unwrap();
+    assert_eq!(details.len(), 3, "{reply}");
+    assert_eq!(details[2], "property zzz should not exist");
+
+    // Content types, and bodies over 64 KiB (413 in the same envelope).
+    let ev = aimed(
+        "calcom-create-success",
+        &m.org_id,
+        &[("authorization", Some(&m.auth)), ("content-type", Some("text/plain"))],
+        Some(r#"{"name":"x"}"#),
+    );
+    let response = handler(store, request(&ev)).await;
+    let (status, reply) = (response.status(), body_json(&response));
+    assert!(error_message(status, &reply, StatusCode::BAD_REQUEST, "BadRequestException")
+        .contains("Content-Type"));
+    let ev = aimed(
+        "calcom-create-success",
+        &m.org_id,
+        &[("authorization", Some(&m.auth)), ("content-type", Some("application/json; charset=utf-8"))],
+        Some(r#"{"name":"Charset"}"#),
+    );
+    assert_eq!(handler(store, request(&ev)).await.status(), StatusCode::CREATED);
+    let (status, reply) = create(store, &m, &format!(r#"{{"name":"{}"}}"#, "x".repeat(70_000))).await;
+    error_message(status, &reply, StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLargeException");
+
+    // `path` carries the query string as received.
+    let mut ev = aimed("calcom-create-success", &m.org_id, &[("authorization", Some(&m.auth))], Some("{}"));
+    ev["rawQueryString"] = json!("a=1&b=%20");
+    let reply = body_json(&handler(store, request(&ev)).await);
+    assert_eq!(reply["path"], format!("/v2/organizations/{}/organizations?a=1&b=%20", m.org_id));
+
+    // The missing-name event.
+    let ev = aimed("calcom-missing-name", &m.org_id, &[("authorization", Some(&m.auth))], None);
+    let response = handler(store, request(&ev)).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body_json(&response)["error"]["details"],
+        json!(["name should not be empty", "name must be a string"])
+    );
+
+    // Metadata at the limits is fine (lengths in Unicode scalar values), and null optionals are "not given".
+    let fifty: serde_json::Map<String, Value> =
+        (0..50).map(|i| (format!("{i:0>40}"), json!("ü".repeat(500)))).collect();
+    let (status, reply) = create(store, &m, &json!({"name": "Edge", "metadata": fifty}).to_string()).await;
+    assert_eq!(status, StatusCode::CREATED, "{reply}");
+    assert_eq!(reply["data"]["metadata"].as_object().unwrap().len(), 50);
+    let (status, reply) =
+        create(store, &m, r#"{"name":"Nulls","slug":null,"metadata":null,"apiKeyDaysValid":null}"#).await;
+    assert_eq!(status, StatusCode::CREATED, "{reply}");
+    assert_eq!((&reply["data"]["slug"], &reply["data"]["metadata"]), (&json!("nulls"), &json!({})));
+    let (status, reply) = create(store, &m, r#"{"name":"M","metadata":{"a":"b","n":1.5,"t":true}}"#).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(reply["data"]["metadata"], json!({"a": "b", "n": 1.5, "t": true}));
+    assert_eq!(store.count_orgs(&m.tenant).await.unwrap(), 4);
+    assert_sound(store).await;
+}
+
+#[tokio::test]
+async fn slugs_are_derived_unique_per_manager_and_a_duplicate_is_a_409() {
+    let store = store().await;
+    let m = manager(store, calcom(100)).await;
+    let (status, reply) = create(store, &m, r#"{"name":"Café Über Team!"}"#).await;
+    assert_eq!(status, StatusCode::CREATED, "{reply}");
+    assert_eq!(reply["data"]["slug"], "cafe-uber-team");
+    assert_eq!(reply["data"]["name"], "Café Über Team!");
+    let (_, reply) = create(store, &m, r#"{"name":"!!!"}"#).await;
+    let (id, _) = assert_created(&reply);
+    assert_eq!(reply["data"]["slug"], format!("org-{id}"));
+
+    // The same slug again — explicit, or derived from another name — is a 409 that writes nothing.
+    for body in [r#"{"name":"Other","slug":"cafe-uber-team"}"#, r#"{"name":"CAFE uber  team"}"#] {
+        let (status, reply) = create(store, &m, body).await;
+        let message = error_message(status, &reply, StatusCode::CONFLICT, "ConflictException");
+        assert!(message
+            .starts_with("Organization with slug 'cafe-uber-team' already exists under this organization"));
+    }
+    assert_eq!(store.count_orgs(&m.tenant).await.unwrap(), 2);
+    let inventory = store.inventory().await.unwrap();
+    assert_eq!(inventory.tenants.len(), 3, "the manager and two managed orgs, nothing of the 409s");
+
+    // Another manager may use it; so may the managed org itself, in its own scope.
+    let other = manager(store, calcom(100)).await;
+    assert_eq!(create(store, &other, r#"{"name":"x","slug":"cafe-uber-team"}"#).await.0, StatusCode::CREATED);
+
+    // Concurrent creates with one slug: exactly one wins, decided by the transaction.
+    let m: &'static Manager = Box::leak(Box::new(m));
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            tokio::spawn(async move {
+                create(store, m, &format!(r#"{{"name":"Race {i}","slug":"race"}}"#)).await.0
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count(), 7, "{statuses:?}");
+    assert_sound(store).await;
+}
+
+#[tokio::test]
+async fn thirty_concurrent_creates_at_cap_10_create_exactly_10() {
+    let store = store().await;
+    let m: &'static Manager = Box::leak(Box::new(manager(store, calcom(10)).await));
+    let tasks: Vec<_> = (0..30)
+        .map(|i| tokio::spawn(async move { create(store, m, &format!(r#"{{"name":"Managed {i}"}}"#)).await }))
+        .collect();
+    let mut ok = 0;
+    for task in tasks {
+        let (status, reply) = task.await.unwrap();
+        match status {
+            StatusCode::CREATED => ok += 1,
+            StatusCode::FORBIDDEN => {
+                let message = error_message(status, &reply, StatusCode::FORBIDDEN, "ForbiddenException");
+                assert!(message.contains("limit of 10 managed organizations"), "{message}");
+            }
+            other => panic!("unexpected {other}: {reply}"),
+        }
+    }
+    assert_eq!(ok, 10);
+    assert_eq!(store.count_orgs(&m.tenant).await.unwrap(), 10);
+    // Ten managed orgs, each a tenant with one key; nothing of the twenty refused creates.
+    let inventory = store.inventory().await.unwrap();
+    assert_eq!(inventory.tenants.len(), 11);
+    assert_eq!(inventory.credentials.len(), 2 + 10);
+    // At the cap, the cap's 403 wins over a duplicate slug's 409.
+    let (status, reply) = create(store, m, r#"{"name":"Managed 1"}"#).await;
+    error_message(status, &reply, StatusCode::FORBIDDEN, "ForbiddenException");
+    // A cap of 0 allows none.
+    let none = manager(store, calcom(0)).await;
+    assert_eq!(create(store, &none, r#"{"name":"x"}"#).await.0, StatusCode::FORBIDDEN);
+    assert_sound(store).await;
+}
+
+#[tokio::test]
+async fn over_the_rate_limit_is_a_429_throttler_exception() {
+    let store = store().await;
+    let m = manager(store, Options { rate_limit: 2, ..calcom(100) }).await;
+    assert_eq!(create(store, &m, r#"{"name":"a"}"#).await.0, StatusCode::CREATED);
+    assert_eq!(create(store, &m, "{}").await.0, StatusCode::BAD_REQUEST);
+    let response = send(store, &m.org_id, &[("authorization", Some(&m.auth))], r#"{"name":"b"}"#).await;
+    let (status, reply) = (response.status(), body_json(&response));
+    let message = error_message(status, &reply, StatusCode::TOO_MANY_REQUESTS, "ThrottlerException");
+    assert_eq!(message, "Too many requests. Please try again later.");
+    assert_eq!(response.headers()["x-ratelimit-limit-default"], "2");
+    assert_eq!(response.headers()["x-ratelimit-remaining-default"], "0");
+    assert!(response.headers().contains_key("retry-after"));
+    // The platform client has a window of its own.
+    let response = send(
+        store,
+        &m.org_id,
+        &[
+            ("authorization", None),
+            ("x-cal-client-id", Some(&m.client_id)),
+            ("x-cal-secret-key", Some(&m.secret)),
+        ],
+        r#"{"name":"c"}"#,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(store.count_orgs(&m.tenant).await.unwrap(), 2);
+    assert_sound(store).await;
+}
