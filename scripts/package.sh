@@ -10,13 +10,14 @@ TARGET=aarch64-unknown-linux-gnu
 ensure_sam
 cd "$ROOT"
 
+# First, so that a failed run leaves nothing old behind for make deploy to pick up.
+log "removing earlier build outputs (infra/.aws-sam, $CARGO_TARGET_DIR/lambda, dist/)"
+rm -rf infra/.aws-sam "$CARGO_TARGET_DIR/lambda" dist
+
 libdir="$(rustc --print target-libdir --target "$TARGET" 2>/dev/null || true)"
 if [ -z "$libdir" ] || [ -z "$(ls "$libdir"/libstd-* 2>/dev/null)" ]; then
   die "the Rust target $TARGET is not installed: run 'rustup target add $TARGET' (sam build would otherwise fail, or worse, copy old binaries)"
 fi
-
-log "removing earlier build outputs (infra/.aws-sam, $CARGO_TARGET_DIR/lambda, dist/)"
-rm -rf infra/.aws-sam "$CARGO_TARGET_DIR/lambda" dist
 
 log "sam build (cargo lambda build --release --arm64, target dir $CARGO_TARGET_DIR)"
 started=$SECONDS
