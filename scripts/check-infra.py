@@ -8,13 +8,14 @@ It fails when the template and the workspace disagree:
 - every function crate under functions/ has exactly one template function building it, and every template
   function builds a crate under functions/ that is a workspace member;
 - every function is provided.al2023 / arm64 / bootstrap / rust-cargolambda from the workspace root, reads
-  ORGMINT_TABLE = the table, has its own role whose DynamoDB actions are exactly the ones the code performs
-  (on the table only), its own log group with retention, and Errors and Throttles alarms;
+  ORGMINT_TABLE = the table, has its own role whose DynamoDB actions are exactly the ones its code performs
+  (read from the sources: see SDK_OPERATIONS), on the table only, its own log group with retention, and
+  Errors and Throttles alarms;
 - the table has the key schema, attribute types, billing mode, TTL attribute and (no) indexes that
   `orgmint table create` makes: read from Store::create_table in shared/src/store.rs.
 
 A self-test then proves on altered copies that the check catches a missing route, a missing function, an
-extra IAM action, a skip without a reason and a schema drift. Needs PyYAML (in the project venv, with aws-sam-cli) and Python 3.11+.
+extra IAM action, code that needs a new action, a skip without a reason and a schema drift. Needs PyYAML (in the project venv, with aws-sam-cli) and Python 3.11+.
 """
 
 import copy
@@ -27,14 +28,32 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# The DynamoDB actions each function performs (shared/src/store.rs; keep in step with it):
-#   GetItem     Store::authenticate_digest (the credential lookup) and Store::prime (the read at init);
-#   UpdateItem  the counter item of Store::create_org's TransactWriteItems;
-#   PutItem     the org, slug claim, credential and membership items of that transaction.
-# TransactWriteItems has no IAM action of its own: each item is authorised as its own kind. A function that
-# needs more (e.g. ConditionCheckItem or Query) gets an entry in FUNCTION_ACTIONS, and its role the action.
-DEFAULT_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
-FUNCTION_ACTIONS: dict[str, set[str]] = {}
+# The DynamoDB actions a function performs are read from the code: the shared functions its crate calls
+# (with shared/src/lambda.rs, whose `run` every main.rs goes through, e.g. Store::prime), followed through
+# the shared crate's own calls, and the SDK operations and transaction items in their bodies. A
+# TransactWriteItems has no IAM action of its own: each of its items is authorised as its kind (Put ->
+# PutItem, Update -> UpdateItem, Delete -> DeleteItem, ConditionCheck -> ConditionCheckItem). Each role must
+# grant exactly these actions, on the table only.
+SDK_OPERATIONS = {
+    r"\.get_item\(\)": "dynamodb:GetItem",
+    r"\.batch_get_item\(\)": "dynamodb:BatchGetItem",
+    r"\.batch_write_item\(\)": "dynamodb:BatchWriteItem",
+    r"\.put_item\(\)": "dynamodb:PutItem",
+    r"\.update_item\(\)": "dynamodb:UpdateItem",
+    r"\.delete_item\(\)": "dynamodb:DeleteItem",
+    r"\.query\(\)": "dynamodb:Query",
+    r"\.scan\(\)": "dynamodb:Scan",
+    r"\.transact_get_items\(\)": "dynamodb:GetItem",
+    r"\bGet::builder\(\)": "dynamodb:GetItem",
+    r"\bPut::builder\(\)": "dynamodb:PutItem",
+    r"\bUpdate::builder\(\)": "dynamodb:UpdateItem",
+    r"\bDelete::builder\(\)": "dynamodb:DeleteItem",
+    r"\bConditionCheck::builder\(\)": "dynamodb:ConditionCheckItem",
+    r"\.create_table\(\)": "dynamodb:CreateTable",
+    r"\.update_time_to_live\(\)": "dynamodb:UpdateTimeToLive",
+    r"\.describe_table\(\)": "dynamodb:DescribeTable",
+    r"\.delete_table\(\)": "dynamodb:DeleteTable",
+}
 
 RUST_BILLING = {"PayPerRequest": "PAY_PER_REQUEST", "Provisioned": "PROVISIONED"}
 RUST_KEY_TYPE = {"Hash": "HASH", "Range": "RANGE"}
@@ -72,7 +91,16 @@ def load_inputs():
         package = tomllib.loads(manifest.read_text())["package"]["name"]
         crates[package] = manifest.parent.relative_to(ROOT).as_posix()
     store = (ROOT / "shared/src/store.rs").read_text()
-    return template, cargo, crates, store
+    shared_fns = {}
+    for path in sorted((ROOT / "shared/src").rglob("*.rs")):
+        for name, bodies in rust_functions(strip_rust(path.read_text())).items():
+            shared_fns.setdefault(name, []).extend(bodies)
+    crate_src = {
+        name: "\n".join(strip_rust(p.read_text()) for p in sorted((ROOT / folder / "src").rglob("*.rs")))
+        for name, folder in crates.items()
+    }
+    code = {"shared_fns": shared_fns, "crate_src": crate_src}
+    return template, cargo, crates, store, code
 
 
 def schema_from_store(src):
@@ -93,6 +121,76 @@ def schema_from_store(src):
     }
 
 
+def strip_rust(src):
+    """Rust source with comments removed and string and char literals emptied, so that braces count."""
+    out, i, n = [], 0, len(src)
+    while i < n:
+        c = src[i]
+        if src.startswith("//", i):
+            i = src.find("\n", i)
+            i = n if i < 0 else i
+        elif src.startswith("/*", i):
+            j = src.find("*/", i + 2)
+            i = n if j < 0 else j + 2
+        elif re.match(r'r#*"', src[i:i + 10]) and (i == 0 or not (src[i - 1].isalnum() or src[i - 1] == "_")):
+            hashes = re.match(r'r(#*)"', src[i:]).group(1)
+            j = src.find('"' + hashes, i + 2 + len(hashes))
+            out.append('""')
+            i = n if j < 0 else j + 1 + len(hashes)
+        elif c == '"':
+            j = i + 1
+            while j < n and src[j] != '"':
+                j += 2 if src[j] == "\\" else 1
+            out.append('""')
+            i = j + 1
+        elif c == "'" and re.match(r"'(?:\\.|[^\\'])'", src[i:i + 4]):
+            out.append("' '")  # a char literal ('{' or '\\n'); a lifetime ('a) falls through
+            i += re.match(r"'(?:\\.|[^\\'])'", src[i:i + 4]).end()
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def rust_functions(src):
+    """{name: [body, ...]} of every `fn` in stripped Rust source (same-named fns are kept together)."""
+    fns = {}
+    for m in re.finditer(r"\bfn\s+(\w+)", src):
+        start = src.find("{", m.end())
+        semi = src.find(";", m.end())
+        if start < 0 or (0 <= semi < start):
+            continue  # a declaration without a body
+        depth, j = 0, start
+        while j < len(src):
+            depth += {"{": 1, "}": -1}.get(src[j], 0)
+            if depth == 0:
+                break
+            j += 1
+        fns.setdefault(m.group(1), []).append(src[start:j + 1])
+    return fns
+
+
+CALL = re.compile(r"(?:\.|::|\b)(\w+)\s*(?:::<[^>]*>)?\(")
+
+
+def derived_actions(crate_src, shared_fns, roots=("run",)):
+    """The DynamoDB actions reachable from a function crate's calls into the shared crate, and for each the
+    chain of shared functions that leads to it."""
+    seen, actions = {}, {}
+    todo = [(name, (name,)) for name in set(CALL.findall(crate_src)) | set(roots) if name in shared_fns]
+    while todo:
+        name, path = todo.pop()
+        if name in seen:
+            continue
+        seen[name] = path
+        for body in shared_fns[name]:
+            for pattern, action in SDK_OPERATIONS.items():
+                if re.search(pattern, body):
+                    actions.setdefault(action, " -> ".join(path))
+            todo.extend((callee, path + (callee,)) for callee in set(CALL.findall(body)) if callee in shared_fns and callee not in seen)
+    return actions
+
+
 # ---- the check --------------------------------------------------------------------------------------------
 
 
@@ -110,7 +208,7 @@ def as_list(value):
     return value if isinstance(value, list) else [value]
 
 
-def check(template, cargo, crates, store):
+def check(template, cargo, crates, store, code):
     errors = []
     err = errors.append
     resources = template.get("Resources", {})
@@ -179,9 +277,14 @@ def check(template, cargo, crates, store):
                             err(f"{role_id}: DynamoDB actions must be on !GetAtt {table_id}.Arn only, found {res!r}")
             if role.get("Properties", {}).get("ManagedPolicyArns"):
                 err(f"{role_id}: no managed policies (they grant more than the function uses)")
-            want = FUNCTION_ACTIONS.get(binary, DEFAULT_ACTIONS)
-            if actions != want:
-                err(f"{role_id}: DynamoDB actions {sorted(actions)} differ from what {binary} performs {sorted(want)}")
+            if binary in code["crate_src"]:
+                performed = derived_actions(code["crate_src"][binary], code["shared_fns"])
+                for action in sorted(set(performed) - actions):
+                    err(f"{role_id}: lacks {action}, which {binary} performs (via {performed[action]})")
+                for action in sorted(actions - set(performed)):
+                    err(f"{role_id}: grants {action}, which {binary} never performs")
+                if not performed:
+                    err(f"{lid}: found no DynamoDB operation reachable from {binary}: is the code still readable to scripts/check-infra.py?")
 
         # Errors and Throttles alarms on it
         for metric in ("Errors", "Throttles"):
@@ -284,7 +387,7 @@ def check(template, cargo, crates, store):
 # ---- self-test: the check must catch drift -----------------------------------------------------------------
 
 
-def self_test(template, cargo, crates, store):
+def self_test(template, cargo, crates, store, code):
     """Each alteration below must make check() fail; returns the ones it missed."""
     fn_id = next(lid for lid, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function")
     role_id = ref_name(template["Resources"][fn_id]["Properties"]["Role"])
@@ -312,12 +415,18 @@ def self_test(template, cargo, crates, store):
     def gsi_in_code(t, c, k, s):
         return s.replace(".billing_mode(", ".global_secondary_indexes(gsi)\n            .billing_mode(")
 
+    def code_reads_more(t, c, k, s):
+        code["shared_fns"].setdefault("prime", []).append("{ self.client.delete_table() }")
+
     missed = []
-    for alter in (new_route, new_crate, drop_event, wider_role, unexplained_skip, schema_drift, gsi_in_code):
+    for alter in (new_route, new_crate, drop_event, wider_role, unexplained_skip, schema_drift, gsi_in_code, code_reads_more):
         t, c, k = copy.deepcopy(template), copy.deepcopy(cargo), dict(crates)
+        saved = copy.deepcopy(code)
         s = alter(t, c, k, store) or store
-        if not check(t, c, k, s):
+        if not check(t, c, k, s, code):
             missed.append(alter.__name__)
+        code.clear()
+        code.update(saved)
     return missed
 
 
@@ -333,9 +442,12 @@ def main():
     if missed:
         print(f"check-infra: self-test: the check missed {missed}", file=sys.stderr)
         return 1
-    template, cargo, crates, _ = inputs
+    template, cargo, crates, _, code = inputs
     routes = sum(len(as_list(v)) for v in cargo["workspace"]["metadata"]["lambda"]["watch"]["router"].values())
-    print(f"check-infra: ok ({routes} route(s), {len(crates)} function crate(s), table schema as in store.rs; self-test ok)")
+    for crate, src in code["crate_src"].items():
+        actions = derived_actions(src, code["shared_fns"])
+        print(f"check-infra: {crate} performs " + ", ".join(f"{a.split(':')[1]} ({p})" for a, p in sorted(actions.items())))
+    print(f"check-infra: ok ({routes} route(s), {len(crates)} function crate(s), IAM = the actions the code performs, table schema as in store.rs; self-test ok)")
     return 0
 
 
