@@ -156,9 +156,12 @@ def rust_functions(src):
     """{name: [body, ...]} of every `fn` in stripped Rust source (same-named fns are kept together)."""
     fns = {}
     for m in re.finditer(r"\bfn\s+(\w+)", src):
-        start = src.find("{", m.end())
-        semi = src.find(";", m.end())
-        if start < 0 or (0 <= semi < start):
+        # The body opens at the first `{` outside the signature's brackets; a `;` there first means none.
+        start, nesting = m.end(), 0
+        while start < len(src) and not (nesting == 0 and src[start] in "{;"):
+            nesting += {"(": 1, "[": 1, ")": -1, "]": -1}.get(src[start], 0)
+            start += 1
+        if start >= len(src) or src[start] == ";":
             continue  # a declaration without a body
         depth, j = 0, start
         while j < len(src):
