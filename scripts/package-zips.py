@@ -19,7 +19,7 @@ FRESH_SECONDS = 6 * 3600  # a binary older than this was not built by this run
 
 
 def main():
-    template, _, _, _ = check_infra.load_inputs()
+    template = check_infra.load_inputs()[0]
     build = ROOT / "infra/.aws-sam/build"
     dist = ROOT / "dist"
     dist.mkdir(exist_ok=True)
