@@ -179,18 +179,19 @@ CALL = re.compile(r"(?:\.|::|\b)(\w+)\s*(?:::<[^>]*>)?\(")
 def derived_actions(crate_src, shared_fns, roots=("run",)):
     """The DynamoDB actions reachable from a function crate's calls into the shared crate, and for each the
     chain of shared functions that leads to it."""
-    seen, actions = {}, {}
-    todo = [(name, (name,)) for name in set(CALL.findall(crate_src)) | set(roots) if name in shared_fns]
+    seen, actions = set(), {}
+    # Breadth first, in name order: each action is reported with a shortest chain, the same on every run.
+    todo = [(name, (name,)) for name in sorted(set(CALL.findall(crate_src)) | set(roots)) if name in shared_fns]
     while todo:
-        name, path = todo.pop()
+        name, path = todo.pop(0)
         if name in seen:
             continue
-        seen[name] = path
+        seen.add(name)
         for body in shared_fns[name]:
             for pattern, action in SDK_OPERATIONS.items():
                 if re.search(pattern, body):
                     actions.setdefault(action, " -> ".join(path))
-            todo.extend((callee, path + (callee,)) for callee in set(CALL.findall(body)) if callee in shared_fns and callee not in seen)
+            todo.extend((callee, path + (callee,)) for callee in sorted(set(CALL.findall(body))) if callee in shared_fns and callee not in seen)
     return actions
 
 
