@@ -175,3 +175,46 @@ where
     }
     response
 }
+
+/// A committed create's answer: its transaction charged the rate window.
+pub fn created(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
+    let mut reply = json_response(status, body);
+    reply.extensions_mut().insert(RateSettled);
+    reply
+}
+
+/// A vendor's 429 answer made complete: `Retry-After` until the window ends, and not charged.
+pub fn throttled(mut reply: Response<Body>, rate: &RateWindow) -> Response<Body> {
+    reply.headers_mut().insert("retry-after", rate.reset_s().into());
+    reply.extensions_mut().insert(RateSettled);
+    reply
+}
+
+/// The names a vendor gives its rate-limit headers, and any headers of fixed value that go with them.
+pub struct RateLimitHeaders {
+    pub limit: &'static str,
+    pub remaining: &'static str,
+    pub reset: &'static str,
+    pub fixed: &'static [(&'static str, &'static str)],
+}
+
+/// Rate-limit headers on an answer to an authenticated caller while limiting is on. `reset` counts seconds
+/// until the window ends; nothing remains once a request was refused for the window.
+pub fn rate_limit_headers(reply: &mut Response<Body>, rate: &RateWindow, names: &RateLimitHeaders) {
+    if !rate.enabled() {
+        return;
+    }
+    let remaining = if reply.status() == StatusCode::TOO_MANY_REQUESTS { 0 } else { rate.remaining() };
+    let headers = reply.headers_mut();
+    headers.insert(names.limit, rate.limit.into());
+    headers.insert(names.remaining, remaining.into());
+    headers.insert(names.reset, rate.reset_s().into());
+    for (name, value) in names.fixed {
+        headers.insert(*name, HeaderValue::from_static(value));
+    }
+}
+
+/// A header's value, trimmed; `None` when absent, empty or not text.
+pub fn header<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
+}

@@ -12,7 +12,7 @@ mod validate;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
-use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateSettled};
+use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateLimitHeaders};
 use orgmint::{
     ids, secrets, AuthFailure, Credential, Denied, Error, Member, NewCredential, NewOrg, Org, RateWindow,
     Store, Tenant, TenantRef, Vendor,
@@ -71,21 +71,13 @@ pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response
     };
     let mut reply = lambda::metered(store, &rate, |rate| too_many_requests(rate, &ctx), async {
         match create(store, &req, &ctx, &caller, &rate).await {
-            Ok(created) => {
-                let mut reply = lambda::json_response(StatusCode::CREATED, &created);
-                reply.extensions_mut().insert(RateSettled);
-                reply
-            }
+            Ok(created) => lambda::created(StatusCode::CREATED, &created),
             Err(reply) => reply,
         }
     })
     .await;
-    rate_limit_headers(&mut reply, &rate);
+    lambda::rate_limit_headers(&mut reply, &rate, &RATE_LIMIT_HEADERS);
     reply
-}
-
-fn header<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
-    req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// One `BatchGetItem` for the credential and its rate window. A Bearer API key wins when both forms are
@@ -106,7 +98,7 @@ async fn authenticate(
             Err(other) => Err(domain_error(other, ctx)),
         };
     }
-    match (header(req, CLIENT_ID_HEADER), header(req, SECRET_KEY_HEADER)) {
+    match (lambda::header(req, CLIENT_ID_HEADER), lambda::header(req, SECRET_KEY_HEADER)) {
         (Some(client_id), Some(secret)) => {
             let mut found =
                 store.authenticate_all(Vendor::Calcom, &[secret]).await.map_err(|e| domain_error(e, ctx))?;
@@ -367,27 +359,20 @@ fn domain_error(err: Error, ctx: &Ctx) -> Response<Body> {
 }
 
 fn too_many_requests(rate: &RateWindow, ctx: &Ctx) -> Response<Body> {
-    let mut reply = with_code(
+    let reply = with_code(
         fail(ctx, StatusCode::TOO_MANY_REQUESTS, "Too many requests. Please try again later.", Value::Null),
         "throttled",
     );
-    reply.headers_mut().insert("retry-after", rate.reset_s().into());
-    reply.extensions_mut().insert(RateSettled);
-    reply
+    lambda::throttled(reply, rate)
 }
 
-/// Cal.com's throttler headers (its default throttler is named `default`) on every answer to an
-/// authenticated caller while limiting is on.
-fn rate_limit_headers(reply: &mut Response<Body>, rate: &RateWindow) {
-    if !rate.enabled() {
-        return;
-    }
-    let remaining = if reply.status() == StatusCode::TOO_MANY_REQUESTS { 0 } else { rate.remaining() };
-    let headers = reply.headers_mut();
-    headers.insert("x-ratelimit-limit-default", rate.limit.into());
-    headers.insert("x-ratelimit-remaining-default", remaining.into());
-    headers.insert("x-ratelimit-reset-default", rate.reset_s().into());
-}
+/// Cal.com's throttler headers (its default throttler is named `default`).
+const RATE_LIMIT_HEADERS: RateLimitHeaders = RateLimitHeaders {
+    limit: "x-ratelimit-limit-default",
+    remaining: "x-ratelimit-remaining-default",
+    reset: "x-ratelimit-reset-default",
+    fixed: &[],
+};
 
 /// The NestJS exception name Cal.com's filter puts in `error.code`.
 fn exception_name(status: StatusCode) -> &'static str {

@@ -53,11 +53,7 @@ pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response
     );
     lambda::metered(store, &rate, |rate| too_many_requests(&call, rate), async {
         match create(store, &req, &call, &session, &rate).await {
-            Ok(org) => {
-                let mut reply = lambda::json_response(StatusCode::OK, &org);
-                reply.extensions_mut().insert(RateSettled);
-                reply
-            }
+            Ok(org) => lambda::created(StatusCode::OK, &org),
             Err(reply) => reply,
         }
     })
@@ -345,9 +341,7 @@ fn too_many(call: &Call) -> Response<Body> {
 }
 
 fn too_many_requests(call: &Call, rate: &RateWindow) -> Response<Body> {
-    let mut reply = too_many(call);
-    reply.headers_mut().insert("retry-after", rate.reset_s().into());
-    reply
+    lambda::throttled(too_many(call), rate)
 }
 
 fn error(call: &Call, status: StatusCode, code: &'static str, message: &str, long: &str) -> Response<Body> {

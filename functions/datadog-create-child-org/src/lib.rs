@@ -6,7 +6,7 @@ mod validate;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateSettled};
+use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateLimitHeaders};
 use orgmint::{
     ids, secrets, Credential, Error, Member, NewCredential, NewOrg, Org, RateWindow, Store, Tenant,
     TenantRef, Vendor,
@@ -24,7 +24,6 @@ pub const ORG_MANAGEMENT: &str = "org_management";
 pub const MULTI_ORG: &str = "multi_org";
 /// The admin access role.
 pub const ADMIN_ROLE: &str = "adm";
-const RATE_LIMIT_NAME: &str = "create_child_org";
 
 /// The handler as the Lambda runtime and the tests call it.
 pub async fn handler(store: &'static Store, req: Request) -> Response<Body> {
@@ -38,21 +37,13 @@ pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response
     };
     let mut reply = lambda::metered(store, &rate, too_many_requests, async {
         match create(store, &req, &call, &owner, &rate).await {
-            Ok(created) => {
-                let mut reply = lambda::json_response(StatusCode::OK, &created);
-                reply.extensions_mut().insert(RateSettled);
-                reply
-            }
+            Ok(created) => lambda::created(StatusCode::OK, &created),
             Err(reply) => reply,
         }
     })
     .await;
-    rate_limit_headers(&mut reply, &rate);
+    lambda::rate_limit_headers(&mut reply, &rate, &RATE_LIMIT_HEADERS);
     reply
-}
-
-fn header<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
-    req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// Both keys in one round trip, checked in Datadog's order: API key present, API key known, application
@@ -60,8 +51,8 @@ fn header<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
 /// the caller; the rate window is the API key's.
 async fn authenticate(store: &Store, req: &Request) -> Result<(Credential, RateWindow), Response<Body>> {
     let api_key =
-        header(req, "dd-api-key").ok_or_else(|| errors(StatusCode::FORBIDDEN, "API key required"))?;
-    let app_key = header(req, "dd-application-key");
+        lambda::header(req, "dd-api-key").ok_or_else(|| errors(StatusCode::FORBIDDEN, "API key required"))?;
+    let app_key = lambda::header(req, "dd-application-key");
     let secrets: Vec<&str> = [Some(api_key), app_key].into_iter().flatten().collect();
     let mut found = store.authenticate_all(Vendor::Datadog, &secrets).await.map_err(domain_error)?;
     let forbidden = || errors(StatusCode::FORBIDDEN, "Forbidden");
@@ -208,25 +199,19 @@ fn domain_error(err: Error) -> Response<Body> {
 }
 
 fn too_many_requests(rate: &RateWindow) -> Response<Body> {
-    let mut reply = with_code(errors(StatusCode::TOO_MANY_REQUESTS, "Too many requests"), "throttled");
-    reply.headers_mut().insert("retry-after", rate.reset_s().into());
-    reply.extensions_mut().insert(RateSettled);
-    reply
+    lambda::throttled(
+        with_code(errors(StatusCode::TOO_MANY_REQUESTS, "Too many requests"), "throttled"),
+        rate,
+    )
 }
 
-/// Datadog's `X-RateLimit-*` on every answer to an authenticated caller while limiting is on.
-fn rate_limit_headers(reply: &mut Response<Body>, rate: &RateWindow) {
-    if !rate.enabled() {
-        return;
-    }
-    let remaining = if reply.status() == StatusCode::TOO_MANY_REQUESTS { 0 } else { rate.remaining() };
-    let headers = reply.headers_mut();
-    headers.insert("x-ratelimit-limit", rate.limit.into());
-    headers.insert("x-ratelimit-period", (orgmint::rate::WINDOW_S as u32).into());
-    headers.insert("x-ratelimit-remaining", remaining.into());
-    headers.insert("x-ratelimit-reset", rate.reset_s().into());
-    headers.insert("x-ratelimit-name", RATE_LIMIT_NAME.parse().expect("static header"));
-}
+/// Datadog's `X-RateLimit-*`: the period is the store's 60-second window.
+const RATE_LIMIT_HEADERS: RateLimitHeaders = RateLimitHeaders {
+    limit: "x-ratelimit-limit",
+    remaining: "x-ratelimit-remaining",
+    reset: "x-ratelimit-reset",
+    fixed: &[("x-ratelimit-period", "60"), ("x-ratelimit-name", "create_child_org")],
+};
 
 fn errors(status: StatusCode, message: &str) -> Response<Body> {
     all_errors(status, &[message.to_owned()])

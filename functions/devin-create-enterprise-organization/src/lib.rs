@@ -5,7 +5,7 @@ mod validate;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateSettled};
+use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateLimitHeaders, RateSettled};
 use orgmint::{AuthFailure, Credential, Error, Member, NewOrg, Org, RateWindow, Store, Vendor};
 use serde_json::{json, Value};
 
@@ -32,16 +32,12 @@ pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response
     };
     let mut reply = lambda::metered(store, &rate, too_many_requests, async {
         match create(store, &req, &call, caller, &rate).await {
-            Ok(org) => {
-                let mut reply = lambda::json_response(StatusCode::OK, &org);
-                reply.extensions_mut().insert(RateSettled);
-                reply
-            }
+            Ok(org) => lambda::created(StatusCode::OK, &org),
             Err(reply) => reply,
         }
     })
     .await;
-    rate_limit_headers(&mut reply, &rate);
+    lambda::rate_limit_headers(&mut reply, &rate, &RATE_LIMIT_HEADERS);
     reply
 }
 
@@ -123,27 +119,17 @@ async fn create(
 
 /// slowapi's answer, as FastAPI services send it: 429 with `Retry-After`.
 fn too_many_requests(rate: &RateWindow) -> Response<Body> {
-    let mut reply = detail(
-        StatusCode::TOO_MANY_REQUESTS,
-        &format!("Rate limit exceeded: {} per 1 minute", rate.limit),
-        "throttled",
-    );
-    reply.headers_mut().insert("retry-after", rate.reset_s().into());
-    reply.extensions_mut().insert(RateSettled);
-    reply
+    let message = format!("Rate limit exceeded: {} per 1 minute", rate.limit);
+    lambda::throttled(detail(StatusCode::TOO_MANY_REQUESTS, &message, "throttled"), rate)
 }
 
-/// `X-RateLimit-*` on every answer to an authenticated caller while limiting is on.
-fn rate_limit_headers(reply: &mut Response<Body>, rate: &RateWindow) {
-    if !rate.enabled() {
-        return;
-    }
-    let remaining = if reply.status() == StatusCode::TOO_MANY_REQUESTS { 0 } else { rate.remaining() };
-    let headers = reply.headers_mut();
-    headers.insert("x-ratelimit-limit", rate.limit.into());
-    headers.insert("x-ratelimit-remaining", remaining.into());
-    headers.insert("x-ratelimit-reset", rate.reset_s().into());
-}
+/// slowapi's `X-RateLimit-*`.
+const RATE_LIMIT_HEADERS: RateLimitHeaders = RateLimitHeaders {
+    limit: "x-ratelimit-limit",
+    remaining: "x-ratelimit-remaining",
+    reset: "x-ratelimit-reset",
+    fixed: &[],
+};
 
 /// Domain errors in Devin's words.
 fn domain_error(err: Error) -> Response<Body> {
