@@ -24,6 +24,11 @@ async fn parent(store: &Store, options: Options) -> Keys {
     }
 }
 
+/// A sample event with the parent's keys in place of its placeholders.
+fn keyed(name: &str, keys: &Keys) -> Value {
+    with(event(name), &[("dd-api-key", Some(&keys.api)), ("dd-application-key", Some(&keys.app))], None)
+}
+
 fn datadog(cap: u32) -> Options {
     Options { cap, ..Options::new(Vendor::Datadog) }
 }
@@ -54,11 +59,7 @@ fn is_hex(v: &Value, len: usize) -> bool {
 async fn the_success_event_creates_a_child_organization_with_working_keys() {
     let store = store().await;
     let keys = parent(store, datadog(100)).await;
-    let ev = with(
-        event("datadog-create-success"),
-        &[("dd-api-key", Some(&keys.api)), ("dd-application-key", Some(&keys.app))],
-        None,
-    );
+    let ev = keyed("datadog-create-success", &keys);
     let response = handler(store, request(&ev)).await;
     assert_eq!(response.status(), StatusCode::OK);
     let created = body_json(&response);
@@ -105,11 +106,7 @@ async fn the_success_event_creates_a_child_organization_with_working_keys() {
 async fn a_successful_create_takes_two_round_trips() {
     let store = store().await;
     let keys = parent(store, datadog(100)).await;
-    let ev = with(
-        event("datadog-create-success"),
-        &[("dd-api-key", Some(&keys.api)), ("dd-application-key", Some(&keys.app))],
-        None,
-    );
+    let ev = keyed("datadog-create-success", &keys);
     let call = Call { request_id: "r".into(), now_ms: orgmint::clock::now_ms() };
     let (response, trips) = round_trips::counted(handle(store, request(&ev), call)).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -266,11 +263,7 @@ async fn thirty_concurrent_creates_at_cap_10_create_exactly_10() {
 async fn the_missing_name_event_is_a_400() {
     let store = store().await;
     let keys = parent(store, datadog(100)).await;
-    let ev = with(
-        event("datadog-missing-name"),
-        &[("dd-api-key", Some(&keys.api)), ("dd-application-key", Some(&keys.app))],
-        None,
-    );
+    let ev = keyed("datadog-missing-name", &keys);
     let response = handler(store, request(&ev)).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(body_json(&response), json!({"errors": ["'name' is required"]}));

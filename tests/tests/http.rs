@@ -61,6 +61,26 @@ fn orgmint(table: &str, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).expect("--json prints one JSON object")
 }
 
+/// `orgmint tenant show` agrees: the cap, and the counter equal to the organizations stored.
+fn assert_tenant(table: &str, vendor: &str, tenant: &str, user: Option<&str>, cap: u64, orgs: u64) {
+    let mut args = vec!["tenant", "show", "--vendor", vendor, "--tenant", tenant, "--json"];
+    if let Some(user) = user {
+        args.extend(["--user", user]);
+    }
+    let shown = orgmint(table, &args);
+    assert_eq!(
+        (shown["cap"].as_u64(), shown["org_count"].as_u64(), shown["orgs"].as_u64()),
+        (Some(cap), Some(orgs), Some(orgs)),
+        "{shown}"
+    );
+}
+
+/// `orgmint verify` finds every invariant of the table holding.
+fn assert_verified(table: &str) {
+    let verified = orgmint(table, &["verify", "--json"]);
+    assert_eq!(verified["ok"], true, "{verified}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn datadogs_official_python_client_works_unchanged() {
     let table = store().await.table().to_owned();
@@ -84,9 +104,8 @@ async fn datadogs_official_python_client_works_unchanged() {
     );
     let made: Value = serde_json::from_slice(&out.stdout).unwrap();
     let child = made["child"].as_str().unwrap();
-    let shown = orgmint(&table, &["tenant", "show", "--vendor", "datadog", "--tenant", child, "--json"]);
-    assert_eq!((shown["org_count"].as_u64(), shown["orgs"].as_u64()), (Some(1), Some(1)));
-    assert_eq!(orgmint(&table, &["verify", "--json"])["ok"], true);
+    assert_tenant(&table, "datadog", child, None, 100, 1);
+    assert_verified(&table);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -155,16 +174,8 @@ async fn devin_over_http_through_cargo_lambda_watch() {
     assert!(!log.contains(secret), "a secret reached the log");
     let _ = std::fs::remove_file(&log_path);
 
-    let shown = orgmint(
-        &table,
-        &["tenant", "show", "--vendor", "devin", "--tenant", tenant["tenant"].as_str().unwrap(), "--json"],
-    );
-    assert_eq!(
-        (shown["cap"].as_u64(), shown["org_count"].as_u64(), shown["orgs"].as_u64()),
-        (Some(5), Some(5), Some(5))
-    );
-    let verified = orgmint(&table, &["verify", "--json"]);
-    assert_eq!(verified["ok"], true, "{verified}");
+    assert_tenant(&table, "devin", tenant["tenant"].as_str().unwrap(), None, 5, 5);
+    assert_verified(&table);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -245,13 +256,8 @@ async fn calcom_over_http_through_cargo_lambda_watch() {
     assert_eq!(statuses.iter().filter(|s| **s == 403).count(), 5, "{statuses:?}");
     drop(watch);
 
-    let shown = orgmint(&table, &["tenant", "show", "--vendor", "calcom", "--tenant", &org_id, "--json"]);
-    assert_eq!(
-        (shown["cap"].as_u64(), shown["org_count"].as_u64(), shown["orgs"].as_u64()),
-        (Some(5), Some(5), Some(5))
-    );
-    let verified = orgmint(&table, &["verify", "--json"]);
-    assert_eq!(verified["ok"], true, "{verified}");
+    assert_tenant(&table, "calcom", &org_id, None, 5, 5);
+    assert_verified(&table);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -316,18 +322,8 @@ async fn clerk_over_http_with_form_bodies_and_a_second_user() {
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["errors"][0]["code"], "authentication_invalid");
     drop(watch);
 
-    for (user, expected) in [(None, 3), (Some(second_user.as_str()), 3)] {
-        let mut args = vec!["tenant", "show", "--vendor", "clerk", "--tenant", &ins, "--json"];
-        if let Some(user) = user {
-            args.extend(["--user", user]);
-        }
-        let shown = orgmint(&table, &args);
-        assert_eq!(
-            (shown["cap"].as_u64(), shown["org_count"].as_u64(), shown["orgs"].as_u64()),
-            (Some(3), Some(expected), Some(expected)),
-            "{shown}"
-        );
+    for user in [None, Some(second_user.as_str())] {
+        assert_tenant(&table, "clerk", &ins, user, 3, 3);
     }
-    let verified = orgmint(&table, &["verify", "--json"]);
-    assert_eq!(verified["ok"], true, "{verified}");
+    assert_verified(&table);
 }
