@@ -22,6 +22,42 @@ pub enum Error {
     },
     /// DynamoDB is slow, throttling or gone. The detail is for logs, never for the client.
     Unavailable(String),
+    /// The request's `Idempotency-Key` cannot be honoured; see [`crate::idempotency`].
+    Idempotency(IdempotencyProblem),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdempotencyProblem {
+    /// Not 1 to 255 visible ASCII characters.
+    Malformed,
+    /// Already used with another request (another path or body, or a record that no longer opens).
+    Reused,
+    /// A request with the same key committed at the same moment and its record cannot be read yet.
+    Concurrent,
+}
+
+impl IdempotencyProblem {
+    /// The sentence a client sees, whatever the vendor's envelope.
+    pub fn message(self) -> &'static str {
+        match self {
+            IdempotencyProblem::Malformed => "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            IdempotencyProblem::Reused => {
+                "Idempotency-Key has already been used with a different request; use a new key for a new request"
+            }
+            IdempotencyProblem::Concurrent => {
+                "A request with this Idempotency-Key is being processed; retry shortly"
+            }
+        }
+    }
+
+    /// The HTTP status the IETF draft gives it: 400 malformed, 422 reused, 409 concurrent.
+    pub fn status(self) -> u16 {
+        match self {
+            IdempotencyProblem::Malformed => 400,
+            IdempotencyProblem::Reused => 422,
+            IdempotencyProblem::Concurrent => 409,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +94,7 @@ impl fmt::Display for Error {
             Error::Invalid(what) => write!(f, "invalid: {what}"),
             Error::Throttled { retry_after_s } => write!(f, "throttled for {retry_after_s}s"),
             Error::Unavailable(detail) => write!(f, "storage unavailable: {detail}"),
+            Error::Idempotency(problem) => f.write_str(problem.message()),
         }
     }
 }
@@ -75,6 +112,9 @@ impl Error {
             Error::Invalid(_) => "invalid",
             Error::Throttled { .. } => "throttled",
             Error::Unavailable(_) => "unavailable",
+            Error::Idempotency(IdempotencyProblem::Malformed) => "idempotency_key_malformed",
+            Error::Idempotency(IdempotencyProblem::Reused) => "idempotency_key_reused",
+            Error::Idempotency(IdempotencyProblem::Concurrent) => "idempotency_key_concurrent",
         }
     }
 }

@@ -7,6 +7,9 @@ use std::time::Instant;
 use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 
+use crate::error::{Error, IdempotencyProblem};
+use crate::idempotency::{self, IdempotencyKey, IdempotencyRecord};
+use crate::model::{NewOrg, Vendor};
 use crate::rate::RateWindow;
 use crate::round_trips;
 use crate::store::Store;
@@ -53,7 +56,9 @@ where
     let started = Instant::now();
     let call = Call { request_id: request_id(&req), now_ms: crate::clock::now_ms() };
     let request_id = call.request_id.clone();
-    let (mut response, round_trips) = round_trips::counted(handler(store, req, call)).await;
+    // On the heap: a handler's future is large (several awaits deep), and a caller polling it on its own
+    // stack (a test's `block_on`) must not overflow it. One allocation per request.
+    let (mut response, round_trips) = round_trips::counted(Box::pin(handler(store, req, call))).await;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", value);
     }
@@ -178,9 +183,81 @@ where
 
 /// A committed create's answer: its transaction charged the rate window.
 pub fn created(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
-    let mut reply = json_response(status, body);
+    created_text(status, body.to_string())
+}
+
+fn created_text(status: StatusCode, json: String) -> Response<Body> {
+    let mut reply = Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Body::Text(json))
+        .expect("status and header are valid");
     reply.extensions_mut().insert(RateSettled);
     reply
+}
+
+/// The request's `Idempotency-Key`, bound to the caller's `scope` (see [`IdempotencyKey::new`]) and to
+/// this request's path and body; `Ok(None)` when it sends none.
+pub fn idempotency_key(
+    req: &Request,
+    vendor: Vendor,
+    scope: &[&str],
+) -> Result<Option<IdempotencyKey>, Error> {
+    let Some(value) = req.headers().get(idempotency::HEADER) else { return Ok(None) };
+    let key = value.to_str().map_err(|_| Error::Idempotency(IdempotencyProblem::Malformed))?;
+    IdempotencyKey::new(vendor, key, scope, req.uri().path(), req.body().as_ref()).map(Some)
+}
+
+/// The first answer again when the request's key already has a record: `None` when there is nothing
+/// to replay, `Err` when the key was used for another request.
+pub fn replay(
+    key: Option<&IdempotencyKey>,
+    prior: Option<&IdempotencyRecord>,
+) -> Option<Result<Response<Body>, Error>> {
+    let (key, record) = (key?, prior?);
+    Some(replayed(key, record))
+}
+
+/// The status of an `Idempotency-Key` problem, for every vendor's envelope.
+pub fn idempotency_status(problem: IdempotencyProblem) -> StatusCode {
+    StatusCode::from_u16(problem.status()).expect("the problems' statuses are valid")
+}
+
+fn replayed(key: &IdempotencyKey, record: &IdempotencyRecord) -> Result<Response<Body>, Error> {
+    let answer = key.replay(record)?;
+    Ok(Response::builder()
+        .status(answer.status)
+        .header("content-type", "application/json")
+        .header(idempotency::REPLAYED_HEADER, "true")
+        .body(Body::Text(answer.body))
+        .expect("a stored status and a JSON body"))
+}
+
+/// The create, at most once per `Idempotency-Key`: with a key, the answer (`status`, `body`) is recorded,
+/// sealed, by the create's own transaction. A duplicate that lost the race to its twin gets the twin's
+/// answer (one more read, on that path only). Any other failure is the vendor's to word.
+pub async fn create_once(
+    store: &Store,
+    mut new: NewOrg,
+    key: Option<&IdempotencyKey>,
+    status: StatusCode,
+    body: &serde_json::Value,
+) -> Result<Response<Body>, Error> {
+    let text = body.to_string();
+    if let Some(key) = key {
+        new.idempotency = Some(key.record(status.as_u16(), &text, new.org.created_ms.div_euclid(1_000)));
+    }
+    match store.create_org(&new).await {
+        Ok(()) => Ok(created_text(status, text)),
+        Err(Error::Idempotency(IdempotencyProblem::Concurrent)) => {
+            let key = key.expect("only a create with a key writes a record");
+            match store.idempotency_record(key).await? {
+                Some(record) => replayed(key, &record),
+                None => Err(Error::Idempotency(IdempotencyProblem::Concurrent)),
+            }
+        }
+        Err(err) => Err(err),
+    }
 }
 
 /// A vendor's 429 answer made complete: `Retry-After` until the window ends, and not charged.

@@ -3,12 +3,14 @@
 //! - [`model`]: tenants (the scope a cap applies to), credentials, organizations, memberships.
 //! - [`secrets`] and [`ids`]: secrets and ids minted from the OS RNG; secrets are kept as SHA-256 digests.
 //! - [`slug`]: slugify and the kebab-case rule.
+//! - [`idempotency`]: `Idempotency-Key`: records written by the create's transaction, answers sealed.
 //! - [`store`]: the one place that knows DynamoDB keys, attributes, conditions and transactions.
 //! - [`error`]: the domain errors, one enum; each vendor renders them in its own words.
 //! - `lambda` (feature `lambda`): request plumbing every function shares.
 
 pub mod clock;
 pub mod error;
+pub mod idempotency;
 pub mod ids;
 #[cfg(feature = "lambda")]
 pub mod lambda;
@@ -20,7 +22,8 @@ pub mod slug;
 pub mod store;
 pub mod verify;
 
-pub use error::{AuthFailure, Denied, Error};
+pub use error::{AuthFailure, Denied, Error, IdempotencyProblem};
+pub use idempotency::{IdempotencyKey, IdempotencyRecord};
 pub use model::{Credential, Member, NewCredential, NewOrg, Org, Tenant, TenantRef, Vendor};
 pub use rate::RateWindow;
 pub use store::{Authenticated, Store};

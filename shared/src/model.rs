@@ -175,4 +175,6 @@ pub struct NewOrg {
     pub child_tenant: Option<Tenant>,
     /// The caller's rate window, charged by the same transaction on condition that it is not full.
     pub rate: Option<crate::rate::RateWindow>,
+    /// The `Idempotency-Key` record of this create, written by the same transaction.
+    pub idempotency: Option<crate::idempotency::IdempotencyRecord>,
 }

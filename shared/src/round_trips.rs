@@ -12,14 +12,17 @@ tokio::task_local! {
     static ROUND_TRIPS: Cell<u32>;
 }
 
-/// Runs `fut` and returns its output with the number of DynamoDB requests it sent.
+/// Runs `fut` and returns its output with the number of DynamoDB requests it sent. Scopes nest: an
+/// enclosing `counted` counts what an inner one counted too.
 pub async fn counted<F: Future>(fut: F) -> (F::Output, u32) {
-    ROUND_TRIPS
+    let (out, n) = ROUND_TRIPS
         .scope(Cell::new(0), async move {
             let out = fut.await;
             (out, ROUND_TRIPS.with(Cell::get))
         })
-        .await
+        .await;
+    let _ = ROUND_TRIPS.try_with(|outer| outer.set(outer.get() + n));
+    (out, n)
 }
 
 /// The SDK interceptor behind [`counted`]; installed on every client the store builds.

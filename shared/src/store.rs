@@ -13,6 +13,7 @@
 //! | rate window of a credential | `RATE#<sha-256 of the secret>` | `W#<minute number>` |
 //! | rate window of another key (e.g. a session's account) | `RATE#<key>` | `W#<minute number>` |
 //! | a tenant's secret (e.g. a signing key) | `SECRET#<vendor>#<tenant>` | `SECRET#<name>` |
+//! | idempotency record (TTL 24 h) | `IDEM#<record id>` | `IDEM` |
 //!
 //! The slug scope is the tenant unless the create names a wider one ([`NewOrg::slug_scope`]). Secrets
 //! live in a partition of their own, which request paths never read (IAM can deny `SECRET#*` leading keys
@@ -34,7 +35,8 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 
-use crate::error::{AuthFailure, Denied, Error};
+use crate::error::{AuthFailure, Denied, Error, IdempotencyProblem};
+use crate::idempotency::{IdempotencyKey, IdempotencyRecord};
 use crate::model::{Credential, Member, NewCredential, NewOrg, Org, Tenant, TenantRef, Vendor};
 use crate::rate::{self, RateWindow};
 use crate::round_trips::RoundTripCounter;
@@ -54,11 +56,13 @@ const CONFLICT_DEADLINE: Duration = Duration::from_secs(4);
 
 type Item = HashMap<String, AttributeValue>;
 
-/// What one authentication round trip found: each presented credential, and the rate window of the first.
+/// What one authentication round trip found: each presented credential, the rate window of the first,
+/// and the record of the request's `Idempotency-Key` when one is live.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
     pub credentials: Vec<Result<Credential, Error>>,
     pub rate: RateWindow,
+    pub prior: Option<IdempotencyRecord>,
 }
 
 #[derive(Clone, Debug)]
@@ -156,6 +160,17 @@ impl Store {
     /// `BatchGetItem` by the secrets' digests (and the first one's counter of the current window).
     /// Each credential is `Err` when unknown, of another vendor, or expired.
     pub async fn authenticate_all(&self, vendor: Vendor, secrets: &[&str]) -> Result<Authenticated, Error> {
+        self.authenticate_for(vendor, secrets, None).await
+    }
+
+    /// [`Store::authenticate_all`], and in the same round trip the record of the request's
+    /// `Idempotency-Key`, if any.
+    pub async fn authenticate_for(
+        &self,
+        vendor: Vendor,
+        secrets: &[&str],
+        idempotency: Option<&IdempotencyKey>,
+    ) -> Result<Authenticated, Error> {
         let now_s = clock::now_ms().div_euclid(1_000);
         let digests: Vec<String> = secrets.iter().map(|s| crate::secrets::digest(s)).collect();
         let rate_key = digests.first().cloned().unwrap_or_default();
@@ -170,6 +185,7 @@ impl Store {
             }
         }
         keys.push(rate_item_key(&rate_key, window));
+        keys.extend(idempotency.map(idempotency_key));
         let found = self.batch_get(keys, false).await?;
         let item =
             |pk: &str| found.iter().find(|i| matches!(i.get("pk"), Some(AttributeValue::S(v)) if v == pk));
@@ -190,7 +206,8 @@ impl Store {
             .collect();
         let used = item(&format!("RATE#{rate_key}")).and_then(|i| get_n(i, "n").ok()).unwrap_or(0) as u32;
         let limit = credentials.first().and_then(|c| c.as_ref().ok()).map_or(0, |c| c.rate_limit);
-        Ok(Authenticated { credentials, rate: RateWindow::new(rate_key, limit, used, now_s) })
+        let prior = live_record(&found, idempotency, now_s)?;
+        Ok(Authenticated { credentials, rate: RateWindow::new(rate_key, limit, used, now_s), prior })
     }
 
     /// One `BatchGetItem` (unprocessed keys retried twice): the items found, in no particular order.
@@ -231,6 +248,18 @@ impl Store {
         rate_key: Option<&str>,
         now_s: i64,
     ) -> Result<(Vec<Option<Tenant>>, u32), Error> {
+        let (tenants, used, _) = self.tenants_for(refs, rate_key, now_s, None).await?;
+        Ok((tenants, used))
+    }
+
+    /// [`Store::tenants`], and in the same round trip the record of the request's `Idempotency-Key`.
+    pub async fn tenants_for(
+        &self,
+        refs: &[TenantRef],
+        rate_key: Option<&str>,
+        now_s: i64,
+        idempotency: Option<&IdempotencyKey>,
+    ) -> Result<(Vec<Option<Tenant>>, u32, Option<IdempotencyRecord>), Error> {
         let mut keys: Vec<Item> = Vec::new();
         for tenant in refs {
             let key = tenant_key(tenant);
@@ -242,8 +271,9 @@ impl Store {
         if let Some(rate_key) = rate_key {
             keys.push(rate_item_key(rate_key, now_s.div_euclid(rate::WINDOW_S)));
         }
+        keys.extend(idempotency.map(idempotency_key));
         if keys.is_empty() {
-            return Ok((Vec::new(), 0));
+            return Ok((Vec::new(), 0, None));
         }
         let found = self.batch_get(keys, true).await?;
         let item =
@@ -256,7 +286,23 @@ impl Store {
             .and_then(|key| item(&format!("RATE#{key}")))
             .and_then(|i| get_n(i, "n").ok())
             .unwrap_or(0) as u32;
-        Ok((tenants, used))
+        Ok((tenants, used, live_record(&found, idempotency, now_s)?))
+    }
+
+    /// The live record of an `Idempotency-Key`, read consistently: for a create that lost the race to a
+    /// concurrent duplicate, whose record is therefore committed.
+    pub async fn idempotency_record(&self, key: &IdempotencyKey) -> Result<Option<IdempotencyRecord>, Error> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(idempotency_key(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", &e))?;
+        let found: Vec<Item> = out.item.into_iter().collect();
+        live_record(&found, Some(key), clock::now_ms().div_euclid(1_000))
     }
 
     /// Counts one request in its rate window, for requests that end without a create transaction (which
@@ -432,7 +478,7 @@ impl Store {
     /// `TransactionConflict` is retried with jittered backoff, with the same client request token and the
     /// same items, so that a retry can never create twice.
     pub async fn create_org(&self, new: &NewOrg) -> Result<(), Error> {
-        let (items, slug_index, rate_index) = self.create_items(new);
+        let (items, indexes) = self.create_items(new);
         let token = ids::random_hex(32);
         let started = Instant::now();
         let mut attempt = 0;
@@ -451,7 +497,7 @@ impl Store {
             };
             let outcome = match err.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
-                    cancellation_to_error(e.cancellation_reasons(), slug_index, rate_index, new)
+                    cancellation_to_error(e.cancellation_reasons(), &indexes, new)
                 }
                 // Our own earlier attempt with this token is still being applied.
                 Some(TransactWriteItemsError::TransactionInProgressException(_)) => Retry::Conflict,
@@ -469,9 +515,9 @@ impl Store {
         }
     }
 
-    /// The transaction's items, in the order cancellation reasons refer to, with the indexes of the slug
-    /// claim and the rate window.
-    fn create_items(&self, new: &NewOrg) -> (Vec<TransactWriteItem>, Option<usize>, Option<usize>) {
+    /// The transaction's items, in the order cancellation reasons refer to, with the indexes of the items
+    /// whose failure means something to the caller.
+    fn create_items(&self, new: &NewOrg) -> (Vec<TransactWriteItem>, ItemIndexes) {
         let pk = tenant_pk(&new.tenant);
         let counter = Update::builder()
             .table_name(&self.table)
@@ -552,7 +598,29 @@ impl Store {
             items.push(TransactWriteItem::builder().update(update).build());
             items.len() - 1
         });
-        (items, slug_index, rate_index)
+        let idempotency_index = new.idempotency.as_ref().map(|record| {
+            let mut item = idempotency_key_of(&record.id);
+            item.extend([
+                ("type".to_owned(), s("idempotency")),
+                ("fingerprint".to_owned(), s(&record.fingerprint)),
+                ("sealed".to_owned(), AttributeValue::B(record.sealed.clone().into())),
+                (TTL_ATTRIBUTE.to_owned(), n(record.expires_s)),
+                // What the record answered for, so that `verify` can tell an orphan.
+                ("tenant".to_owned(), s(&pk)),
+                ("org_id".to_owned(), s(&org.id)),
+            ]);
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                // An expired record that TTL has not removed yet no longer holds its key.
+                .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
+                .expression_attribute_values(":now", n(clock::now_ms().div_euclid(1_000)))
+                .build()
+                .expect("put has its table and item");
+            items.push(TransactWriteItem::builder().put(put).build());
+            items.len() - 1
+        });
+        (items, ItemIndexes { slug: slug_index, rate: rate_index, idempotency: idempotency_index })
     }
 
     // ---- the table ---------------------------------------------------------------------------------
@@ -607,17 +675,22 @@ enum Retry {
     Conflict,
 }
 
-/// Maps the cancellation reasons, item by item, to what went wrong. The cap is checked first: it wins
-/// over a duplicate slug when both fail.
-fn cancellation_to_error(
-    reasons: &[CancellationReason],
-    slug_index: Option<usize>,
-    rate_index: Option<usize>,
-    new: &NewOrg,
-) -> Retry {
+/// Where in a create's transaction the items are whose failure the caller must hear about.
+struct ItemIndexes {
+    slug: Option<usize>,
+    rate: Option<usize>,
+    idempotency: Option<usize>,
+}
+
+/// Maps the cancellation reasons, item by item, to what went wrong. A duplicate that lost to its
+/// `Idempotency-Key` twin is told so first (its answer is the twin's, whatever else failed); then a full
+/// rate window; then the cap, which wins over a duplicate slug when both fail.
+fn cancellation_to_error(reasons: &[CancellationReason], indexes: &ItemIndexes, new: &NewOrg) -> Retry {
     let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
-    // A full rate window refuses the request before anything else is judged.
-    if let (Some(i), Some(rate)) = (rate_index, &new.rate) {
+    if indexes.idempotency.is_some_and(|i| code(i) == "ConditionalCheckFailed") {
+        return Retry::No(Error::Idempotency(IdempotencyProblem::Concurrent));
+    }
+    if let (Some(i), Some(rate)) = (indexes.rate, &new.rate) {
         if code(i) == "ConditionalCheckFailed" {
             return Retry::No(Error::Throttled { retry_after_s: rate.reset_s() });
         }
@@ -629,7 +702,7 @@ fn cancellation_to_error(
             None => Error::Forbidden(Denied::NotInScope),
         });
     }
-    if let (Some(i), Some(slug)) = (slug_index, &new.org.slug) {
+    if let (Some(i), Some(slug)) = (indexes.slug, &new.org.slug) {
         if code(i) == "ConditionalCheckFailed" {
             return Retry::No(Error::SlugTaken { slug: slug.clone() });
         }
@@ -668,6 +741,17 @@ fn tenant_pk(tenant: &TenantRef) -> String {
     format!("TENANT#{}#{}", tenant.vendor, tenant.id)
 }
 
+/// The tenant a `TENANT#<vendor>#<tenant>` partition key names.
+fn tenant_of_pk(pk: &str) -> Result<TenantRef, Error> {
+    let mut parts = pk.splitn(3, '#');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("TENANT"), Some(vendor), Some(id)) => {
+            Ok(TenantRef::new(vendor.parse().map_err(|_| corrupt("pk"))?, id))
+        }
+        _ => Err(corrupt("pk")),
+    }
+}
+
 fn tenant_key(tenant: &TenantRef) -> Item {
     Item::from([("pk".to_owned(), s(tenant_pk(tenant))), ("sk".to_owned(), s("TENANT"))])
 }
@@ -687,6 +771,38 @@ fn secret_item(tenant: &TenantRef, name: &str, value: &str) -> Item {
     item.insert("name".to_owned(), s(name));
     item.insert("value".to_owned(), s(value));
     item
+}
+
+fn idempotency_key_of(id: &str) -> Item {
+    Item::from([("pk".to_owned(), s(format!("IDEM#{id}"))), ("sk".to_owned(), s("IDEM"))])
+}
+
+fn idempotency_key(key: &IdempotencyKey) -> Item {
+    idempotency_key_of(&key.id)
+}
+
+/// The record of `key` among `found`, unless it has expired (TTL removes items late).
+fn live_record(
+    found: &[Item],
+    key: Option<&IdempotencyKey>,
+    now_s: i64,
+) -> Result<Option<IdempotencyRecord>, Error> {
+    let Some(key) = key else { return Ok(None) };
+    let pk = format!("IDEM#{}", key.id);
+    let Some(item) = found.iter().find(|i| matches!(i.get("pk"), Some(AttributeValue::S(v)) if *v == pk))
+    else {
+        return Ok(None);
+    };
+    let record = IdempotencyRecord {
+        id: key.id.clone(),
+        fingerprint: get_s(item, "fingerprint")?,
+        sealed: match item.get("sealed") {
+            Some(AttributeValue::B(b)) => b.as_ref().to_vec(),
+            _ => return Err(corrupt("sealed")),
+        },
+        expires_s: get_n(item, TTL_ATTRIBUTE)?,
+    };
+    Ok((record.expires_s > now_s).then_some(record))
 }
 
 fn rate_item_key(digest: &str, window: i64) -> Item {
@@ -882,6 +998,8 @@ pub struct Inventory {
     pub members: Vec<(TenantRef, String, Member)>,
     /// Credentials, with the org whose create minted them (if any).
     pub credentials: Vec<(Credential, Option<String>)>,
+    /// Idempotency records: the tenant and org of the create each answered.
+    pub idempotency: Vec<(TenantRef, String)>,
     /// Items of no known type (or unreadable), by key.
     pub unknown: Vec<String>,
 }
@@ -920,17 +1038,8 @@ impl Store {
 
 impl Inventory {
     fn add(&mut self, item: &Item) -> Result<(), Error> {
-        let tenant_of = |item: &Item| -> Result<TenantRef, Error> {
-            // Orgs and slug claims live under their tenant's partition: TENANT#<vendor>#<tenant>.
-            let pk = get_s(item, "pk")?;
-            let mut parts = pk.splitn(3, '#');
-            match (parts.next(), parts.next(), parts.next()) {
-                (Some("TENANT"), Some(vendor), Some(id)) => {
-                    Ok(TenantRef::new(vendor.parse().map_err(|_| corrupt("pk"))?, id))
-                }
-                _ => Err(corrupt("pk")),
-            }
-        };
+        // Orgs and slug claims live under their tenant's partition: TENANT#<vendor>#<tenant>.
+        let tenant_of = |item: &Item| tenant_of_pk(&get_s(item, "pk")?);
         match get_s(item, "type")?.as_str() {
             "tenant" => self.tenants.push(tenant_from_item(item)?),
             "org" => self.orgs.push((tenant_of(item)?, org_from_item(item)?)),
@@ -960,6 +1069,9 @@ impl Inventory {
                 .push((TenantRef::new(vendor_of(item)?, get_s(item, "tenant")?), get_s(item, "name")?)),
             // Rate windows count requests; they hold no invariant of their own.
             "rate" => {}
+            "idempotency" => {
+                self.idempotency.push((tenant_of_pk(&get_s(item, "tenant")?)?, get_s(item, "org_id")?))
+            }
             other => return Err(Error::Invalid(format!("unknown item type '{other}'"))),
         }
         Ok(())

@@ -69,6 +69,14 @@ pub fn violations(inv: &Inventory) -> Vec<String> {
             }
         }
     }
+    for (tenant, org_id) in &inv.idempotency {
+        if !org_keys.contains(&(tenant, org_id.as_str())) {
+            found.push(format!(
+                "idempotency record of {} {} answers for missing org {org_id}",
+                tenant.vendor, tenant.id
+            ));
+        }
+    }
     for (tenant, name) in &inv.secrets {
         if !tenants.contains(tenant) {
             found.push(format!("secret '{name}' of missing tenant {} {}", tenant.vendor, tenant.id));

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use lambda_http::{Body, Request, Response};
-use orgmint::{ids, Store};
+use orgmint::{ids, Store, Vendor};
 use orgmint_cli::vendors::{self, Provisioned, TenantOptions};
 use serde_json::Value;
 
@@ -65,6 +65,70 @@ pub fn with(mut event: Value, headers: &[(&str, Option<&str>)], body: Option<&st
         event["body"] = Value::from(body);
     }
     event
+}
+
+/// Headers that carry credentials in some vendor's dialect: replaced by the tenant's own.
+const CREDENTIAL_HEADERS: [&str; 6] =
+    ["authorization", "cookie", "dd-api-key", "dd-application-key", "x-cal-client-id", "x-cal-secret-key"];
+
+/// The vendor's success event aimed at a provisioned tenant: its path, its credentials and content type,
+/// `extra` headers, and its sample body unless `body` is given.
+pub fn tenant_event(p: &Provisioned, extra: &[(&str, &str)], body: Option<&str>) -> Value {
+    let mut ev = event(&format!("{}-create-success", p.tenant.tenant.vendor));
+    let headers = ev["headers"].as_object_mut().expect("headers");
+    headers.retain(|name, _| !CREDENTIAL_HEADERS.contains(&name.as_str()));
+    for (name, value) in &p.headers {
+        headers.insert(name.to_ascii_lowercase(), value.clone());
+    }
+    headers.insert("content-type".into(), Value::from(p.content_type));
+    for (name, value) in extra {
+        headers.insert(name.to_ascii_lowercase(), Value::from(*value));
+    }
+    ev["rawPath"] = Value::from(p.path.as_str());
+    ev["requestContext"]["http"]["path"] = Value::from(p.path.as_str());
+    if let Some(params) = ev.get_mut("pathParameters").and_then(Value::as_object_mut) {
+        // Cal.com's `{orgId}`: the third segment of its path.
+        if let Some(org_id) = p.path.split('/').nth(3) {
+            params.insert("orgId".into(), Value::from(org_id));
+        }
+    }
+    ev["body"] = Value::from(body.unwrap_or(&p.sample_body));
+    ev["isBase64Encoded"] = Value::from(false);
+    ev
+}
+
+/// The real handler of `vendor`'s function, as the Lambda runtime calls it.
+pub async fn call(store: &'static Store, vendor: Vendor, event: &Value) -> Response<Body> {
+    let req = request(event);
+    match vendor {
+        Vendor::Calcom => calcom_create_managed_organization::handler(store, req).await,
+        Vendor::Clerk => clerk_create_organization::handler(store, req).await,
+        Vendor::Datadog => datadog_create_child_org::handler(store, req).await,
+        Vendor::Devin => devin_create_enterprise_organization::handler(store, req).await,
+    }
+}
+
+/// The message of an error answer in `vendor`'s envelope; `None` when the body is not that envelope.
+pub fn error_message(vendor: Vendor, body: &Value) -> Option<String> {
+    let text = match vendor {
+        Vendor::Devin => body["detail"].as_str(),
+        Vendor::Datadog => body["errors"][0].as_str(),
+        Vendor::Calcom => body["error"]["message"].as_str().filter(|_| body["status"] == "error"),
+        Vendor::Clerk => {
+            body["errors"][0]["long_message"].as_str().filter(|_| body["clerk_trace_id"].is_string())
+        }
+    };
+    text.map(str::to_owned)
+}
+
+/// The secret a successful create minted and shows once, where the vendor mints one.
+pub fn minted_secret(vendor: Vendor, body: &Value) -> Option<String> {
+    let secret = match vendor {
+        Vendor::Datadog => body["api_key"]["key"].as_str(),
+        Vendor::Calcom => body["data"]["apiKey"].as_str(),
+        Vendor::Clerk | Vendor::Devin => None,
+    };
+    secret.map(str::to_owned)
 }
 
 pub fn body_json(response: &Response<Body>) -> Value {
@@ -125,4 +189,22 @@ fn dechunk(mut rest: &str) -> String {
         rest = after[size..].trim_start_matches("\r\n");
     }
     out
+}
+
+/// Runs the futures concurrently as tasks of the runtime; their outputs in the order given.
+pub async fn join_all<F>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let mut set = tokio::task::JoinSet::new();
+    for (i, f) in futures.into_iter().enumerate() {
+        set.spawn(async move { (i, f.await) });
+    }
+    let mut out = Vec::new();
+    while let Some(done) = set.join_next().await {
+        out.push(done.expect("no task panics"));
+    }
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, o)| o).collect()
 }

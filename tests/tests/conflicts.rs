@@ -115,6 +115,7 @@ fn new_org(tenant: &TenantRef) -> NewOrg {
         credentials: vec![],
         child_tenant: None,
         rate: None,
+        idempotency: None,
     }
 }
 

@@ -50,6 +50,7 @@ fn new_org(tenant: &TenantRef, slug: Option<&str>) -> (NewOrg, String) {
         }],
         child_tenant: Some(Tenant::new(child, "Org", 100, 1)),
         rate: None,
+        idempotency: None,
     };
     (new, secret)
 }

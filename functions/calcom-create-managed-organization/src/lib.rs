@@ -14,8 +14,8 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateLimitHeaders};
 use orgmint::{
-    ids, secrets, AuthFailure, Credential, Denied, Error, Member, NewCredential, NewOrg, Org, RateWindow,
-    Store, Tenant, TenantRef, Vendor,
+    ids, secrets, AuthFailure, Credential, Denied, Error, IdempotencyKey, IdempotencyRecord, Member,
+    NewCredential, NewOrg, Org, RateWindow, Store, Tenant, TenantRef, Vendor,
 };
 use serde_json::{json, Value};
 
@@ -65,60 +65,65 @@ struct Ctx {
 
 pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response<Body> {
     let ctx = Ctx { path: request_path(&req), now_ms: call.now_ms };
-    let (caller, rate) = match authenticate(store, &req, &ctx).await {
+    let (caller, rate, idempotency) = match authenticate(store, &req, &ctx).await {
         Ok(found) => found,
         Err(reply) => return reply,
     };
     let mut reply = lambda::metered(store, &rate, |rate| too_many_requests(rate, &ctx), async {
-        match create(store, &req, &ctx, &caller, &rate).await {
-            Ok(created) => lambda::created(StatusCode::CREATED, &created),
-            Err(reply) => reply,
-        }
+        create(store, &req, &ctx, &caller, &rate, idempotency).await.unwrap_or_else(|reply| reply)
     })
     .await;
     lambda::rate_limit_headers(&mut reply, &rate, &RATE_LIMIT_HEADERS);
     reply
 }
 
-/// One `BatchGetItem` for the credential and its rate window. A Bearer API key wins when both forms are
-/// sent; the platform route needs both of its headers, and the client id must be the secret's own.
-async fn authenticate(
-    store: &Store,
-    req: &Request,
-    ctx: &Ctx,
-) -> Result<(Credential, RateWindow), Response<Body>> {
+/// What authentication found: the caller, its rate window, its `Idempotency-Key` and that key's record.
+type Authenticated = (Credential, RateWindow, Idempotency);
+type Idempotency = (Option<IdempotencyKey>, Option<IdempotencyRecord>);
+
+/// One `BatchGetItem` for the credential, its rate window and the request's idempotency record.
+/// A Bearer API key wins when both forms are sent; the platform route needs both of its headers, and the
+/// client id must be the secret's own.
+async fn authenticate(store: &Store, req: &Request, ctx: &Ctx) -> Result<Authenticated, Response<Body>> {
     let unauthorized = |message: &str| fail(ctx, StatusCode::UNAUTHORIZED, message, Value::Null);
-    if let Some(token) = lambda::bearer_token(req) {
-        let mut found =
-            store.authenticate_all(Vendor::Calcom, &[token]).await.map_err(|e| domain_error(e, ctx))?;
-        return match found.credentials.remove(0) {
-            Ok(credential) if credential.kind == API_KEY => Ok((credential, found.rate)),
-            Err(Error::Unauthenticated(AuthFailure::Expired)) => Err(unauthorized("Your api key is expired")),
-            Ok(_) | Err(Error::Unauthenticated(_)) => Err(unauthorized("Your api key is not valid")),
-            Err(other) => Err(domain_error(other, ctx)),
-        };
-    }
-    match (lambda::header(req, CLIENT_ID_HEADER), lambda::header(req, SECRET_KEY_HEADER)) {
-        (Some(client_id), Some(secret)) => {
-            let mut found =
-                store.authenticate_all(Vendor::Calcom, &[secret]).await.map_err(|e| domain_error(e, ctx))?;
-            // The lookup is by the secret's digest; the client id must then be the one it was issued with.
-            match found.credentials.remove(0) {
-                Ok(c) if c.kind == OAUTH_CLIENT && c.public_id.as_deref() == Some(client_id) => {
-                    Ok((c, found.rate))
-                }
-                Ok(_) | Err(Error::Unauthenticated(_)) => Err(unauthorized("Invalid client id or secret")),
-                Err(other) => Err(domain_error(other, ctx)),
-            }
+    let bearer = lambda::bearer_token(req);
+    let client_id = lambda::header(req, CLIENT_ID_HEADER);
+    let secret = match (bearer, client_id, lambda::header(req, SECRET_KEY_HEADER)) {
+        (Some(token), _, _) => token,
+        (None, Some(_), Some(secret)) => secret,
+        (None, Some(_), None) | (None, None, Some(_)) => {
+            return Err(unauthorized(
+                "OAuth client credentials need both the 'x-cal-client-id' and the 'x-cal-secret-key' header",
+            ))
         }
-        (Some(_), None) | (None, Some(_)) => Err(unauthorized(
-            "OAuth client credentials need both the 'x-cal-client-id' and the 'x-cal-secret-key' header",
-        )),
-        (None, None) => Err(unauthorized(
+        (None, None, None) => return Err(unauthorized(
             "No authentication method provided. Either pass an API key as 'Bearer' header or OAuth client \
-             credentials as 'x-cal-secret-key' and 'x-cal-client-id' headers",
+                 credentials as 'x-cal-secret-key' and 'x-cal-client-id' headers",
         )),
-    }
+    };
+    // The idempotency key's scope is the secret presented.
+    let key = lambda::idempotency_key(req, Vendor::Calcom, &[secret]);
+    let mut found = store
+        .authenticate_for(Vendor::Calcom, &[secret], key.as_ref().ok().and_then(Option::as_ref))
+        .await
+        .map_err(|e| domain_error(e, ctx))?;
+    let caller = match (bearer, found.credentials.remove(0)) {
+        (Some(_), Ok(credential)) if credential.kind == API_KEY => credential,
+        (Some(_), Err(Error::Unauthenticated(AuthFailure::Expired))) => {
+            return Err(unauthorized("Your api key is expired"))
+        }
+        (Some(_), Ok(_) | Err(Error::Unauthenticated(_))) => {
+            return Err(unauthorized("Your api key is not valid"))
+        }
+        // The lookup is by the secret's digest; the client id must then be the one it was issued with.
+        (None, Ok(c)) if c.kind == OAUTH_CLIENT && c.public_id.as_deref() == client_id => c,
+        (None, Ok(_) | Err(Error::Unauthenticated(_))) => {
+            return Err(unauthorized("Invalid client id or secret"))
+        }
+        (_, Err(other)) => return Err(domain_error(other, ctx)),
+    };
+    let key = key.map_err(|e| domain_error(e, ctx))?;
+    Ok((caller, found.rate, (key, found.prior)))
 }
 
 /// `{orgId}` as NestJS's `ParseIntPipe` plus orgmint's id rule would take it: ASCII digits only (no sign,
@@ -187,10 +192,14 @@ async fn create(
     ctx: &Ctx,
     caller: &Credential,
     rate: &RateWindow,
-) -> Result<Value, Response<Body>> {
+    (idempotency_key, prior): Idempotency,
+) -> Result<Response<Body>, Response<Body>> {
     let (org_id, _) =
         org_id(req).map_err(|message| fail(ctx, StatusCode::BAD_REQUEST, &message, Value::Null))?;
     authorize(caller, org_id).map_err(|message| fail(ctx, StatusCode::FORBIDDEN, &message, Value::Null))?;
+    if let Some(replay) = lambda::replay(idempotency_key.as_ref(), prior.as_ref()) {
+        return replay.map_err(|err| domain_error(err, ctx));
+    }
     let (bytes, _) = lambda::body(req, false).map_err(|problem| match problem {
         // Express's body parser in Cal.com answers this with "request entity too large".
         BodyProblem::TooLarge => fail(
@@ -261,13 +270,13 @@ async fn create(
             credentials: vec![NewCredential { digest: secrets::digest(&api_key), credential: key }],
             child_tenant: Some(child),
             rate: Some(rate.clone()),
+            idempotency: None,
         };
-        match store.create_org(&new).await {
-            Ok(()) => {
-                let mut data = org;
-                data["apiKey"] = Value::from(api_key);
-                return Ok(json!({"status": "success", "data": data}));
-            }
+        let mut data = org;
+        data["apiKey"] = Value::from(api_key);
+        let answer = json!({"status": "success", "data": data});
+        match lambda::create_once(store, new, idempotency_key.as_ref(), StatusCode::CREATED, &answer).await {
+            Ok(reply) => return Ok(reply),
             Err(Error::Unavailable(detail)) if attempt == 1 && is_id_collision(&detail) => continue,
             Err(Error::Throttled { .. }) => return Err(too_many_requests(rate, ctx)),
             Err(Error::CapReached { cap }) => {
@@ -325,7 +334,7 @@ fn domain_error(err: Error, ctx: &Ctx) -> Response<Body> {
         Error::Unavailable(_) => fail(
             ctx,
             StatusCode::SERVICE_UNAVAILABLE,
-            "The service is temporarily unavailable; nothing was created. Please retry.",
+            "The service is temporarily unavailable. Please retry; send an Idempotency-Key to retry safely.",
             Value::Null,
         ),
         Error::Unauthenticated(AuthFailure::Expired) => {
@@ -354,6 +363,9 @@ fn domain_error(err: Error, ctx: &Ctx) -> Response<Body> {
             "Too many requests. Please try again later.",
             Value::Null,
         ),
+        Error::Idempotency(problem) => {
+            fail(ctx, lambda::idempotency_status(problem), problem.message(), Value::Null)
+        }
     };
     with_code(reply, code)
 }

@@ -13,7 +13,10 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateSettled};
-use orgmint::{ids, Denied, Error, Member, NewOrg, Org, RateWindow, Store, Tenant, TenantRef, Vendor};
+use orgmint::{
+    ids, Denied, Error, IdempotencyKey, IdempotencyRecord, Member, NewOrg, Org, RateWindow, Store, Tenant,
+    TenantRef, Vendor,
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -52,10 +55,7 @@ pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response
         call.now_ms.div_euclid(1_000),
     );
     lambda::metered(store, &rate, |rate| too_many_requests(&call, rate), async {
-        match create(store, &req, &call, &session, &rate).await {
-            Ok(org) => lambda::created(StatusCode::OK, &org),
-            Err(reply) => reply,
-        }
+        create(store, &req, &call, &session, &rate).await.unwrap_or_else(|reply| reply)
     })
     .await
 }
@@ -76,6 +76,9 @@ struct Session {
     user_id: String,
     rate_key: String,
     rate_used: u32,
+    /// The request's `Idempotency-Key`, bound to the account, and its record if one is live.
+    idempotency_key: Option<IdempotencyKey>,
+    prior: Option<IdempotencyRecord>,
 }
 
 /// `<prefix>` followed by 27 base62 characters: the shape of Clerk's ids.
@@ -125,8 +128,15 @@ async fn authenticate(store: &Store, req: &Request, call: &Call) -> Result<Sessi
     let account_ref = TenantRef::new(Vendor::Clerk, format!("{instance_id}/{}", claimed.sub));
     let rate_key = format!("{}#{}", Vendor::Clerk, account_ref.id);
     let now_s = call.now_ms.div_euclid(1_000);
-    let (mut found, rate_used) = store
-        .tenants(&[instance_ref, account_ref], Some(&rate_key), now_s)
+    // Session tokens live a minute: a key is bound to the account, which a retry's fresh token names too.
+    let idempotency_key = lambda::idempotency_key(req, Vendor::Clerk, &[instance_id, &claimed.sub]);
+    let (mut found, rate_used, prior) = store
+        .tenants_for(
+            &[instance_ref, account_ref],
+            Some(&rate_key),
+            now_s,
+            idempotency_key.as_ref().ok().and_then(Option::as_ref),
+        )
         .await
         .map_err(|err| domain_error(call, err))?;
     let (account, instance) = (found.pop().flatten(), found.pop().flatten());
@@ -160,7 +170,8 @@ async fn authenticate(store: &Store, req: &Request, call: &Call) -> Result<Sessi
     }
     // The session's user exists: their account does.
     let account = account.ok_or_else(unauthorized)?;
-    Ok(Session { instance, account, user_id: claims.sub, rate_key, rate_used })
+    let idempotency_key = idempotency_key.map_err(|err| domain_error(call, err))?;
+    Ok(Session { instance, account, user_id: claims.sub, rate_key, rate_used, idempotency_key, prior })
 }
 
 async fn create(
@@ -169,9 +180,12 @@ async fn create(
     call: &Call,
     session: &Session,
     rate: &RateWindow,
-) -> Result<Value, Response<Body>> {
+) -> Result<Response<Body>, Response<Body>> {
     if !session.instance.features.iter().any(|f| f == ORGANIZATIONS) {
         return Err(not_enabled(call));
+    }
+    if let Some(replay) = lambda::replay(session.idempotency_key.as_ref(), session.prior.as_ref()) {
+        return replay.map_err(|err| domain_error(call, err));
     }
     let (bytes, kind) = lambda::body(req, true).map_err(|problem| match problem {
         BodyProblem::TooLarge => error(
@@ -234,9 +248,11 @@ async fn create(
             credentials: Vec::new(),
             child_tenant: None,
             rate: Some(rate.clone()),
+            idempotency: None,
         };
-        match store.create_org(&new).await {
-            Ok(()) => return Ok(org),
+        let key = session.idempotency_key.as_ref();
+        match lambda::create_once(store, new, key, StatusCode::OK, &org).await {
+            Ok(reply) => return Ok(reply),
             // A derived slug that is taken gets a random suffix; nothing was written.
             Err(Error::SlugTaken { .. }) if derived && attempt < SLUG_ATTEMPTS => {
                 slug = format!("{}-{}", base.as_deref().unwrap_or("org"), suffix());
@@ -280,7 +296,14 @@ fn domain_error(call: &Call, err: Error) -> Response<Body> {
             StatusCode::SERVICE_UNAVAILABLE,
             "internal_clerk_error",
             "Oops, an unexpected error occurred",
-            "There was an internal error on our servers. Nothing was created; please retry.",
+            "There was an internal error on our servers. Please retry; send an Idempotency-Key to retry safely.",
+        ),
+        Error::Idempotency(problem) => error(
+            call,
+            lambda::idempotency_status(problem),
+            err.code(),
+            problem.message(),
+            problem.message(),
         ),
     }
 }

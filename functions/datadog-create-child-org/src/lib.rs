@@ -8,10 +8,10 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateLimitHeaders};
 use orgmint::{
-    ids, secrets, Credential, Error, Member, NewCredential, NewOrg, Org, RateWindow, Store, Tenant,
-    TenantRef, Vendor,
+    ids, secrets, Credential, Error, IdempotencyKey, IdempotencyRecord, Member, NewCredential, NewOrg, Org,
+    RateWindow, Store, Tenant, TenantRef, Vendor,
 };
-use serde_json::{json, Value};
+use serde_json::json;
 
 pub use validate::{validate, OrganizationCreateBody};
 
@@ -31,15 +31,12 @@ pub async fn handler(store: &'static Store, req: Request) -> Response<Body> {
 }
 
 pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response<Body> {
-    let (owner, rate) = match authenticate(store, &req).await {
+    let (owner, rate, idempotency) = match authenticate(store, &req).await {
         Ok(found) => found,
         Err(reply) => return reply,
     };
     let mut reply = lambda::metered(store, &rate, too_many_requests, async {
-        match create(store, &req, &call, &owner, &rate).await {
-            Ok(created) => lambda::created(StatusCode::OK, &created),
-            Err(reply) => reply,
-        }
+        create(store, &req, &call, &owner, &rate, idempotency).await.unwrap_or_else(|reply| reply)
     })
     .await;
     lambda::rate_limit_headers(&mut reply, &rate, &RATE_LIMIT_HEADERS);
@@ -48,13 +45,18 @@ pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response
 
 /// Both keys in one round trip, checked in Datadog's order: API key present, API key known, application
 /// key present, application key known and of the same organization. The application key's credential is
-/// the caller; the rate window is the API key's.
-async fn authenticate(store: &Store, req: &Request) -> Result<(Credential, RateWindow), Response<Body>> {
+/// the caller; the rate window is the API key's. The request's `Idempotency-Key` record comes in the same
+/// round trip; the key is bound to both keys presented.
+async fn authenticate(store: &Store, req: &Request) -> Result<Authenticated, Response<Body>> {
     let api_key =
         lambda::header(req, "dd-api-key").ok_or_else(|| errors(StatusCode::FORBIDDEN, "API key required"))?;
     let app_key = lambda::header(req, "dd-application-key");
     let secrets: Vec<&str> = [Some(api_key), app_key].into_iter().flatten().collect();
-    let mut found = store.authenticate_all(Vendor::Datadog, &secrets).await.map_err(domain_error)?;
+    let key = lambda::idempotency_key(req, Vendor::Datadog, &secrets);
+    let mut found = store
+        .authenticate_for(Vendor::Datadog, &secrets, key.as_ref().ok().and_then(Option::as_ref))
+        .await
+        .map_err(domain_error)?;
     let forbidden = || errors(StatusCode::FORBIDDEN, "Forbidden");
     let api = found.credentials.remove(0).ok().filter(|c| c.kind == API_KEY).ok_or_else(forbidden)?;
     if app_key.is_none() {
@@ -66,8 +68,13 @@ async fn authenticate(store: &Store, req: &Request) -> Result<(Credential, RateW
         .ok()
         .filter(|c| c.kind == APPLICATION_KEY && c.tenant == api.tenant)
         .ok_or_else(forbidden)?;
-    Ok((owner, found.rate))
+    let key = key.map_err(domain_error)?;
+    Ok((owner, found.rate, (key, found.prior)))
 }
+
+/// What authentication found: the caller, its rate window, its `Idempotency-Key` and that key's record.
+type Authenticated = (Credential, RateWindow, Idempotency);
+type Idempotency = (Option<IdempotencyKey>, Option<IdempotencyRecord>);
 
 async fn create(
     store: &Store,
@@ -75,9 +82,13 @@ async fn create(
     call: &Call,
     owner: &Credential,
     rate: &RateWindow,
-) -> Result<Value, Response<Body>> {
+    (idempotency_key, prior): Idempotency,
+) -> Result<Response<Body>, Response<Body>> {
     if !owner.has_permission(ORG_MANAGEMENT) || !owner.has_feature(MULTI_ORG) {
         return Err(errors(StatusCode::FORBIDDEN, "Forbidden"));
+    }
+    if let Some(replay) = lambda::replay(idempotency_key.as_ref(), prior.as_ref()) {
+        return replay.map_err(domain_error);
     }
     let (bytes, _) = lambda::body(req, false).map_err(|problem| match problem {
         BodyProblem::TooLarge => errors(
@@ -175,12 +186,14 @@ async fn create(
         ],
         child_tenant: Some(child_tenant.clone()),
         rate: Some(rate.clone()),
+        idempotency: None,
     };
-    store.create_org(&new).await.map_err(|err| match err {
-        Error::Throttled { .. } => too_many_requests(rate),
-        other => domain_error(other),
-    })?;
-    Ok(created)
+    lambda::create_once(store, new, idempotency_key.as_ref(), StatusCode::OK, &created).await.map_err(|err| {
+        match err {
+            Error::Throttled { .. } => too_many_requests(rate),
+            other => domain_error(other),
+        }
+    })
 }
 
 /// Domain errors in Datadog's words.
@@ -194,6 +207,7 @@ fn domain_error(err: Error) -> Response<Body> {
         Error::Throttled { .. } => errors(StatusCode::TOO_MANY_REQUESTS, "Too many requests"),
         Error::SlugTaken { .. } | Error::Invalid(_) => errors(StatusCode::BAD_REQUEST, "Bad Request"),
         Error::Unavailable(_) => errors(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable, please retry"),
+        Error::Idempotency(problem) => errors(lambda::idempotency_status(problem), problem.message()),
     };
     with_code(reply, code)
 }

@@ -6,7 +6,10 @@ mod validate;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateLimitHeaders, RateSettled};
-use orgmint::{AuthFailure, Credential, Error, Member, NewOrg, Org, RateWindow, Store, Vendor};
+use orgmint::{
+    AuthFailure, Credential, Error, IdempotencyKey, IdempotencyRecord, Member, NewOrg, Org, RateWindow,
+    Store, Vendor,
+};
 use serde_json::{json, Value};
 
 pub use validate::{validate, EnterpriseOrgCreate};
@@ -26,31 +29,38 @@ pub async fn handler(store: &'static Store, req: Request) -> Response<Body> {
 
 pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response<Body> {
     // Authentication (401) → authorization (403) → body (413/422) → the transaction (403 at the cap).
-    let (caller, rate) = match authenticate(store, &req).await {
+    let (caller, rate, idempotency) = match authenticate(store, &req).await {
         Ok(found) => found,
         Err(reply) => return reply,
     };
     let mut reply = lambda::metered(store, &rate, too_many_requests, async {
-        match create(store, &req, &call, caller, &rate).await {
-            Ok(org) => lambda::created(StatusCode::OK, &org),
-            Err(reply) => reply,
-        }
+        create(store, &req, &call, caller, &rate, idempotency).await.unwrap_or_else(|reply| reply)
     })
     .await;
     lambda::rate_limit_headers(&mut reply, &rate, &RATE_LIMIT_HEADERS);
     reply
 }
 
-/// The caller's credential and rate window: one round trip. Failures are 401s, which are not counted.
-async fn authenticate(store: &Store, req: &Request) -> Result<(Credential, RateWindow), Response<Body>> {
+/// What authentication found: the caller, its rate window, its `Idempotency-Key` and that key's record.
+type Authenticated = (Credential, RateWindow, Idempotency);
+type Idempotency = (Option<IdempotencyKey>, Option<IdempotencyRecord>);
+
+/// The caller's credential, rate window and idempotency record: one round trip. Failures are 401s, which
+/// are not counted.
+async fn authenticate(store: &Store, req: &Request) -> Result<Authenticated, Response<Body>> {
     let token =
         lambda::bearer_token(req).ok_or_else(|| unauthorized("Not authenticated", "unauthenticated"))?;
     if !token.starts_with(API_KEY_PREFIX) {
         return Err(unauthorized("Invalid API key", "unauthenticated"));
     }
-    let mut found = store.authenticate_all(Vendor::Devin, &[token]).await.map_err(domain_error)?;
+    let key = lambda::idempotency_key(req, Vendor::Devin, &[token]);
+    let mut found = store
+        .authenticate_for(Vendor::Devin, &[token], key.as_ref().ok().and_then(Option::as_ref))
+        .await
+        .map_err(domain_error)?;
     let caller = found.credentials.remove(0).map_err(domain_error)?;
-    Ok((caller, found.rate))
+    let key = key.map_err(domain_error)?;
+    Ok((caller, found.rate, (key, found.prior)))
 }
 
 async fn create(
@@ -59,13 +69,17 @@ async fn create(
     call: &Call,
     caller: Credential,
     rate: &RateWindow,
-) -> Result<Value, Response<Body>> {
+    (idempotency_key, prior): Idempotency,
+) -> Result<Response<Body>, Response<Body>> {
     if caller.role != ENTERPRISE_ADMIN {
         return Err(detail(
             StatusCode::FORBIDDEN,
             "Enterprise admin permissions are required to create organizations",
             "forbidden",
         ));
+    }
+    if let Some(replay) = lambda::replay(idempotency_key.as_ref(), prior.as_ref()) {
+        return replay.map_err(domain_error);
     }
     let (bytes, _) = lambda::body(req, false).map_err(|problem| match problem {
         BodyProblem::TooLarge => detail(
@@ -109,12 +123,14 @@ async fn create(
         credentials: Vec::new(),
         child_tenant: None,
         rate: Some(rate.clone()),
+        idempotency: None,
     };
-    store.create_org(&new).await.map_err(|err| match err {
-        Error::Throttled { .. } => too_many_requests(rate),
-        other => domain_error(other),
-    })?;
-    Ok(response)
+    lambda::create_once(store, new, idempotency_key.as_ref(), StatusCode::OK, &response).await.map_err(
+        |err| match err {
+            Error::Throttled { .. } => too_many_requests(rate),
+            other => domain_error(other),
+        },
+    )
 }
 
 /// slowapi's answer, as FastAPI services send it: 429 with `Retry-After`.
@@ -157,6 +173,9 @@ fn domain_error(err: Error) -> Response<Body> {
             "Service temporarily unavailable, please retry",
             err.code(),
         ),
+        Error::Idempotency(problem) => {
+            detail(lambda::idempotency_status(problem), problem.message(), err.code())
+        }
     }
 }
 
