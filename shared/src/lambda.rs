@@ -12,7 +12,7 @@ use crate::idempotency::{self, IdempotencyKey, IdempotencyRecord};
 use crate::model::{NewOrg, Vendor};
 use crate::rate::RateWindow;
 use crate::round_trips;
-use crate::store::Store;
+use crate::store::{Authenticated, Store};
 
 /// Bodies larger than this are refused with 413 before anything else reads them.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -196,6 +196,23 @@ fn created_text(status: StatusCode, json: String) -> Response<Body> {
     reply
 }
 
+/// A request's `Idempotency-Key` (bound to its caller and to the request) and, when one is live, the
+/// record of the create it already made.
+#[derive(Debug, Default)]
+pub struct Idempotency {
+    pub key: Option<IdempotencyKey>,
+    pub prior: Option<IdempotencyRecord>,
+}
+
+impl Idempotency {
+    /// The first answer again when the key already has a record: `None` when there is nothing to replay,
+    /// `Err` when the key was used for another request.
+    pub fn replay(&self) -> Option<Result<Response<Body>, Error>> {
+        let (key, record) = (self.key.as_ref()?, self.prior.as_ref()?);
+        Some(replayed(key, record))
+    }
+}
+
 /// The request's `Idempotency-Key`, bound to the caller's `scope` (see [`IdempotencyKey::new`]) and to
 /// this request's path and body; `Ok(None)` when it sends none.
 pub fn idempotency_key(
@@ -208,14 +225,20 @@ pub fn idempotency_key(
     IdempotencyKey::new(vendor, key, scope, req.uri().path(), req.body().as_ref()).map(Some)
 }
 
-/// The first answer again when the request's key already has a record: `None` when there is nothing
-/// to replay, `Err` when the key was used for another request.
-pub fn replay(
-    key: Option<&IdempotencyKey>,
-    prior: Option<&IdempotencyRecord>,
-) -> Option<Result<Response<Body>, Error>> {
-    let (key, record) = (key?, prior?);
-    Some(replayed(key, record))
+/// Authentication by the secrets presented ([`Store::authenticate_for`]) with the request's
+/// `Idempotency-Key` bound to them, in one round trip. The key's own problem (malformed) comes second, for
+/// the vendor to report after the credentials have been judged.
+pub async fn authenticate(
+    store: &Store,
+    req: &Request,
+    vendor: Vendor,
+    secrets: &[&str],
+) -> Result<(Authenticated, Result<Idempotency, Error>), Error> {
+    let key = idempotency_key(req, vendor, secrets);
+    let mut found =
+        store.authenticate_for(vendor, secrets, key.as_ref().ok().and_then(Option::as_ref)).await?;
+    let prior = found.prior.take();
+    Ok((found, key.map(|key| Idempotency { key, prior })))
 }
 
 /// The status of an `Idempotency-Key` problem, for every vendor's envelope.

@@ -12,10 +12,10 @@ mod validate;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
-use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateLimitHeaders};
+use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, Idempotency, RateLimitHeaders};
 use orgmint::{
-    ids, secrets, AuthFailure, Credential, Denied, Error, IdempotencyKey, IdempotencyRecord, Member,
-    NewCredential, NewOrg, Org, RateWindow, Store, Tenant, TenantRef, Vendor,
+    ids, secrets, AuthFailure, Credential, Denied, Error, Member, NewCredential, NewOrg, Org, RateWindow,
+    Store, Tenant, TenantRef, Vendor,
 };
 use serde_json::{json, Value};
 
@@ -77,14 +77,14 @@ pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response
     reply
 }
 
-/// What authentication found: the caller, its rate window, its `Idempotency-Key` and that key's record.
-type Authenticated = (Credential, RateWindow, Idempotency);
-type Idempotency = (Option<IdempotencyKey>, Option<IdempotencyRecord>);
-
 /// One `BatchGetItem` for the credential, its rate window and the request's idempotency record.
 /// A Bearer API key wins when both forms are sent; the platform route needs both of its headers, and the
 /// client id must be the secret's own.
-async fn authenticate(store: &Store, req: &Request, ctx: &Ctx) -> Result<Authenticated, Response<Body>> {
+async fn authenticate(
+    store: &Store,
+    req: &Request,
+    ctx: &Ctx,
+) -> Result<(Credential, RateWindow, Idempotency), Response<Body>> {
     let unauthorized = |message: &str| fail(ctx, StatusCode::UNAUTHORIZED, message, Value::Null);
     let bearer = lambda::bearer_token(req);
     let client_id = lambda::header(req, CLIENT_ID_HEADER);
@@ -101,10 +101,7 @@ async fn authenticate(store: &Store, req: &Request, ctx: &Ctx) -> Result<Authent
                  credentials as 'x-cal-secret-key' and 'x-cal-client-id' headers",
         )),
     };
-    // The idempotency key's scope is the secret presented.
-    let key = lambda::idempotency_key(req, Vendor::Calcom, &[secret]);
-    let mut found = store
-        .authenticate_for(Vendor::Calcom, &[secret], key.as_ref().ok().and_then(Option::as_ref))
+    let (mut found, idempotency) = lambda::authenticate(store, req, Vendor::Calcom, &[secret])
         .await
         .map_err(|e| domain_error(e, ctx))?;
     let caller = match (bearer, found.credentials.remove(0)) {
@@ -122,8 +119,7 @@ async fn authenticate(store: &Store, req: &Request, ctx: &Ctx) -> Result<Authent
         }
         (_, Err(other)) => return Err(domain_error(other, ctx)),
     };
-    let key = key.map_err(|e| domain_error(e, ctx))?;
-    Ok((caller, found.rate, (key, found.prior)))
+    Ok((caller, found.rate, idempotency.map_err(|e| domain_error(e, ctx))?))
 }
 
 /// `{orgId}` as NestJS's `ParseIntPipe` plus orgmint's id rule would take it: ASCII digits only (no sign,
@@ -192,12 +188,12 @@ async fn create(
     ctx: &Ctx,
     caller: &Credential,
     rate: &RateWindow,
-    (idempotency_key, prior): Idempotency,
+    idempotency: Idempotency,
 ) -> Result<Response<Body>, Response<Body>> {
     let (org_id, _) =
         org_id(req).map_err(|message| fail(ctx, StatusCode::BAD_REQUEST, &message, Value::Null))?;
     authorize(caller, org_id).map_err(|message| fail(ctx, StatusCode::FORBIDDEN, &message, Value::Null))?;
-    if let Some(replay) = lambda::replay(idempotency_key.as_ref(), prior.as_ref()) {
+    if let Some(replay) = idempotency.replay() {
         return replay.map_err(|err| domain_error(err, ctx));
     }
     let (bytes, _) = lambda::body(req, false).map_err(|problem| match problem {
@@ -275,7 +271,7 @@ async fn create(
         let mut data = org;
         data["apiKey"] = Value::from(api_key);
         let answer = json!({"status": "success", "data": data});
-        match lambda::create_once(store, new, idempotency_key.as_ref(), StatusCode::CREATED, &answer).await {
+        match lambda::create_once(store, new, idempotency.key.as_ref(), StatusCode::CREATED, &answer).await {
             Ok(reply) => return Ok(reply),
             Err(Error::Unavailable(detail)) if attempt == 1 && is_id_collision(&detail) => continue,
             Err(Error::Throttled { .. }) => return Err(too_many_requests(rate, ctx)),

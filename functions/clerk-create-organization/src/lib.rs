@@ -12,11 +12,8 @@ mod validate;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
-use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateSettled};
-use orgmint::{
-    ids, Denied, Error, IdempotencyKey, IdempotencyRecord, Member, NewOrg, Org, RateWindow, Store, Tenant,
-    TenantRef, Vendor,
-};
+use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, Idempotency, RateSettled};
+use orgmint::{ids, Denied, Error, Member, NewOrg, Org, RateWindow, Store, Tenant, TenantRef, Vendor};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -77,8 +74,7 @@ struct Session {
     rate_key: String,
     rate_used: u32,
     /// The request's `Idempotency-Key`, bound to the account, and its record if one is live.
-    idempotency_key: Option<IdempotencyKey>,
-    prior: Option<IdempotencyRecord>,
+    idempotency: Idempotency,
 }
 
 /// `<prefix>` followed by 27 base62 characters: the shape of Clerk's ids.
@@ -170,8 +166,8 @@ async fn authenticate(store: &Store, req: &Request, call: &Call) -> Result<Sessi
     }
     // The session's user exists: their account does.
     let account = account.ok_or_else(unauthorized)?;
-    let idempotency_key = idempotency_key.map_err(|err| domain_error(call, err))?;
-    Ok(Session { instance, account, user_id: claims.sub, rate_key, rate_used, idempotency_key, prior })
+    let idempotency = Idempotency { key: idempotency_key.map_err(|err| domain_error(call, err))?, prior };
+    Ok(Session { instance, account, user_id: claims.sub, rate_key, rate_used, idempotency })
 }
 
 async fn create(
@@ -184,7 +180,7 @@ async fn create(
     if !session.instance.features.iter().any(|f| f == ORGANIZATIONS) {
         return Err(not_enabled(call));
     }
-    if let Some(replay) = lambda::replay(session.idempotency_key.as_ref(), session.prior.as_ref()) {
+    if let Some(replay) = session.idempotency.replay() {
         return replay.map_err(|err| domain_error(call, err));
     }
     let (bytes, kind) = lambda::body(req, true).map_err(|problem| match problem {
@@ -250,7 +246,7 @@ async fn create(
             rate: Some(rate.clone()),
             idempotency: None,
         };
-        let key = session.idempotency_key.as_ref();
+        let key = session.idempotency.key.as_ref();
         match lambda::create_once(store, new, key, StatusCode::OK, &org).await {
             Ok(reply) => return Ok(reply),
             // A derived slug that is taken gets a random suffix; nothing was written.

@@ -6,10 +6,10 @@ mod validate;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateLimitHeaders};
+use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, Idempotency, RateLimitHeaders};
 use orgmint::{
-    ids, secrets, Credential, Error, IdempotencyKey, IdempotencyRecord, Member, NewCredential, NewOrg, Org,
-    RateWindow, Store, Tenant, TenantRef, Vendor,
+    ids, secrets, Credential, Error, Member, NewCredential, NewOrg, Org, RateWindow, Store, Tenant,
+    TenantRef, Vendor,
 };
 use serde_json::json;
 
@@ -47,16 +47,16 @@ pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response
 /// key present, application key known and of the same organization. The application key's credential is
 /// the caller; the rate window is the API key's. The request's `Idempotency-Key` record comes in the same
 /// round trip; the key is bound to both keys presented.
-async fn authenticate(store: &Store, req: &Request) -> Result<Authenticated, Response<Body>> {
+async fn authenticate(
+    store: &Store,
+    req: &Request,
+) -> Result<(Credential, RateWindow, Idempotency), Response<Body>> {
     let api_key =
         lambda::header(req, "dd-api-key").ok_or_else(|| errors(StatusCode::FORBIDDEN, "API key required"))?;
     let app_key = lambda::header(req, "dd-application-key");
     let secrets: Vec<&str> = [Some(api_key), app_key].into_iter().flatten().collect();
-    let key = lambda::idempotency_key(req, Vendor::Datadog, &secrets);
-    let mut found = store
-        .authenticate_for(Vendor::Datadog, &secrets, key.as_ref().ok().and_then(Option::as_ref))
-        .await
-        .map_err(domain_error)?;
+    let (mut found, idempotency) =
+        lambda::authenticate(store, req, Vendor::Datadog, &secrets).await.map_err(domain_error)?;
     let forbidden = || errors(StatusCode::FORBIDDEN, "Forbidden");
     let api = found.credentials.remove(0).ok().filter(|c| c.kind == API_KEY).ok_or_else(forbidden)?;
     if app_key.is_none() {
@@ -68,13 +68,8 @@ async fn authenticate(store: &Store, req: &Request) -> Result<Authenticated, Res
         .ok()
         .filter(|c| c.kind == APPLICATION_KEY && c.tenant == api.tenant)
         .ok_or_else(forbidden)?;
-    let key = key.map_err(domain_error)?;
-    Ok((owner, found.rate, (key, found.prior)))
+    Ok((owner, found.rate, idempotency.map_err(domain_error)?))
 }
-
-/// What authentication found: the caller, its rate window, its `Idempotency-Key` and that key's record.
-type Authenticated = (Credential, RateWindow, Idempotency);
-type Idempotency = (Option<IdempotencyKey>, Option<IdempotencyRecord>);
 
 async fn create(
     store: &Store,
@@ -82,12 +77,12 @@ async fn create(
     call: &Call,
     owner: &Credential,
     rate: &RateWindow,
-    (idempotency_key, prior): Idempotency,
+    idempotency: Idempotency,
 ) -> Result<Response<Body>, Response<Body>> {
     if !owner.has_permission(ORG_MANAGEMENT) || !owner.has_feature(MULTI_ORG) {
         return Err(errors(StatusCode::FORBIDDEN, "Forbidden"));
     }
-    if let Some(replay) = lambda::replay(idempotency_key.as_ref(), prior.as_ref()) {
+    if let Some(replay) = idempotency.replay() {
         return replay.map_err(domain_error);
     }
     let (bytes, _) = lambda::body(req, false).map_err(|problem| match problem {
@@ -188,7 +183,7 @@ async fn create(
         rate: Some(rate.clone()),
         idempotency: None,
     };
-    lambda::create_once(store, new, idempotency_key.as_ref(), StatusCode::OK, &created).await.map_err(|err| {
+    lambda::create_once(store, new, idempotency.key.as_ref(), StatusCode::OK, &created).await.map_err(|err| {
         match err {
             Error::Throttled { .. } => too_many_requests(rate),
             other => domain_error(other),

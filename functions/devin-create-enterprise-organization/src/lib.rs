@@ -5,11 +5,8 @@ mod validate;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateLimitHeaders, RateSettled};
-use orgmint::{
-    AuthFailure, Credential, Error, IdempotencyKey, IdempotencyRecord, Member, NewOrg, Org, RateWindow,
-    Store, Vendor,
-};
+use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, Idempotency, RateLimitHeaders, RateSettled};
+use orgmint::{AuthFailure, Credential, Error, Member, NewOrg, Org, RateWindow, Store, Vendor};
 use serde_json::{json, Value};
 
 pub use validate::{validate, EnterpriseOrgCreate};
@@ -41,26 +38,21 @@ pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response
     reply
 }
 
-/// What authentication found: the caller, its rate window, its `Idempotency-Key` and that key's record.
-type Authenticated = (Credential, RateWindow, Idempotency);
-type Idempotency = (Option<IdempotencyKey>, Option<IdempotencyRecord>);
-
 /// The caller's credential, rate window and idempotency record: one round trip. Failures are 401s, which
 /// are not counted.
-async fn authenticate(store: &Store, req: &Request) -> Result<Authenticated, Response<Body>> {
+async fn authenticate(
+    store: &Store,
+    req: &Request,
+) -> Result<(Credential, RateWindow, Idempotency), Response<Body>> {
     let token =
         lambda::bearer_token(req).ok_or_else(|| unauthorized("Not authenticated", "unauthenticated"))?;
     if !token.starts_with(API_KEY_PREFIX) {
         return Err(unauthorized("Invalid API key", "unauthenticated"));
     }
-    let key = lambda::idempotency_key(req, Vendor::Devin, &[token]);
-    let mut found = store
-        .authenticate_for(Vendor::Devin, &[token], key.as_ref().ok().and_then(Option::as_ref))
-        .await
-        .map_err(domain_error)?;
+    let (mut found, idempotency) =
+        lambda::authenticate(store, req, Vendor::Devin, &[token]).await.map_err(domain_error)?;
     let caller = found.credentials.remove(0).map_err(domain_error)?;
-    let key = key.map_err(domain_error)?;
-    Ok((caller, found.rate, (key, found.prior)))
+    Ok((caller, found.rate, idempotency.map_err(domain_error)?))
 }
 
 async fn create(
@@ -69,7 +61,7 @@ async fn create(
     call: &Call,
     caller: Credential,
     rate: &RateWindow,
-    (idempotency_key, prior): Idempotency,
+    idempotency: Idempotency,
 ) -> Result<Response<Body>, Response<Body>> {
     if caller.role != ENTERPRISE_ADMIN {
         return Err(detail(
@@ -78,7 +70,7 @@ async fn create(
             "forbidden",
         ));
     }
-    if let Some(replay) = lambda::replay(idempotency_key.as_ref(), prior.as_ref()) {
+    if let Some(replay) = idempotency.replay() {
         return replay.map_err(domain_error);
     }
     let (bytes, _) = lambda::body(req, false).map_err(|problem| match problem {
@@ -125,7 +117,7 @@ async fn create(
         rate: Some(rate.clone()),
         idempotency: None,
     };
-    lambda::create_once(store, new, idempotency_key.as_ref(), StatusCode::OK, &response).await.map_err(
+    lambda::create_once(store, new, idempotency.key.as_ref(), StatusCode::OK, &response).await.map_err(
         |err| match err {
             Error::Throttled { .. } => too_many_requests(rate),
             other => domain_error(other),
