@@ -41,6 +41,8 @@ for vendor in calcom clerk datadog devin; do
   orgmint tenant create --vendor "$vendor" --name "Demo ${vendor^}" --cap 100
 done
 echo
+log "retries: add -H 'Idempotency-Key: <any unique string>' to a line; sent again, it answers with the first response (header Idempotent-Replayed: true) and creates nothing"
+echo
 
 log "serving on http://127.0.0.1:$API_PORT (Ctrl-C stops everything)"
 cd "$ROOT"
