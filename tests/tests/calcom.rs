@@ -1,10 +1,9 @@
 //! Cal.com's function through its real handler, with API Gateway v2 events, over DynamoDB Local.
 
-use calcom_create_managed_organization::{handle, handler, METADATA_MESSAGE};
+use calcom_create_managed_organization::{handler, METADATA_MESSAGE};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
-use orgmint::lambda::Call;
-use orgmint::{round_trips, secrets, Credential, NewCredential, Store, TenantRef, Vendor};
+use orgmint::{secrets, Credential, NewCredential, Store, TenantRef, Vendor};
 use orgmint_cli::vendors::{self, Provisioned};
 use orgmint_tests::{assert_sound, body_json, event, request, store, tenant, with, Options};
 use serde_json::{json, Value};
@@ -150,17 +149,6 @@ async fn the_success_event_creates_a_managed_organization_whose_key_works_at_onc
         create(store, &Manager { org_id: m.org_id.clone(), ..child_of(&m, id, &key) }, "{}").await;
     error_message(status, &reply, StatusCode::FORBIDDEN, "ForbiddenException");
     assert_sound(store).await;
-}
-
-#[tokio::test]
-async fn a_successful_create_takes_two_round_trips() {
-    let store = store().await;
-    let m = manager(store, calcom(100)).await;
-    let ev = aimed("calcom-create-success", &m.org_id, &[("authorization", Some(&m.auth))], None);
-    let call = Call { request_id: "r".into(), now_ms: orgmint::clock::now_ms() };
-    let (response, trips) = round_trips::counted(handle(store, request(&ev), call)).await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    assert_eq!(trips, 2, "one BatchGetItem for the key and its window, one TransactWriteItems");
 }
 
 #[tokio::test]

@@ -1,10 +1,9 @@
 //! Datadog's function through its real handler, with API Gateway v2 events, over DynamoDB Local.
 
-use datadog_create_child_org::{handle, handler};
+use datadog_create_child_org::handler;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
-use orgmint::lambda::Call;
-use orgmint::{round_trips, Store, TenantRef, Vendor};
+use orgmint::{Store, TenantRef, Vendor};
 use orgmint_cli::vendors::Provisioned;
 use orgmint_tests::{assert_sound, body_json, event, request, store, tenant, with, Options};
 use serde_json::{json, Value};
@@ -100,17 +99,6 @@ async fn the_success_event_creates_a_child_organization_with_working_keys() {
     assert_eq!(store.count_orgs(&child_keys.tenant).await.unwrap(), 1);
     assert_eq!(store.count_orgs(&keys.tenant).await.unwrap(), 1);
     assert_sound(store).await;
-}
-
-#[tokio::test]
-async fn a_successful_create_takes_two_round_trips() {
-    let store = store().await;
-    let keys = parent(store, datadog(100)).await;
-    let ev = keyed("datadog-create-success", &keys);
-    let call = Call { request_id: "r".into(), now_ms: orgmint::clock::now_ms() };
-    let (response, trips) = round_trips::counted(handle(store, request(&ev), call)).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(trips, 2, "one BatchGetItem for both keys and one TransactWriteItems");
 }
 
 #[tokio::test]

@@ -12,6 +12,14 @@ use orgmint_tests::{
     Options,
 };
 
+/// A valid body for each vendor other than its sample body.
+const OTHER_BODIES: [(Vendor, &str); 4] = [
+    (Vendor::Calcom, r#"{"name":"Another Org"}"#),
+    (Vendor::Clerk, "name=Another%20Org"),
+    (Vendor::Datadog, r#"{"name":"Another Org"}"#),
+    (Vendor::Devin, r#"{"display_name":"Another Org"}"#),
+];
+
 async fn provision(store: &Store, vendor: Vendor) -> Provisioned {
     tenant(store, &Options::new(vendor)).await
 }
@@ -109,13 +117,7 @@ async fn a_replayed_secret_is_the_one_that_works() {
 #[tokio::test]
 async fn the_same_key_with_another_request_is_refused_in_the_vendors_envelope() {
     let store = store().await;
-    let other_bodies = [
-        (Vendor::Calcom, r#"{"name":"Another Org"}"#),
-        (Vendor::Clerk, "name=Another%20Org"),
-        (Vendor::Datadog, r#"{"name":"Another Org"}"#),
-        (Vendor::Devin, r#"{"display_name":"Another Org"}"#),
-    ];
-    for (vendor, other) in other_bodies {
+    for (vendor, other) in OTHER_BODIES {
         let p = provision(store, vendor).await;
         assert!(send(store, &p, Some("k"), None).await.status().is_success());
         let refused = send(store, &p, Some("k"), Some(other)).await;
@@ -182,14 +184,19 @@ async fn malformed_keys_are_400_in_the_vendors_envelope_after_authentication() {
     }
 }
 
+/// The bar of every route: a create is two round trips, with or without a key, and so is a replay.
 #[tokio::test]
-async fn a_create_and_its_replay_each_take_two_round_trips() {
+async fn every_create_and_every_replay_takes_two_round_trips() {
     let store = store().await;
     for vendor in Vendor::ALL {
         let p = provision(store, vendor).await;
+        let plain = Some(OTHER_BODIES.iter().find(|(v, _)| *v == vendor).unwrap().1);
+        let (created, trips) = round_trips::counted(send(store, &p, None, plain)).await;
+        assert!(created.status().is_success(), "{vendor}: {}", text(&created));
+        assert_eq!(trips, 2, "{vendor}: BatchGetItem (credentials, rate window) + TransactWriteItems");
         let (first, trips) = round_trips::counted(send(store, &p, Some("rt"), None)).await;
         assert!(first.status().is_success());
-        assert_eq!(trips, 2, "{vendor}: BatchGetItem (credential, window, record) + TransactWriteItems");
+        assert_eq!(trips, 2, "{vendor}: BatchGetItem (… and the key's record) + TransactWriteItems");
         let (again, trips) = round_trips::counted(send(store, &p, Some("rt"), None)).await;
         assert!(replayed(&again));
         assert_eq!(trips, 2, "{vendor}: BatchGetItem + the rate window's charge");
