@@ -30,7 +30,7 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, CancellationReason, KeySchemaElement, KeyType,
-    KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, Select,
+    KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
     TimeToLiveSpecification, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
@@ -399,74 +399,47 @@ impl Store {
 
     /// The organizations stored in a tenant's scope, counted by one (paginated) `Query`.
     pub async fn count_orgs(&self, tenant: &TenantRef) -> Result<u32, Error> {
-        let mut count = 0;
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :org)")
-                .expression_attribute_values(":pk", s(tenant_pk(tenant)))
-                .expression_attribute_values(":org", s("ORG#"))
-                .select(Select::Count)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| unavailable("Query", &e))?;
-            count += out.count as u32;
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(count),
-            }
-        }
+        // Select::Count would save only bytes on the wire: DynamoDB charges the same read either way.
+        Ok(self.query_prefix(&tenant_pk(tenant), "ORG#").await?.len() as u32)
     }
 
     /// The organizations of a tenant, in id order.
     pub async fn orgs(&self, tenant: &TenantRef) -> Result<Vec<Org>, Error> {
-        let mut orgs = Vec::new();
+        self.query_prefix(&tenant_pk(tenant), "ORG#").await?.iter().map(org_from_item).collect()
+    }
+
+    /// The members of an organization.
+    pub async fn members(&self, vendor: Vendor, org_id: &str) -> Result<Vec<Member>, Error> {
+        let items = self.query_prefix(&format!("ORG#{vendor}#{org_id}"), "MEMBER#").await?;
+        items
+            .iter()
+            .map(|item| Ok(Member { principal: get_s(item, "principal")?, role: get_s(item, "role")? }))
+            .collect()
+    }
+
+    /// Every item of partition `pk` whose sort key starts with `prefix`, read consistently, all pages.
+    async fn query_prefix(&self, pk: &str, prefix: &str) -> Result<Vec<Item>, Error> {
+        let mut items = Vec::new();
         let mut start: Option<Item> = None;
         loop {
             let out = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :org)")
-                .expression_attribute_values(":pk", s(tenant_pk(tenant)))
-                .expression_attribute_values(":org", s("ORG#"))
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", s(pk))
+                .expression_attribute_values(":prefix", s(prefix))
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(|e| unavailable("Query", &e))?;
-            for item in out.items() {
-                orgs.push(org_from_item(item)?);
-            }
+            items.extend(out.items.unwrap_or_default());
             match out.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(orgs),
+                _ => return Ok(items),
             }
         }
-    }
-
-    /// The members of an organization.
-    pub async fn members(&self, vendor: Vendor, org_id: &str) -> Result<Vec<Member>, Error> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :m)")
-            .expression_attribute_values(":pk", s(format!("ORG#{vendor}#{org_id}")))
-            .expression_attribute_values(":m", s("MEMBER#"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable("Query", &e))?;
-        out.items()
-            .iter()
-            .map(|item| Ok(Member { principal: get_s(item, "principal")?, role: get_s(item, "role")? }))
-            .collect()
     }
 
     // ---- the capped create -------------------------------------------------------------------------
