@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use lambda_http::{Body, Request, Response};
-use orgmint::{ids, Store};
+use orgmint::{ids, Store, Vendor};
 use orgmint_cli::vendors::{self, Provisioned, TenantOptions};
 use serde_json::Value;
 
@@ -125,4 +125,162 @@ fn dechunk(mut rest: &str) -> String {
         rest = after[size..].trim_start_matches("\r\n");
     }
     out
+}
+
+// ---- every vendor alike: callers, requests, handlers and error envelopes ----------------------------
+
+/// A provisioned tenant as a client sees it: the path it creates at and exactly the headers it
+/// authenticates with (what `orgmint tenant create --json` prints).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub vendor: Vendor,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    /// A body that creates an organization, and its content type.
+    pub body: String,
+    pub content_type: String,
+}
+
+impl Caller {
+    pub fn of(p: &Provisioned) -> Caller {
+        Caller {
+            vendor: p.tenant.tenant.vendor,
+            path: p.path.clone(),
+            headers: p
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.as_str().unwrap_or_default().to_owned()))
+                .collect(),
+            body: p.sample_body.clone(),
+            content_type: p.content_type.to_owned(),
+        }
+    }
+
+    /// The secrets this caller presents (header values, without a `Bearer ` scheme).
+    pub fn secrets(&self) -> Vec<String> {
+        self.headers
+            .iter()
+            .map(|(_, v)| v.strip_prefix("Bearer ").unwrap_or(v).to_owned())
+            .filter(|v| !v.is_empty())
+            .collect()
+    }
+
+    /// Its own headers, with `content-type`, for `http()`.
+    pub fn http_headers(&self) -> Vec<(&str, &str)> {
+        let mut headers: Vec<(&str, &str)> = vec![("content-type", self.content_type.as_str())];
+        headers.extend(self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        headers
+    }
+}
+
+/// A tenant of `vendor` with rate limiting off and `cap`, as a caller.
+pub async fn caller(store: &Store, vendor: Vendor, cap: u32) -> Caller {
+    Caller::of(&tenant(store, &TenantOptions { cap, rate_limit: 0, ..TenantOptions::new(vendor) }).await)
+}
+
+/// A request to `vendor`'s route at `path` (for Cal.com, `{orgId}` is read from it), built from the
+/// vendor's success event with none of its credentials or content type: only `headers` (appended as
+/// given, values as raw bytes; values no HTTP header may carry are skipped) and exactly `body`.
+pub fn vendor_request(vendor: Vendor, path: &str, headers: &[(String, Vec<u8>)], body: &[u8]) -> Request {
+    use lambda_http::http::{HeaderName, HeaderValue};
+    let mut ev = event(&format!("{vendor}-create-success"));
+    ev["body"] = Value::from("");
+    ev["isBase64Encoded"] = Value::Bool(false);
+    ev["rawPath"] = Value::from(path);
+    ev["requestContext"]["http"]["path"] = Value::from(path);
+    if vendor == Vendor::Calcom {
+        let org_id = path.split('/').nth(3).unwrap_or_default();
+        ev["pathParameters"]["orgId"] = Value::from(org_id);
+    }
+    let kept = ["host", "user-agent", "accept"];
+    ev["headers"].as_object_mut().expect("headers").retain(|name, _| kept.contains(&name.as_str()));
+    let mut req = request(&ev);
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) =
+            (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_bytes(value))
+        {
+            req.headers_mut().append(name, value);
+        }
+    }
+    *req.body_mut() = if body.is_empty() { Body::Empty } else { Body::Binary(body.to_vec()) };
+    req
+}
+
+/// The vendor's real handler, as the Lambda runtime calls it.
+pub async fn handle(vendor: Vendor, store: &'static Store, req: Request) -> Response<Body> {
+    match vendor {
+        Vendor::Calcom => calcom_create_managed_organization::handler(store, req).await,
+        Vendor::Datadog => datadog_create_child_org::handler(store, req).await,
+        Vendor::Clerk => clerk_create_organization::handler(store, req).await,
+        Vendor::Devin => devin_create_enterprise_organization::handler(store, req).await,
+    }
+}
+
+/// What is wrong with an error answer of `vendor` (`status` ≥ 400), `None` when it is the vendor's
+/// envelope: Devin `{"detail": "…" | [pydantic errors]}`, Datadog `{"errors": ["…"]}`, Cal.com
+/// `{"status":"error","timestamp","path","error":{code,message,details}}` with the status's exception
+/// name, Clerk `{"errors":[{code,message,long_message,meta}],"clerk_trace_id"}`.
+pub fn envelope_problem(vendor: Vendor, status: u16, body: &[u8]) -> Option<String> {
+    let Ok(reply) = serde_json::from_slice::<Value>(body) else {
+        return Some(format!("{vendor} {status}: not JSON: {}", String::from_utf8_lossy(body)));
+    };
+    let fields = reply.as_object().map_or(0, |o| o.len());
+    let ok = match vendor {
+        Vendor::Devin => {
+            fields == 1
+                && match &reply["detail"] {
+                    Value::String(_) => true,
+                    Value::Array(entries) => {
+                        status == 422
+                            && !entries.is_empty()
+                            && entries.iter().all(|e| {
+                                e["type"].is_string()
+                                    && e["msg"].is_string()
+                                    && e["loc"]
+                                        .as_array()
+                                        .is_some_and(|loc| loc.first() == Some(&"body".into()))
+                            })
+                    }
+                    _ => false,
+                }
+        }
+        Vendor::Datadog => {
+            fields == 1
+                && reply["errors"].as_array().is_some_and(|e| !e.is_empty() && e.iter().all(Value::is_string))
+        }
+        Vendor::Calcom => {
+            let exception = match status {
+                400 => "BadRequestException",
+                401 => "UnauthorizedException",
+                403 => "ForbiddenException",
+                404 => "NotFoundException",
+                409 => "ConflictException",
+                413 => "PayloadTooLargeException",
+                429 => "ThrottlerException",
+                431 => "RequestHeaderFieldsTooLargeException",
+                503 => "ServiceUnavailableException",
+                _ => "InternalServerErrorException",
+            };
+            reply["status"] == "error"
+                && reply["timestamp"].is_string()
+                && reply["path"].is_string()
+                && reply["error"]["code"] == exception
+                && reply["error"]["message"].is_string()
+                && reply["error"].get("details").is_some()
+        }
+        Vendor::Clerk => {
+            fields == 2
+                && reply["clerk_trace_id"].is_string()
+                && reply["errors"].as_array().is_some_and(|e| {
+                    !e.is_empty()
+                        && e.iter().all(|e| {
+                            e["code"].is_string()
+                                && e["message"].is_string()
+                                && e["long_message"].is_string()
+                                && e["meta"].is_object()
+                        })
+                })
+        }
+    };
+    (!ok).then(|| format!("{vendor} {status}: not the vendor's error envelope: {reply}"))
 }
