@@ -2,9 +2,10 @@
 //! CLI provisions them, API Gateway v2 events from `events/`, and a plain HTTP client.
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use lambda_http::{Body, Request, Response};
 use orgmint::{ids, Store, Vendor};
@@ -134,8 +135,12 @@ fn dechunk(mut rest: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub vendor: Vendor,
+    /// The tenant id users see (Clerk: the instance).
+    pub tenant: String,
     pub path: String,
     pub headers: Vec<(String, String)>,
+    /// Cal.com: the platform OAuth client's pair (`x-cal-client-id`, `x-cal-secret-key`); else empty.
+    pub platform: Vec<(String, String)>,
     /// A body that creates an organization, and its content type.
     pub body: String,
     pub content_type: String,
@@ -145,21 +150,28 @@ impl Caller {
     pub fn of(p: &Provisioned) -> Caller {
         Caller {
             vendor: p.tenant.tenant.vendor,
+            tenant: p.public_id.clone(),
             path: p.path.clone(),
             headers: p
                 .headers
                 .iter()
                 .map(|(k, v)| (k.to_ascii_lowercase(), v.as_str().unwrap_or_default().to_owned()))
                 .collect(),
+            platform: p.extra.get("platform_headers").and_then(Value::as_object).map_or_else(Vec::new, |h| {
+                h.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect()
+            }),
             body: p.sample_body.clone(),
             content_type: p.content_type.to_owned(),
         }
     }
 
-    /// The secrets this caller presents (header values, without a `Bearer ` scheme).
+    /// The secrets this caller can present (header values without a `Bearer ` scheme; not the public
+    /// client id).
     pub fn secrets(&self) -> Vec<String> {
         self.headers
             .iter()
+            .chain(&self.platform)
+            .filter(|(k, _)| k != "x-cal-client-id")
             .map(|(_, v)| v.strip_prefix("Bearer ").unwrap_or(v).to_owned())
             .filter(|v| !v.is_empty())
             .collect()
@@ -283,4 +295,93 @@ pub fn envelope_problem(vendor: Vendor, status: u16, body: &[u8]) -> Option<Stri
         }
     };
     (!ok).then(|| format!("{vendor} {status}: not the vendor's error envelope: {reply}"))
+}
+
+// ---- over HTTP: cargo lambda watch, the CLI, and what the functions log ------------------------------
+
+/// `cargo lambda watch` on a free port serving every route of the workspace's router, stopped by SIGTERM
+/// (which also stops its function processes).
+pub struct Watch {
+    child: Child,
+    pub port: u16,
+    /// Where watch and the functions write their output (the functions' JSON log lines among it).
+    pub log: PathBuf,
+}
+
+impl Watch {
+    pub fn start(table: &str) -> Watch {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = std::env::temp_dir().join(format!("orgmint-watch-{port}.log"));
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new("cargo")
+            .args(["lambda", "watch", "-A", "127.0.0.1", "-P", &port.to_string(), "--concurrency", "8"])
+            .current_dir(root())
+            .env("ORGMINT_TABLE", table)
+            .stdout(Stdio::from(out.try_clone().unwrap()))
+            .stderr(Stdio::from(out))
+            .spawn()
+            .expect("cargo lambda watch (make test installs cargo-lambda)");
+        let mut watch = Watch { child, port, log };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = watch.child.try_wait() {
+                panic!("cargo lambda watch exited: {status}");
+            }
+            assert!(Instant::now() < deadline, "cargo lambda watch did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        watch
+    }
+
+    /// Stops watch and its functions, and returns everything they wrote (the log file is removed).
+    pub fn stop(mut self) -> String {
+        self.terminate();
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let _ = std::fs::remove_file(&self.log);
+        log
+    }
+
+    fn terminate(&mut self) {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return; // already stopped
+        }
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.terminate();
+    }
+}
+
+/// The functions' JSON log lines (one per request) among watch's output, of `route` (all when `None`).
+pub fn log_lines(log: &str, route: Option<&str>) -> Vec<Value> {
+    log.lines()
+        .filter_map(|l| l.find("{\"").map(|at| &l[at..]))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["route"].is_string() && route.is_none_or(|r| l["route"] == r))
+        .collect()
+}
+
+/// Which of `secrets` (or their SHA-256 digests, as the table stores them) occur anywhere in `log`.
+pub fn leaked<'s>(log: &str, secrets: &'s [String]) -> Vec<&'s str> {
+    secrets
+        .iter()
+        .filter(|s| !s.is_empty() && (log.contains(s.as_str()) || log.contains(&orgmint::secrets::digest(s))))
+        .map(String::as_str)
+        .collect()
+}
+
+/// `orgmint ARGS --json` against `table`: its one JSON object.
+pub fn orgmint(table: &str, args: &[&str]) -> Value {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
+    let out = Command::new(target.join("debug").join("orgmint"))
+        .args(args)
+        .env("ORGMINT_TABLE", table)
+        .output()
+        .expect("the orgmint binary (make test builds it)");
+    assert!(out.status.success(), "orgmint {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("--json prints one JSON object")
 }

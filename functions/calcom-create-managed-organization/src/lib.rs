@@ -102,11 +102,12 @@ async fn authenticate(
         (Some(client_id), Some(secret)) => {
             let mut found =
                 store.authenticate_all(Vendor::Calcom, &[secret]).await.map_err(|e| domain_error(e, ctx))?;
-            // The lookup is by the secret's digest; the client id must then be the one it was issued with.
+            // The lookup is by the secret's digest; the client id must then be the one it was issued with
+            // (public, but half of the pair: compared in constant time like the rest of the credential).
+            let issued_to =
+                |c: &Credential| c.public_id.as_deref().is_some_and(|id| secrets::equal(id, client_id));
             match found.credentials.remove(0) {
-                Ok(c) if c.kind == OAUTH_CLIENT && c.public_id.as_deref() == Some(client_id) => {
-                    Ok((c, found.rate))
-                }
+                Ok(c) if c.kind == OAUTH_CLIENT && issued_to(&c) => Ok((c, found.rate)),
                 Ok(_) | Err(Error::Unauthenticated(_)) => Err(unauthorized("Invalid client id or secret")),
                 Err(other) => Err(domain_error(other, ctx)),
             }
