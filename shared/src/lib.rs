@@ -7,7 +7,10 @@
 //! - [`store`]: the one place that knows DynamoDB keys, attributes, conditions and transactions.
 //! - [`error`]: the domain errors, one enum; each vendor renders them in its own words.
 //! - `lambda` (feature `lambda`): request plumbing every function shares.
+//! - `arbitrary` (feature `proptest`, tests only): strategies for hostile input.
 
+#[cfg(feature = "proptest")]
+pub mod arbitrary;
 pub mod clock;
 pub mod error;
 pub mod idempotency;

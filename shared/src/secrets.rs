@@ -1,9 +1,13 @@
 //! Secrets: minted from the OS RNG, shown once, kept only as SHA-256 digests.
 //!
-//! A credential is found by the digest of the secret presented (one `GetItem` by key), so no stored
+//! A credential is found by the digest of the secret presented (a key lookup in DynamoDB), so no stored
 //! secret is ever compared byte by byte in process: there is nothing for a timing attack to measure.
+//! Where a digest or a secret is compared in process all the same (matching the items a batch read
+//! returned to the digests asked for), it is compared with [`equal`], in constant time. Clerk's session
+//! signatures are checked by `rsa` (RS256 only), which compares in constant time too (`subtle`).
 
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use crate::ids;
 
@@ -17,6 +21,12 @@ pub fn digest(secret: &str) -> String {
     ids::hex(&Sha256::digest(secret.as_bytes()))
 }
 
+/// Constant-time equality of secrets or digests: the time taken does not depend on where they differ
+/// (only on their lengths, which are public: every secret of a kind has the same length).
+pub fn equal(a: &str, b: &str) -> bool {
+    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -24,6 +34,15 @@ mod tests {
     #[test]
     fn digest_is_sha256_hex() {
         assert_eq!(digest("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+
+    #[test]
+    fn equal_is_equality() {
+        assert!(equal("", ""));
+        assert!(equal(&digest("a"), &digest("a")));
+        assert!(!equal(&digest("a"), &digest("b")));
+        assert!(!equal("abc", "abcd"));
+        assert!(!equal("abcd", "abc"));
     }
 
     #[test]

@@ -187,8 +187,12 @@ impl Store {
         keys.push(rate_item_key(&rate_key, window));
         keys.extend(idempotency.map(idempotency_key));
         let found = self.batch_get(keys, false).await?;
-        let item =
-            |pk: &str| found.iter().find(|i| matches!(i.get("pk"), Some(AttributeValue::S(v)) if v == pk));
+        // Keys carry digests of secrets: matched in constant time (crate::secrets::equal).
+        let item = |pk: &str| {
+            found
+                .iter()
+                .find(|i| matches!(i.get("pk"), Some(AttributeValue::S(v)) if crate::secrets::equal(v, pk)))
+        };
         let credentials: Vec<Result<Credential, Error>> = digests
             .iter()
             .map(|digest| {

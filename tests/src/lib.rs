@@ -2,9 +2,10 @@
 //! CLI provisions them, API Gateway v2 events from `events/`, and a plain HTTP client.
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use lambda_http::{Body, Request, Response};
 use orgmint::{ids, Store, Vendor};
@@ -97,15 +98,9 @@ pub fn tenant_event(p: &Provisioned, extra: &[(&str, &str)], body: Option<&str>)
     ev
 }
 
-/// The real handler of `vendor`'s function, as the Lambda runtime calls it.
+/// The real handler of `vendor`'s function for an event.
 pub async fn call(store: &'static Store, vendor: Vendor, event: &Value) -> Response<Body> {
-    let req = request(event);
-    match vendor {
-        Vendor::Calcom => calcom_create_managed_organization::handler(store, req).await,
-        Vendor::Clerk => clerk_create_organization::handler(store, req).await,
-        Vendor::Datadog => datadog_create_child_org::handler(store, req).await,
-        Vendor::Devin => devin_create_enterprise_organization::handler(store, req).await,
-    }
+    handle(vendor, store, request(event)).await
 }
 
 /// The message of an error answer in `vendor`'s envelope; `None` when the body is not that envelope.
@@ -207,4 +202,262 @@ where
     }
     out.sort_by_key(|(i, _)| *i);
     out.into_iter().map(|(_, o)| o).collect()
+}
+
+// ---- every vendor alike: callers, requests, handlers and error envelopes ----------------------------
+
+/// A provisioned tenant as a client sees it: the path it creates at and exactly the headers it
+/// authenticates with (what `orgmint tenant create --json` prints).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub vendor: Vendor,
+    /// The tenant id users see (Clerk: the instance).
+    pub tenant: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    /// Cal.com: the platform OAuth client's pair (`x-cal-client-id`, `x-cal-secret-key`); else empty.
+    pub platform: Vec<(String, String)>,
+    /// A body that creates an organization, and its content type.
+    pub body: String,
+    pub content_type: String,
+}
+
+impl Caller {
+    pub fn of(p: &Provisioned) -> Caller {
+        Caller {
+            vendor: p.tenant.tenant.vendor,
+            tenant: p.public_id.clone(),
+            path: p.path.clone(),
+            headers: p
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.as_str().unwrap_or_default().to_owned()))
+                .collect(),
+            platform: p.extra.get("platform_headers").and_then(Value::as_object).map_or_else(Vec::new, |h| {
+                h.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect()
+            }),
+            body: p.sample_body.clone(),
+            content_type: p.content_type.to_owned(),
+        }
+    }
+
+    /// The secrets this caller can present (header values without a `Bearer ` scheme; not the public
+    /// client id).
+    pub fn secrets(&self) -> Vec<String> {
+        self.headers
+            .iter()
+            .chain(&self.platform)
+            .filter(|(k, _)| k != "x-cal-client-id")
+            .map(|(_, v)| v.strip_prefix("Bearer ").unwrap_or(v).to_owned())
+            .filter(|v| !v.is_empty())
+            .collect()
+    }
+
+    /// Its own headers, with `content-type`, for `http()`.
+    pub fn http_headers(&self) -> Vec<(&str, &str)> {
+        let mut headers: Vec<(&str, &str)> = vec![("content-type", self.content_type.as_str())];
+        headers.extend(self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        headers
+    }
+}
+
+/// A tenant of `vendor` with rate limiting off and `cap`, as a caller.
+pub async fn caller(store: &Store, vendor: Vendor, cap: u32) -> Caller {
+    Caller::of(&tenant(store, &TenantOptions { cap, rate_limit: 0, ..TenantOptions::new(vendor) }).await)
+}
+
+/// A request to `vendor`'s route at `path` (for Cal.com, `{orgId}` is read from it), built from the
+/// vendor's success event with none of its credentials or content type: only `headers` (appended as
+/// given, values as raw bytes; values no HTTP header may carry are skipped) and exactly `body`.
+pub fn vendor_request(vendor: Vendor, path: &str, headers: &[(String, Vec<u8>)], body: &[u8]) -> Request {
+    use lambda_http::http::{HeaderName, HeaderValue};
+    let mut ev = event(&format!("{vendor}-create-success"));
+    ev["body"] = Value::from("");
+    ev["isBase64Encoded"] = Value::Bool(false);
+    ev["rawPath"] = Value::from(path);
+    ev["requestContext"]["http"]["path"] = Value::from(path);
+    if vendor == Vendor::Calcom {
+        let org_id = path.split('/').nth(3).unwrap_or_default();
+        ev["pathParameters"]["orgId"] = Value::from(org_id);
+    }
+    let kept = ["host", "user-agent", "accept"];
+    ev["headers"].as_object_mut().expect("headers").retain(|name, _| kept.contains(&name.as_str()));
+    let mut req = request(&ev);
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) =
+            (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_bytes(value))
+        {
+            req.headers_mut().append(name, value);
+        }
+    }
+    *req.body_mut() = if body.is_empty() { Body::Empty } else { Body::Binary(body.to_vec()) };
+    req
+}
+
+/// The vendor's real handler, as the Lambda runtime calls it.
+pub async fn handle(vendor: Vendor, store: &'static Store, req: Request) -> Response<Body> {
+    match vendor {
+        Vendor::Calcom => calcom_create_managed_organization::handler(store, req).await,
+        Vendor::Datadog => datadog_create_child_org::handler(store, req).await,
+        Vendor::Clerk => clerk_create_organization::handler(store, req).await,
+        Vendor::Devin => devin_create_enterprise_organization::handler(store, req).await,
+    }
+}
+
+/// What is wrong with an error answer of `vendor` (`status` ≥ 400), `None` when it is the vendor's
+/// envelope: Devin `{"detail": "…" | [pydantic errors]}`, Datadog `{"errors": ["…"]}`, Cal.com
+/// `{"status":"error","timestamp","path","error":{code,message,details}}` with the status's exception
+/// name, Clerk `{"errors":[{code,message,long_message,meta}],"clerk_trace_id"}`.
+pub fn envelope_problem(vendor: Vendor, status: u16, body: &[u8]) -> Option<String> {
+    let Ok(reply) = serde_json::from_slice::<Value>(body) else {
+        return Some(format!("{vendor} {status}: not JSON: {}", String::from_utf8_lossy(body)));
+    };
+    let fields = reply.as_object().map_or(0, |o| o.len());
+    let ok = match vendor {
+        Vendor::Devin => {
+            fields == 1
+                && match &reply["detail"] {
+                    Value::String(_) => true,
+                    Value::Array(entries) => {
+                        status == 422
+                            && !entries.is_empty()
+                            && entries.iter().all(|e| {
+                                e["type"].is_string()
+                                    && e["msg"].is_string()
+                                    && e["loc"]
+                                        .as_array()
+                                        .is_some_and(|loc| loc.first() == Some(&"body".into()))
+                            })
+                    }
+                    _ => false,
+                }
+        }
+        Vendor::Datadog => {
+            fields == 1
+                && reply["errors"].as_array().is_some_and(|e| !e.is_empty() && e.iter().all(Value::is_string))
+        }
+        Vendor::Calcom => {
+            let exception = match status {
+                400 => "BadRequestException",
+                401 => "UnauthorizedException",
+                403 => "ForbiddenException",
+                404 => "NotFoundException",
+                409 => "ConflictException",
+                413 => "PayloadTooLargeException",
+                429 => "ThrottlerException",
+                431 => "RequestHeaderFieldsTooLargeException",
+                503 => "ServiceUnavailableException",
+                _ => "InternalServerErrorException",
+            };
+            reply["status"] == "error"
+                && reply["timestamp"].is_string()
+                && reply["path"].is_string()
+                && reply["error"]["code"] == exception
+                && reply["error"]["message"].is_string()
+                && reply["error"].get("details").is_some()
+        }
+        Vendor::Clerk => {
+            fields == 2
+                && reply["clerk_trace_id"].is_string()
+                && reply["errors"].as_array().is_some_and(|e| {
+                    !e.is_empty()
+                        && e.iter().all(|e| {
+                            e["code"].is_string()
+                                && e["message"].is_string()
+                                && e["long_message"].is_string()
+                                && e["meta"].is_object()
+                        })
+                })
+        }
+    };
+    (!ok).then(|| format!("{vendor} {status}: not the vendor's error envelope: {reply}"))
+}
+
+// ---- over HTTP: cargo lambda watch, the CLI, and what the functions log ------------------------------
+
+/// `cargo lambda watch` on a free port serving every route of the workspace's router, stopped by SIGTERM
+/// (which also stops its function processes).
+pub struct Watch {
+    child: Child,
+    pub port: u16,
+    /// Where watch and the functions write their output (the functions' JSON log lines among it).
+    pub log: PathBuf,
+}
+
+impl Watch {
+    pub fn start(table: &str) -> Watch {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = std::env::temp_dir().join(format!("orgmint-watch-{port}.log"));
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new("cargo")
+            .args(["lambda", "watch", "-A", "127.0.0.1", "-P", &port.to_string(), "--concurrency", "8"])
+            .current_dir(root())
+            .env("ORGMINT_TABLE", table)
+            .stdout(Stdio::from(out.try_clone().unwrap()))
+            .stderr(Stdio::from(out))
+            .spawn()
+            .expect("cargo lambda watch (make test installs cargo-lambda)");
+        let mut watch = Watch { child, port, log };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = watch.child.try_wait() {
+                panic!("cargo lambda watch exited: {status}");
+            }
+            assert!(Instant::now() < deadline, "cargo lambda watch did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        watch
+    }
+
+    /// Stops watch and its functions, and returns everything they wrote (the log file is removed).
+    pub fn stop(mut self) -> String {
+        self.terminate();
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let _ = std::fs::remove_file(&self.log);
+        log
+    }
+
+    fn terminate(&mut self) {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return; // already stopped
+        }
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.terminate();
+    }
+}
+
+/// The functions' JSON log lines (one per request) among watch's output, of `route` (all when `None`).
+pub fn log_lines(log: &str, route: Option<&str>) -> Vec<Value> {
+    log.lines()
+        .filter_map(|l| l.find("{\"").map(|at| &l[at..]))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["route"].is_string() && route.is_none_or(|r| l["route"] == r))
+        .collect()
+}
+
+/// Which of `secrets` (or their SHA-256 digests, as the table stores them) occur anywhere in `log`.
+pub fn leaked<'s>(log: &str, secrets: &'s [String]) -> Vec<&'s str> {
+    secrets
+        .iter()
+        .filter(|s| !s.is_empty() && (log.contains(s.as_str()) || log.contains(&orgmint::secrets::digest(s))))
+        .map(String::as_str)
+        .collect()
+}
+
+/// `orgmint ARGS --json` against `table`: its one JSON object.
+pub fn orgmint(table: &str, args: &[&str]) -> Value {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
+    let out = Command::new(target.join("debug").join("orgmint"))
+        .args(args)
+        .env("ORGMINT_TABLE", table)
+        .output()
+        .expect("the orgmint binary (make test builds it)");
+    assert!(out.status.success(), "orgmint {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("--json prints one JSON object")
 }

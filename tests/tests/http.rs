@@ -1,65 +1,10 @@
 //! Over HTTP, exactly as a user runs it: the `orgmint` CLI provisions a tenant, `cargo lambda watch` serves
 //! the workspace's router, and plain HTTP requests create organizations.
 
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-use orgmint_tests::{http, root, store};
+use orgmint_tests::{http, log_lines, orgmint, root, store, Watch};
 use serde_json::Value;
-
-/// `cargo lambda watch` on a free port, stopped by SIGTERM (which also stops its function processes).
-struct Watch {
-    child: Child,
-    port: u16,
-    /// Where watch and the functions write their output (the functions' JSON log lines among it).
-    log: PathBuf,
-}
-
-impl Watch {
-    fn start(table: &str) -> Watch {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let log = std::env::temp_dir().join(format!("orgmint-watch-{port}.log"));
-        let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new("cargo")
-            .args(["lambda", "watch", "-A", "127.0.0.1", "-P", &port.to_string(), "--concurrency", "8"])
-            .current_dir(root())
-            .env("ORGMINT_TABLE", table)
-            .stdout(Stdio::from(out.try_clone().unwrap()))
-            .stderr(Stdio::from(out))
-            .spawn()
-            .expect("cargo lambda watch (make test installs cargo-lambda)");
-        let mut watch = Watch { child, port, log };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = watch.child.try_wait() {
-                panic!("cargo lambda watch exited: {status}");
-            }
-            assert!(Instant::now() < deadline, "cargo lambda watch did not listen on {port}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        watch
-    }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let _ = self.child.wait();
-    }
-}
-
-fn orgmint(table: &str, args: &[&str]) -> Value {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
-    let out = Command::new(target.join("debug").join("orgmint"))
-        .args(args)
-        .env("ORGMINT_TABLE", table)
-        .output()
-        .expect("the orgmint binary (make test builds it)");
-    assert!(out.status.success(), "orgmint {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("--json prints one JSON object")
-}
 
 /// `orgmint tenant show` agrees: the cap, and the counter equal to the organizations stored.
 fn assert_tenant(table: &str, vendor: &str, tenant: &str, user: Option<&str>, cap: u64, orgs: u64) {
@@ -151,17 +96,10 @@ async fn devin_over_http_through_cargo_lambda_watch() {
     assert_eq!(status, 404);
     let (status, _, body) = post("{not json".into()).join().unwrap();
     assert_eq!(status, 422, "{body}");
-    let log_path = watch.log.clone();
-    drop(watch);
+    let log = watch.stop();
 
     // One JSON log line per request, with the round trips: two for each create. No secret in any line.
-    let log = std::fs::read_to_string(&log_path).unwrap();
-    let lines: Vec<Value> = log
-        .lines()
-        .filter_map(|l| l.find("{\"").map(|at| &l[at..]))
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .filter(|l: &Value| l["route"] == "POST /v2/enterprise/organizations")
-        .collect();
+    let lines = log_lines(&log, Some("POST /v2/enterprise/organizations"));
     assert_eq!(lines.len(), 1 + 12 + 1, "{log}");
     let created: Vec<&Value> = lines.iter().filter(|l| l["status"] == 200).collect();
     assert_eq!(created.len(), 5);
@@ -172,7 +110,6 @@ async fn devin_over_http_through_cargo_lambda_watch() {
     assert!(lines.iter().filter(|l| l["status"] == 403).all(|l| l["error"] == "cap_reached"));
     let secret = tenant["headers"]["Authorization"].as_str().unwrap().trim_start_matches("Bearer ");
     assert!(!log.contains(secret), "a secret reached the log");
-    let _ = std::fs::remove_file(&log_path);
 
     assert_tenant(&table, "devin", tenant["tenant"].as_str().unwrap(), None, 5, 5);
     assert_verified(&table);

@@ -104,6 +104,9 @@ async fn authenticate(
     let (mut found, idempotency) = lambda::authenticate(store, req, Vendor::Calcom, &[secret])
         .await
         .map_err(|e| domain_error(e, ctx))?;
+    let issued_to = |c: &Credential| {
+        c.public_id.as_deref().zip(client_id).is_some_and(|(issued, sent)| secrets::equal(issued, sent))
+    };
     let caller = match (bearer, found.credentials.remove(0)) {
         (Some(_), Ok(credential)) if credential.kind == API_KEY => credential,
         (Some(_), Err(Error::Unauthenticated(AuthFailure::Expired))) => {
@@ -112,8 +115,9 @@ async fn authenticate(
         (Some(_), Ok(_) | Err(Error::Unauthenticated(_))) => {
             return Err(unauthorized("Your api key is not valid"))
         }
-        // The lookup is by the secret's digest; the client id must then be the one it was issued with.
-        (None, Ok(c)) if c.kind == OAUTH_CLIENT && c.public_id.as_deref() == client_id => c,
+        // The lookup is by the secret's digest; the client id must then be the one it was issued with
+        // (public, but half of the pair: compared in constant time like the rest of the credential).
+        (None, Ok(c)) if c.kind == OAUTH_CLIENT && issued_to(&c) => c,
         (None, Ok(_) | Err(Error::Unauthenticated(_))) => {
             return Err(unauthorized("Invalid client id or secret"))
         }

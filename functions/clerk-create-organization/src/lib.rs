@@ -143,6 +143,8 @@ async fn authenticate(store: &Store, req: &Request, call: &Call) -> Result<Sessi
         return Err(unauthorized());
     };
     let key = DecodingKey::from_rsa_pem(public_pem.as_bytes()).map_err(|_| unauthorized())?;
+    // RS256 only: a token naming another algorithm (`none`, or HS256 keyed with the public PEM) is refused
+    // before any signature check. `rsa` compares the signature's padding and digest in constant time.
     let mut validation = Validation::new(Algorithm::RS256);
     validation.leeway = LEEWAY_S as u64;
     validation.validate_exp = true;
@@ -157,7 +159,8 @@ async fn authenticate(store: &Store, req: &Request, call: &Call) -> Result<Sessi
     if !is_id(&claims.sid, "sess_") {
         return Err(unauthorized());
     }
-    // `_clerk_session_id`, when sent, names the session the token is of.
+    // `_clerk_session_id`, when sent, names the session the token is of. Session ids are public (they
+    // travel in URLs), so a plain comparison.
     let params = req.query_string_parameters();
     if let Some(sid) = params.first("_clerk_session_id") {
         if sid != claims.sid {
