@@ -8,9 +8,10 @@ use lambda_http::{Body, Response};
 use orgmint::{round_trips, Store, Vendor};
 use orgmint_cli::vendors::Provisioned;
 use orgmint_tests::{
-    assert_sound, body_json, call, error_message, join_all, minted_secret, store, tenant, tenant_event,
-    Options,
+    assert_sound, body_json, call, error_message, http, join_all, minted_secret, orgmint, store, tenant,
+    tenant_event, Options, Watch,
 };
+use serde_json::Value;
 
 /// A valid body for each vendor other than its sample body.
 const OTHER_BODIES: [(Vendor, &str); 4] = [
@@ -253,4 +254,59 @@ async fn verify_reports_an_idempotency_record_whose_org_is_missing() {
     let violations = orgmint::verify::violations(&store.inventory().await.unwrap());
     assert_eq!(violations.len(), 1, "{violations:#?}");
     assert!(violations[0].contains("idempotency record") && violations[0].contains("org-missing"));
+}
+
+/// Over HTTP through `cargo lambda watch`, as a client retries after a lost answer: every vendor replays,
+/// and Clerk replays for a fresh session token of the same user (its tokens live a minute).
+#[tokio::test(flavor = "multi_thread")]
+async fn retries_over_http_replay_for_every_vendor() {
+    let table = store().await.table().to_owned();
+    let tenants: Vec<Value> = ["calcom", "clerk", "datadog", "devin"]
+        .iter()
+        .map(|vendor| orgmint(&table, &["tenant", "create", "--vendor", vendor, "--json"]))
+        .collect();
+    let watch = Watch::start(&table);
+    let port = watch.port;
+    let post = |tenant: &Value, headers: &Value, body: &str| {
+        let (path, body) = (tenant["path"].as_str().unwrap().to_owned(), body.to_owned());
+        let content_type = if tenant["vendor"] == "clerk" {
+            "application/x-www-form-urlencoded"
+        } else {
+            "application/json"
+        };
+        let mut sent: Vec<(String, String)> = vec![
+            ("content-type".into(), content_type.into()),
+            ("idempotency-key".into(), "http-retry-1".into()),
+        ];
+        sent.extend(
+            headers.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned())),
+        );
+        std::thread::spawn(move || {
+            let headers: Vec<(&str, &str)> = sent.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            http(port, "POST", &path, &headers, &body)
+        })
+        .join()
+        .unwrap()
+    };
+    for tenant in &tenants {
+        let vendor = tenant["vendor"].as_str().unwrap();
+        let body = OTHER_BODIES.iter().find(|(v, _)| v.as_str() == vendor).unwrap().1;
+        let (status, headers, first) = post(tenant, &tenant["headers"], body);
+        assert!((200..300).contains(&status), "{vendor}: {status} {first}");
+        assert!(!headers.iter().any(|(k, _)| k == "idempotent-replayed"));
+        let retry_headers = if vendor == "clerk" {
+            let id = tenant["tenant"].as_str().unwrap();
+            let user = tenant["user_id"].as_str().unwrap();
+            orgmint(&table, &["clerk", "session", "--tenant", id, "--user", user, "--json"])["headers"]
+                .clone()
+        } else {
+            tenant["headers"].clone()
+        };
+        assert_ne!(vendor == "clerk", retry_headers == tenant["headers"]);
+        let (again_status, again_headers, again) = post(tenant, &retry_headers, body);
+        assert_eq!((again_status, &again), (status, &first), "{vendor}");
+        assert!(again_headers.iter().any(|(k, v)| k == "idempotent-replayed" && v == "true"), "{vendor}");
+    }
+    drop(watch);
+    assert_eq!(orgmint(&table, &["verify", "--json"])["ok"], true);
 }
