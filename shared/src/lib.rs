@@ -5,9 +5,11 @@
 //! - [`slug`]: slugify and the kebab-case rule.
 //! - [`store`]: the one place that knows DynamoDB keys, attributes, conditions and transactions.
 //! - [`error`]: the domain errors, one enum; each vendor renders them in its own words.
+//! - [`deadline`]: one deadline per request for its DynamoDB calls.
 //! - `lambda` (feature `lambda`): request plumbing every function shares.
 
 pub mod clock;
+pub mod deadline;
 pub mod error;
 pub mod ids;
 #[cfg(feature = "lambda")]

@@ -325,7 +325,7 @@ fn domain_error(err: Error, ctx: &Ctx) -> Response<Body> {
         Error::Unavailable(_) => fail(
             ctx,
             StatusCode::SERVICE_UNAVAILABLE,
-            "The service is temporarily unavailable; nothing was created. Please retry.",
+            "The service is temporarily unavailable. Please retry.",
             Value::Null,
         ),
         Error::Unauthenticated(AuthFailure::Expired) => {

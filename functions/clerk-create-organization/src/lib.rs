@@ -280,7 +280,7 @@ fn domain_error(call: &Call, err: Error) -> Response<Body> {
             StatusCode::SERVICE_UNAVAILABLE,
             "internal_clerk_error",
             "Oops, an unexpected error occurred",
-            "There was an internal error on our servers. Nothing was created; please retry.",
+            "There was an internal error on our servers. Please retry.",
         ),
     }
 }
