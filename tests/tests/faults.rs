@@ -230,3 +230,16 @@ async fn dynamodb_killed_mid_load_and_restarted_loses_nothing() {
     let before = outcomes.iter().filter(|o| o.created()).count();
     assert!(before > callers.len(), "{before} creates succeeded");
 }
+
+#[tokio::test]
+async fn no_dynamodb_call_starts_after_the_requests_deadline() {
+    let base = store().await;
+    let callers = callers(base).await;
+    let scope = callers[0].scope();
+    let started = std::time::Instant::now();
+    let late = orgmint::deadline::within(Duration::ZERO, base.tenant(&scope)).await;
+    assert!(matches!(late, Err(orgmint::Error::Unavailable(_))), "{late:?}");
+    assert!(started.elapsed() < Duration::from_millis(500), "refused at once, not after a timeout");
+    let in_time = orgmint::deadline::within(Duration::from_secs(5), base.tenant(&scope)).await;
+    assert!(matches!(in_time, Ok(Some(_))), "{in_time:?}");
+}
