@@ -54,7 +54,8 @@ where
     let started = Instant::now();
     let call = Call { request_id: request_id(&req), now_ms: crate::clock::now_ms() };
     let request_id = call.request_id.clone();
-    let work = deadline::within(deadline::REQUEST_BUDGET, handler(store, req, call));
+    // Boxed: a handler's future is large, and unoptimised builds would copy it through every layer.
+    let work = deadline::within(deadline::REQUEST_BUDGET, Box::pin(handler(store, req, call)));
     let (mut response, round_trips) = round_trips::counted(work).await;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", value);
