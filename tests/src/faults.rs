@@ -147,7 +147,16 @@ impl DynamoDbLocal {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Kills it at once (SIGKILL): whatever it was doing is cut off.
+    /// Stops it as an operator does (SIGTERM): requests in flight are cut off. Not SIGKILL: DynamoDB Local
+    /// then loses writes it had already acknowledged (seen here), which DynamoDB itself never does.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let _ = child.wait();
+        }
+    }
+
+    /// Kills it at once (SIGKILL).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -157,7 +166,7 @@ impl DynamoDbLocal {
 
     /// Starts it (again) on the same port over the same data, and waits until it listens.
     pub fn restart(&mut self) {
-        self.kill();
+        self.stop();
         let jar_dir = jar_dir();
         let log = std::fs::File::create(self.dir.join("dynamodb-local.log")).unwrap();
         let child = Command::new("java")

@@ -213,7 +213,7 @@ async fn a_throttling_dynamodb_answers_503_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn dynamodb_killed_mid_load_and_restarted_loses_nothing() {
+async fn dynamodb_stopped_mid_load_and_restarted_loses_nothing() {
     let mut ddb = DynamoDbLocal::start();
     let table = format!("gone-{}", orgmint::ids::random_hex(6));
     let store = store_with(&table, |b| b.endpoint_url(ddb.endpoint())).await;
@@ -221,7 +221,7 @@ async fn dynamodb_killed_mid_load_and_restarted_loses_nothing() {
     store.create_table().await.expect("create the table");
     let callers = callers(store).await;
     let outcomes = under_fault("gone", store, store, &callers, async {
-        ddb.kill();
+        ddb.stop();
         tokio::time::sleep(Duration::from_secs(3)).await;
         ddb.restart();
     })
