@@ -11,8 +11,8 @@ use crate::error::{Error, IdempotencyProblem};
 use crate::idempotency::{self, IdempotencyKey, IdempotencyRecord};
 use crate::model::{NewOrg, Vendor};
 use crate::rate::RateWindow;
-use crate::round_trips;
 use crate::store::{Authenticated, Store};
+use crate::{deadline, round_trips};
 
 /// Bodies larger than this are refused with 413 before anything else reads them.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -41,8 +41,9 @@ where
     .await
 }
 
-/// Runs one request through `handler`: assigns the request id, counts DynamoDB round trips, sets
-/// `x-request-id`, and writes the request's one JSON log line (no secrets, no bodies).
+/// Runs one request through `handler`: assigns the request id, bounds its DynamoDB calls by
+/// [`deadline::REQUEST_BUDGET`], counts DynamoDB round trips, sets `x-request-id`, and writes the
+/// request's one JSON log line (no secrets, no bodies).
 pub async fn serve<H, F>(
     store: &'static Store,
     route: &'static str,
@@ -58,7 +59,8 @@ where
     let request_id = call.request_id.clone();
     // On the heap: a handler's future is large (several awaits deep), and a caller polling it on its own
     // stack (a test's `block_on`) must not overflow it. One allocation per request.
-    let (mut response, round_trips) = round_trips::counted(Box::pin(handler(store, req, call))).await;
+    let work = deadline::within(deadline::REQUEST_BUDGET, Box::pin(handler(store, req, call)));
+    let (mut response, round_trips) = round_trips::counted(work).await;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", value);
     }
@@ -160,7 +162,9 @@ pub fn bearer_token(req: &Request) -> Option<&str> {
 pub struct RateSettled;
 
 /// The rate-limited part of a request, after authentication: a full window is refused with `too_many`;
-/// otherwise `work` runs, and every answer not marked [`RateSettled`] is charged to the window.
+/// otherwise `work` runs, and every answer not marked [`RateSettled`] is charged to the window, except a
+/// 5xx: DynamoDB has just failed (waiting on it again would only delay the answer), and a server error is
+/// not the caller's doing.
 pub async fn metered<W>(
     store: &Store,
     rate: &RateWindow,
@@ -174,7 +178,7 @@ where
         return too_many(rate);
     }
     let response = work.await;
-    if response.extensions().get::<RateSettled>().is_none() {
+    if response.extensions().get::<RateSettled>().is_none() && !response.status().is_server_error() {
         // DynamoDB failing here changes no answer: the request was already decided.
         let _ = store.charge(rate).await;
     }

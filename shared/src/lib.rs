@@ -6,12 +6,14 @@
 //! - [`idempotency`]: `Idempotency-Key`: records written by the create's transaction, answers sealed.
 //! - [`store`]: the one place that knows DynamoDB keys, attributes, conditions and transactions.
 //! - [`error`]: the domain errors, one enum; each vendor renders them in its own words.
+//! - [`deadline`]: one deadline per request for its DynamoDB calls.
 //! - `lambda` (feature `lambda`): request plumbing every function shares.
 //! - `arbitrary` (feature `proptest`, tests only): strategies for hostile input.
 
 #[cfg(feature = "proptest")]
 pub mod arbitrary;
 pub mod clock;
+pub mod deadline;
 pub mod error;
 pub mod idempotency;
 pub mod ids;

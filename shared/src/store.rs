@@ -35,6 +35,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 
+use crate::deadline::DeadlineGuard;
 use crate::error::{AuthFailure, Denied, Error, IdempotencyProblem};
 use crate::idempotency::{IdempotencyKey, IdempotencyRecord};
 use crate::model::{Credential, Member, NewCredential, NewOrg, Org, Tenant, TenantRef, Vendor};
@@ -72,7 +73,8 @@ pub struct Store {
 }
 
 /// Timeouts and retries set explicitly: the SDK's defaults never time out a frozen server.
-/// Connect 1 s, each attempt 2 s, the whole operation (with the SDK's own retries) 5 s.
+/// Connect 1 s, each attempt 2 s, the whole operation (with the SDK's own retries) 5 s. A request's calls
+/// together are bounded by [`crate::deadline`].
 pub fn timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
@@ -99,6 +101,7 @@ impl Store {
             .timeout_config(timeouts())
             .retry_config(retries())
             .interceptor(RoundTripCounter)
+            .interceptor(DeadlineGuard)
     }
 
     /// Loads the standard AWS configuration from the environment (`AWS_REGION`,

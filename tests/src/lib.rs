@@ -1,6 +1,9 @@
 //! Fixtures for the end-to-end tests: a fresh table in DynamoDB Local per test, tenants provisioned as the
 //! CLI provisions them, API Gateway v2 events from `events/`, and a plain HTTP client.
 
+pub mod faults;
+pub mod load;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;

@@ -2,6 +2,7 @@
 //! the workspace's router, and plain HTTP requests create organizations.
 
 use std::process::Command;
+use std::time::Instant;
 
 use orgmint_tests::{http, log_lines, orgmint, root, store, Watch};
 use serde_json::Value;
@@ -261,6 +262,82 @@ async fn clerk_over_http_with_form_bodies_and_a_second_user() {
 
     for user in [None, Some(second_user.as_str())] {
         assert_tenant(&table, "clerk", &ins, user, 3, 3);
+    }
+    assert_verified(&table);
+}
+
+/// A burst over HTTP through `cargo lambda watch` (its 8 concurrent function instances, like a reserved
+/// concurrency): 50 concurrent creates on each vendor's route, each tenant capped at 25. Exactly the cap,
+/// zero 5xx, `orgmint verify` clean.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_over_http_fills_each_vendors_tenant_to_its_cap() {
+    let table = store().await.table().to_owned();
+    let vendors = ["devin", "datadog", "calcom", "clerk"];
+    let tenants: Vec<Value> = vendors
+        .iter()
+        .map(|v| {
+            orgmint(
+                &table,
+                &["tenant", "create", "--vendor", v, "--cap", "25", "--rate-limit", "10000", "--json"],
+            )
+        })
+        .collect();
+    let watch = Watch::start(&table);
+    let port = watch.port;
+    let post = |t: &Value, name: String| {
+        let body = match t["vendor"].as_str().unwrap() {
+            "devin" => serde_json::json!({ "display_name": name }),
+            "datadog" => {
+                serde_json::json!({ "name": name, "billing": {"type": "parent_billing"}, "subscription": {"type": "pro"} })
+            }
+            _ => serde_json::json!({ "name": name }),
+        };
+        let mut headers: Vec<(String, String)> = t["headers"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+            .collect();
+        headers.push(("content-type".into(), "application/json".into()));
+        let path = t["path"].as_str().unwrap().to_owned();
+        std::thread::spawn(move || {
+            let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let started = Instant::now();
+            let (status, _, body) = http(port, "POST", &path, &headers, &body.to_string());
+            (status, body, started.elapsed())
+        })
+    };
+    // The first request of each route waits for watch to start its function.
+    for t in &tenants {
+        let (status, body, _) = post(t, "First".into()).join().unwrap();
+        assert!(status == 200 || status == 201, "{status} {body}");
+    }
+    let started = Instant::now();
+    let threads: Vec<_> = (0..50)
+        .flat_map(|i| tenants.iter().map(move |t| (t, i)))
+        .map(|(t, i)| (t, post(t, format!("Burst {i}"))))
+        .collect();
+    let mut latencies = Vec::new();
+    let mut created = std::collections::HashMap::<&str, usize>::new();
+    for (t, thread) in threads {
+        let (status, body, latency) = thread.join().unwrap();
+        let vendor = t["vendor"].as_str().unwrap();
+        assert!(status == 200 || status == 201 || status == 403, "{vendor}: {status} {body}");
+        *created.entry(vendor).or_default() += usize::from(status != 403);
+        latencies.push(latency);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    drop(watch);
+    latencies.sort();
+    println!(
+        "HTTP burst: 200 creates in {seconds:.1} s ({:.0} req/s), p50 {:?}, p99 {:?}",
+        200.0 / seconds,
+        latencies[latencies.len() / 2],
+        latencies[latencies.len() * 99 / 100]
+    );
+    for (t, vendor) in tenants.iter().zip(vendors) {
+        assert_eq!(created.get(vendor), Some(&24), "{vendor}: the first create and 24 more");
+        assert_tenant(&table, vendor, t["tenant"].as_str().unwrap(), None, 25, 25);
     }
     assert_verified(&table);
 }
