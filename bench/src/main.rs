@@ -558,18 +558,19 @@ fn print_table(report: &Value, zips_missing: &[String]) {
         "1 tenant c=32: conflicts/retries"
     );
     for (name, r) in report["functions"].as_object().unwrap() {
-        let c = &r["creates_per_s"];
-        let p = &r["process_creates_per_s"];
+        let rate = |v: &Value| v.as_f64().map_or("-".to_owned(), |x| format!("{x:.0}"));
+        let c = |key: &str| rate(&r["creates_per_s"][key]);
+        let p = |key: &str| rate(&r["process_creates_per_s"][key]);
         let k = &r["contention"];
         println!(
             "{:<38} {:>8} {:>8} {:>8} {:>14} {:>14} {:>10} /s {} / {}",
             name,
-            c["1"],
-            c["8"],
-            c["32"],
-            p["8"],
-            p["32"],
-            k["creates_per_s"],
+            c("1"),
+            c("8"),
+            c("32"),
+            p("8"),
+            p("32"),
+            rate(&k["creates_per_s"]),
             k["transaction_conflicts"],
             k["retries"]
         );

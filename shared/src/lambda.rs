@@ -30,12 +30,15 @@ pub struct Call {
 pub async fn run<H, F>(route: &'static str, handler: H) -> Result<(), lambda_http::Error>
 where
     H: Fn(&'static Store, Request, Call) -> F + Send + Sync + Copy + 'static,
-    F: Future<Output = Response<Body>> + Send,
+    F: Future<Output = Response<Body>> + Send + 'static,
 {
     // The store lives as long as the execution environment; leaking it gives handlers a plain reference.
     let store: &'static Store = Box::leak(Box::new(Store::from_env().await));
     store.prime().await;
-    lambda_http::run(lambda_http::service_fn(move |req: Request| async move {
+    // Sequential as ever on classic Lambda; on Lambda Managed Instances (`AWS_LAMBDA_MAX_CONCURRENCY` > 1)
+    // that many invocations at once share the store. Each request keeps its own state (the round-trip
+    // count is task-local), so the handlers need nothing more.
+    lambda_http::run_concurrent(lambda_http::service_fn(move |req: Request| async move {
         Ok::<_, std::convert::Infallible>(serve(store, route, req, handler).await)
     }))
     .await
