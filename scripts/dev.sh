@@ -46,6 +46,11 @@ echo
 
 log "serving on http://127.0.0.1:$API_PORT (Ctrl-C stops everything)"
 cd "$ROOT"
-cargo lambda watch -A 127.0.0.1 -P "$API_PORT" --concurrency 16 &
+# Watch listens on a port of its own behind scripts/dev-proxy.py, which only makes bodies that are not UTF-8
+# reach the functions (watch alone answers them 500); see the script.
+WATCH_PORT="$(free_port)"
+cargo lambda watch -A 127.0.0.1 -P "$WATCH_PORT" --concurrency 16 &
+pids+=($!)
+"$VENV/bin/python" scripts/dev-proxy.py "$API_PORT" "$WATCH_PORT" &
 pids+=($!)
 wait "${pids[@]}"
