@@ -38,6 +38,24 @@ ensure_test_clients() {
   fi
 }
 
+# schemathesis: the OpenAPI documents against the running functions (tests/tests/schemathesis.rs). Its
+# dependencies add to the project venv without changing any package already there.
+SCHEMATHESIS_PINS=(schemathesis==4.32.5)
+ensure_schemathesis() {
+  ensure_venv
+  ensure_pinned "$VENV" schemathesis "${SCHEMATHESIS_PINS[@]}"
+}
+
+# cargo-deny, pinned, built once into .tools/cargo-deny (make test checks licenses, bans and sources).
+CARGO_DENY_VERSION=0.20.2
+ensure_cargo_deny() {
+  CARGO_DENY="$TOOLS/cargo-deny/bin/cargo-deny"
+  if [ "$("$CARGO_DENY" --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]; then
+    log "installing cargo-deny $CARGO_DENY_VERSION from crates.io into .tools/cargo-deny"
+    cargo install -q --locked "cargo-deny@$CARGO_DENY_VERSION" --root "$TOOLS/cargo-deny"
+  fi
+}
+
 ensure_java() {
   command -v java >/dev/null 2>&1 ||
     die "DynamoDB Local needs Java 17: install it with 'apt-get install openjdk-17-jre-headless' and run this again."

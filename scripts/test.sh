@@ -4,6 +4,8 @@
 source "$(dirname "$0")/lib.sh"
 
 ensure_test_clients
+ensure_schemathesis
+ensure_cargo_deny
 ensure_dynamodb_local
 
 DDB_PID=""
@@ -18,6 +20,8 @@ log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cargo clippy"
 cargo clippy --workspace --all-targets -q -- -D warnings
+log "cargo deny check licenses bans sources (offline; advisories run in CI)"
+"$CARGO_DENY" --offline check licenses bans sources
 
 start_dynamodb_local "$(free_port)"
 # The HTTP tests run the binaries through `cargo lambda watch`: build them first.

@@ -86,3 +86,54 @@ mod tests {
         }
     }
 }
+
+/// Properties of the id formats: the shapes the vendors' ids and keys are built from (wire.md): `hex` is
+/// lowercase hex of the bytes, `random_hex(n)` exactly `n` of it, `random_from` only its alphabet.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn is_lower_hex(s: &str) -> bool {
+        s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    }
+
+    proptest! {
+        #[test]
+        fn hex_round_trips(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+            let text = hex(&bytes);
+            prop_assert_eq!(text.len(), bytes.len() * 2);
+            prop_assert!(is_lower_hex(&text));
+            let back: Vec<u8> = (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect();
+            prop_assert_eq!(back, bytes);
+        }
+
+        #[test]
+        fn random_hex_has_the_asked_length(len in 0usize..100) {
+            let h = random_hex(len);
+            prop_assert!(h.len() == len && is_lower_hex(&h), "{h}");
+        }
+
+        #[test]
+        fn random_from_draws_only_from_the_alphabet(len in 0usize..64, base62 in any::<bool>()) {
+            let alphabet = if base62 { BASE62 } else { BASE36 };
+            let s = random_from(alphabet, len);
+            prop_assert!(s.len() == len && s.bytes().all(|b| alphabet.contains(&b)), "{s}");
+        }
+    }
+
+    /// The vendors' shapes as the functions mint them: Devin `org-` + 32 hex, Datadog `public_id` 12 hex,
+    /// API key 32 and application key 40 hex, Clerk `org_` + 27 base62, Cal.com ids in 1..2^53.
+    #[test]
+    fn vendor_shapes() {
+        for _ in 0..200 {
+            for len in [12, 32, 40] {
+                let h = random_hex(len);
+                assert!(h.len() == len && is_lower_hex(&h));
+            }
+            let clerk = format!("org_{}", random_from(BASE62, 27));
+            assert!(clerk.len() == 31 && clerk[4..].bytes().all(|b| b.is_ascii_alphanumeric()));
+            assert!((1..1 << 53).contains(&random_js_safe_id()));
+        }
+    }
+}

@@ -17,6 +17,28 @@ use crate::{deadline, round_trips};
 /// Bodies larger than this are refused with 413 before anything else reads them.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// A header value longer than this is refused with 431 before anything reads it (a Clerk session JWT is
+/// about 1 KiB; no credential of the four vendors comes near).
+pub const MAX_HEADER_BYTES: usize = 8 * 1024;
+/// All headers together (names and values) longer than this are refused with 431: Node's default, as
+/// Cal.com's servers have it. API Gateway stops at 10 KiB itself; this holds behind any other front too.
+pub const MAX_HEADERS_TOTAL_BYTES: usize = 16 * 1024;
+
+/// Why the request's headers are refused (431), in words for the client; `None` when they are within
+/// [`MAX_HEADER_BYTES`] each and [`MAX_HEADERS_TOTAL_BYTES`] in all. Checked first, so that an oversized
+/// credential is never digested, decoded or looked up.
+pub fn oversized_headers(req: &Request) -> Option<String> {
+    let mut total = 0;
+    for (name, value) in req.headers() {
+        if value.len() > MAX_HEADER_BYTES {
+            return Some(format!("Request header '{name}' too large: at most {MAX_HEADER_BYTES} bytes"));
+        }
+        total += name.as_str().len() + value.len();
+    }
+    (total > MAX_HEADERS_TOTAL_BYTES)
+        .then(|| format!("Request headers too large: at most {MAX_HEADERS_TOTAL_BYTES} bytes in all"))
+}
+
 /// What a handler knows about the request beyond the request itself.
 #[derive(Debug, Clone)]
 pub struct Call {

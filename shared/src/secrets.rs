@@ -52,3 +52,33 @@ mod tests {
         assert_ne!(a, mint("cal_", 32));
     }
 }
+
+/// Properties of secrets and their digests over arbitrary input.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn digests_are_64_hex_and_tell_secrets_apart(a in any::<String>(), b in any::<String>()) {
+            let (da, db) = (digest(&a), digest(&b));
+            prop_assert!(da.len() == 64 && da.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
+            prop_assert_eq!(da == db, a == b);
+            prop_assert_eq!(digest(&a), da);
+        }
+
+        #[test]
+        fn equal_agrees_with_equality(a in "\\PC{0,40}", b in "\\PC{0,40}") {
+            prop_assert!(equal(&a, &a));
+            prop_assert_eq!(equal(&a, &b), a == b);
+        }
+
+        #[test]
+        fn minted_secrets_have_the_vendor_shape(prefix in prop::sample::select(vec!["cal_", "apk_user_", ""]), len in prop::sample::select(vec![32usize, 40, 64])) {
+            let secret = mint(prefix, len);
+            let rest = secret.strip_prefix(prefix).unwrap();
+            prop_assert!(rest.len() == len && rest.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
+        }
+    }
+}

@@ -53,3 +53,48 @@ mod tests {
         }
     }
 }
+
+/// Properties of slugs over arbitrary Unicode.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The kebab-case rule said another way.
+    fn kebab_by_hand(s: &str) -> bool {
+        !s.is_empty()
+            && !s.starts_with('-')
+            && !s.ends_with('-')
+            && !s.contains("--")
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    }
+
+    proptest! {
+        #[test]
+        fn slugify_gives_kebab_case_or_nothing_and_is_idempotent(name in any::<String>()) {
+            let slug = slugify(&name);
+            prop_assert!(slug.is_empty() || is_kebab_case(&slug), "{name:?} → {slug:?}");
+            prop_assert_eq!(slugify(&slug), slug.clone());
+            // Empty exactly when the name has nothing that folds to [a-z0-9].
+            let folds = name.nfd().flat_map(char::to_lowercase).any(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+            prop_assert_eq!(slug.is_empty(), !folds);
+        }
+
+        #[test]
+        fn kebab_case_slugs_are_their_own_slug(slug in "[a-z0-9]{1,10}(-[a-z0-9]{1,10}){0,5}") {
+            prop_assert!(is_kebab_case(&slug));
+            prop_assert_eq!(slugify(&slug), slug);
+        }
+
+        #[test]
+        fn ascii_words_keep_their_letters_and_digits(words in prop::collection::vec("[A-Za-z0-9]{1,8}", 1..6), sep in "[ _.,!/-]{1,3}") {
+            let slug = slugify(&words.join(&sep));
+            prop_assert_eq!(slug, words.join("-").to_ascii_lowercase());
+        }
+
+        #[test]
+        fn is_kebab_case_is_the_rule(s in "[a-z0-9-]{0,12}|\\PC{0,12}") {
+            prop_assert_eq!(is_kebab_case(&s), kebab_by_hand(&s));
+        }
+    }
+}

@@ -65,6 +65,9 @@ struct Ctx {
 
 pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response<Body> {
     let ctx = Ctx { path: request_path(&req), now_ms: call.now_ms };
+    if let Some(message) = lambda::oversized_headers(&req) {
+        return fail(&ctx, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, &message, Value::Null);
+    }
     let (caller, rate, idempotency) = match authenticate(store, &req, &ctx).await {
         Ok(found) => found,
         Err(reply) => return reply,
@@ -395,6 +398,8 @@ fn exception_name(status: StatusCode) -> &'static str {
         404 => "NotFoundException",
         409 => "ConflictException",
         413 => "PayloadTooLargeException",
+        // NestJS has no class of its own for 431; named after the status as the others are.
+        431 => "RequestHeaderFieldsTooLargeException",
         429 => "ThrottlerException",
         503 => "ServiceUnavailableException",
         _ => "InternalServerErrorException",
@@ -413,7 +418,7 @@ fn fail(ctx: &Ctx, status: StatusCode, message: &str, details: Value) -> Respons
         401 => "unauthenticated",
         403 => "forbidden",
         409 => "slug_taken",
-        413 => "too_large",
+        413 | 431 => "too_large",
         429 => "throttled",
         503 => "unavailable",
         _ => "invalid",

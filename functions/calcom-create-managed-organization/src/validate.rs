@@ -292,3 +292,77 @@ mod tests {
         assert!(validate(b"{oops").unwrap_err()[0].starts_with("Invalid JSON body"));
     }
 }
+
+/// Properties over hostile input: any bytes or JSON get an answer (never a panic); every valid body is
+/// accepted and its slug is kebab-case within the limit; each broken rule gets its message.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use orgmint::arbitrary;
+    use orgmint::slug::is_kebab_case;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn metadata_value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            "\\PC{0,500}".prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<bool>().prop_map(Value::from),
+            (-1e9f64..1e9).prop_map(Value::from),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_input_gets_an_answer(bytes in prop_oneof![prop::collection::vec(any::<u8>(), 0..512), arbitrary::body(&PROPERTIES)]) {
+            match validate(&bytes) {
+                Ok(input) => {
+                    let slug = effective_slug(&input, 1);
+                    prop_assert!(is_kebab_case(&slug) && slug.len() <= SLUG_MAX_CHARS, "{slug}");
+                }
+                Err(errors) => prop_assert!(!errors.is_empty() && errors.iter().all(|e| !e.is_empty())),
+            }
+        }
+
+        #[test]
+        fn valid_bodies_are_accepted(
+            name in arbitrary::text().prop_filter("a name", |n| !n.trim().is_empty() && !n.chars().any(char::is_control)),
+            slug in prop::option::of("[a-z0-9]{1,8}(-[a-z0-9]{1,8}){0,3}"),
+            metadata in prop::collection::btree_map("\\PC{0,40}", metadata_value(), 0..=50),
+            expiry in prop_oneof![Just(None), (1f64..1e6).prop_map(|d| Some(json!({"apiKeyDaysValid": d}))), any::<bool>().prop_map(|b| Some(json!({"apiKeyNeverExpires": b})))],
+            id in 1u64..(1 << 53),
+        ) {
+            let mut body = json!({"name": name, "metadata": metadata});
+            if let Some(slug) = &slug {
+                body["slug"] = json!(slug);
+            }
+            if let Some(Value::Object(expiry)) = expiry {
+                body.as_object_mut().unwrap().extend(expiry);
+            }
+            let input = validate(body.to_string().as_bytes()).unwrap();
+            prop_assert_eq!(&input.name, &name);
+            prop_assert_eq!(input.metadata.len(), metadata.len());
+            let effective = effective_slug(&input, id);
+            prop_assert!(is_kebab_case(&effective) && effective.len() <= SLUG_MAX_CHARS, "{effective}");
+            if let Some(slug) = slug {
+                prop_assert_eq!(effective, slug);
+            }
+            prop_assert!(input.api_key_ttl_s().is_none_or(|ttl| ttl >= 86_400));
+        }
+
+        #[test]
+        fn each_broken_rule_gets_its_message(
+            slug in "[ -~]{1,20}".prop_filter("not kebab-case", |s| !is_kebab_case(s)),
+            key in "[a-zA-Z]{1,10}".prop_filter("not a property", |k| !PROPERTIES.contains(&k.as_str())),
+            long_key in "\\PC{41,60}",
+            days in -1e6f64..1.0,
+        ) {
+            let errors = |body: Value| validate(body.to_string().as_bytes()).unwrap_err();
+            let slug_errors = errors(json!({"name": "x", "slug": slug}));
+            prop_assert!(slug_errors[0].starts_with("slug must be in kebab-case"), "{slug_errors:?}");
+            prop_assert_eq!(errors(json!({"name": "x", key.clone(): 1})), vec![format!("property {key} should not exist")]);
+            prop_assert_eq!(errors(json!({"name": "x", "metadata": {long_key: 1}})), vec![METADATA_MESSAGE]);
+            prop_assert_eq!(errors(json!({"name": "x", "apiKeyDaysValid": days})), vec!["apiKeyDaysValid must not be less than 1"]);
+        }
+    }
+}

@@ -40,7 +40,18 @@ pub async fn handler(store: &'static Store, req: Request) -> Response<Body> {
 }
 
 pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response<Body> {
-    // Authentication (401) → the instance's feature (403) → body (400/413/422) → the transaction.
+    // Header sizes (431) → authentication (401) → the instance's feature (403) → body (400/413/422) → the
+    // transaction.
+    if let Some(message) = lambda::oversized_headers(&req) {
+        let status = StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
+        return error(
+            &call,
+            status,
+            "request_header_fields_too_large",
+            "Request header fields too large",
+            &message,
+        );
+    }
     let session = match authenticate(store, &req, &call).await {
         Ok(session) => session,
         Err(reply) => return reply,

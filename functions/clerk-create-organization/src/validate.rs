@@ -249,3 +249,71 @@ mod tests {
         assert!(long.len() <= DERIVED_SLUG_MAX_CHARS && slug::is_kebab_case(&long), "{long}");
     }
 }
+
+/// Properties over hostile input: any bytes, as a form or as JSON, get an answer (never a panic); every
+/// valid body is accepted alike from a form and from JSON; derived slugs are kebab-case within the limit.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use orgmint::arbitrary;
+    use proptest::prelude::*;
+
+    const FIELDS: &[&str] = &["name", "slug"];
+
+    fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
+        let mut out = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in pairs {
+            out.append_pair(k, v);
+        }
+        out.finish().into_bytes()
+    }
+
+    proptest! {
+        #[test]
+        fn any_input_gets_an_answer(bytes in prop_oneof![prop::collection::vec(any::<u8>(), 0..512), arbitrary::body(FIELDS)]) {
+            for kind in [BodyKind::Form, BodyKind::Json] {
+                match validate(&bytes, kind) {
+                    Ok(input) => prop_assert!(input.slug.as_deref().is_none_or(slug::is_kebab_case)),
+                    Err(Invalid::Params(problems)) => prop_assert!(!problems.is_empty()),
+                    Err(Invalid::Body) => prop_assert_eq!(kind, BodyKind::Json),
+                }
+            }
+        }
+
+        #[test]
+        fn forms_and_json_are_read_alike(
+            name in arbitrary::plain_name(),
+            slug in prop::option::of("[a-z0-9]{1,8}(-[a-z0-9]{1,8}){0,3}"),
+        ) {
+            let expected = CreateOrganization { name: name.clone(), slug: slug.clone() };
+            let mut pairs = vec![("name", name.as_str())];
+            let mut object = json!({"name": name});
+            if let Some(slug) = &slug {
+                pairs.push(("slug", slug));
+                object["slug"] = json!(slug);
+            }
+            prop_assert_eq!(validate(&form(&pairs), BodyKind::Form), Ok(expected.clone()));
+            prop_assert_eq!(validate(object.to_string().as_bytes(), BodyKind::Json), Ok(expected));
+        }
+
+        #[test]
+        fn derived_slugs_are_kebab_case_within_the_limit(name in arbitrary::text()) {
+            if let Some(slug) = derived_slug(&name) {
+                prop_assert!(slug::is_kebab_case(&slug) && slug.len() <= DERIVED_SLUG_MAX_CHARS, "{slug}");
+            }
+        }
+
+        #[test]
+        fn urls_and_html_in_names_are_refused(
+            before in arbitrary::plain_name(),
+            marker in "[hH][tT][tT][pP][sS]?://|[wW]{3}\\.|<[A-Za-z/!]",
+        ) {
+            let name = format!("{before}{marker}x");
+            let problems = match validate(&form(&[("name", &name)]), BodyKind::Form) {
+                Err(Invalid::Params(problems)) => problems,
+                other => return Err(TestCaseError::fail(format!("{name:?} → {other:?}"))),
+            };
+            prop_assert_eq!((problems[0].code, problems[0].param), ("form_param_value_invalid", "name"));
+        }
+    }
+}

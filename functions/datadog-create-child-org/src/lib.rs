@@ -31,6 +31,9 @@ pub async fn handler(store: &'static Store, req: Request) -> Response<Body> {
 }
 
 pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response<Body> {
+    if let Some(message) = lambda::oversized_headers(&req) {
+        return errors(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, &message);
+    }
     let (owner, rate, idempotency) = match authenticate(store, &req).await {
         Ok(found) => found,
         Err(reply) => return reply,
@@ -230,7 +233,7 @@ fn errors(status: StatusCode, message: &str) -> Response<Body> {
 fn all_errors(status: StatusCode, messages: &[String]) -> Response<Body> {
     let code = match status.as_u16() {
         403 => "forbidden",
-        413 => "too_large",
+        413 | 431 => "too_large",
         429 => "throttled",
         503 => "unavailable",
         _ => "invalid",

@@ -128,3 +128,66 @@ mod tests {
         assert!(validate(b"").is_err());
     }
 }
+
+/// Properties over hostile input: any bytes or JSON get an answer (never a panic) of one message per
+/// problem; every valid body is accepted with Datadog's defaults; each invalid value gets its message.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use orgmint::arbitrary;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    const FIELDS: &[&str] = &["name", "billing", "subscription"];
+
+    proptest! {
+        #[test]
+        fn any_input_gets_an_answer(bytes in prop_oneof![prop::collection::vec(any::<u8>(), 0..512), arbitrary::body(FIELDS)]) {
+            if let Err(errors) = validate(&bytes) {
+                prop_assert!(!errors.is_empty() && errors.iter().all(|e| !e.is_empty()), "{errors:?}");
+            }
+        }
+
+        #[test]
+        fn valid_bodies_are_accepted(
+            name in arbitrary::plain_name(),
+            billing in prop::option::of(Just(json!({"type": "parent_billing"}))),
+            subscription in prop::option::of(prop::sample::select(SUBSCRIPTION_TYPES.to_vec())),
+        ) {
+            let mut body = json!({"name": name, "unknown": [1]});
+            if let Some(billing) = billing {
+                body["billing"] = billing;
+            }
+            if let Some(kind) = subscription {
+                body["subscription"] = json!({"type": kind});
+            }
+            let expected = OrganizationCreateBody {
+                name,
+                billing_type: "parent_billing".to_owned(),
+                subscription_type: subscription.unwrap_or("pro").to_owned(),
+            };
+            prop_assert_eq!(validate(body.to_string().as_bytes()), Ok(expected));
+        }
+
+        #[test]
+        fn each_invalid_value_gets_its_message(
+            long in "[a-zé日]{33,80}",
+            blank in "[ \t\u{a0}]{1,4}",
+            kind in "[a-z_]{0,12}".prop_filter("not a subscription type", |k| !SUBSCRIPTION_TYPES.contains(&k.as_str())),
+        ) {
+            let chars = long.chars().count();
+            prop_assert_eq!(
+                validate(json!({"name": long}).to_string().as_bytes()),
+                Err(vec![format!("'name' must be at most 32 characters long (got {chars})")])
+            );
+            prop_assert_eq!(
+                validate(json!({"name": blank}).to_string().as_bytes()),
+                Err(vec!["'name' must not be blank".to_owned()])
+            );
+            prop_assert_eq!(
+                validate(json!({"name": "x", "subscription": {"type": kind}}).to_string().as_bytes()),
+                Err(vec![format!("'subscription.type' must be one of 'trial', 'free', 'pro', not '{kind}'")])
+            );
+        }
+    }
+}

@@ -25,7 +25,11 @@ pub async fn handler(store: &'static Store, req: Request) -> Response<Body> {
 }
 
 pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response<Body> {
-    // Authentication (401) → authorization (403) → body (413/422) → the transaction (403 at the cap).
+    // Header sizes (431) → authentication (401) → authorization (403) → body (413/422) → the transaction
+    // (403 at the cap).
+    if let Some(message) = lambda::oversized_headers(&req) {
+        return detail(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, &message, "too_large");
+    }
     let (caller, rate, idempotency) = match authenticate(store, &req).await {
         Ok(found) => found,
         Err(reply) => return reply,

@@ -214,6 +214,12 @@ mod tests {
     }
 
     #[test]
+    fn a_fraction_is_never_rounded_into_an_integer() {
+        // Found by the property tests: parsed one ULP off, this was accepted as 921952050325520.
+        assert_eq!(types(r#"{"display_name":"a","acu_limit":921952050325519.9}"#)[0].0, "int_from_float");
+    }
+
+    #[test]
     fn json_errors_carry_the_offset() {
         let problems = validate(b"{\"display_name\": }").unwrap_err();
         assert_eq!(problems[0]["type"], "json_invalid");
@@ -226,5 +232,101 @@ mod tests {
     fn missing_echoes_the_whole_body() {
         let problems = validate(br#"{"acu_limit":3}"#).unwrap_err();
         assert_eq!(problems[0]["input"], json!({"acu_limit": 3}));
+    }
+}
+
+/// Properties over hostile input: any bytes or JSON get an answer (never a panic) in pydantic's shape;
+/// every valid body is accepted, strictly or laxly typed; each kind of invalid value gets its type.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use orgmint::arbitrary;
+    use proptest::prelude::*;
+
+    const FIELDS: &[&str] = &["display_name", "acu_limit", "add_creator_as_member"];
+    const TYPES: &[&str] = &[
+        "missing",
+        "string_type",
+        "string_too_short",
+        "value_error",
+        "int_parsing",
+        "int_parsing_size",
+        "int_from_float",
+        "int_type",
+        "bool_parsing",
+        "bool_type",
+        "greater_than_equal",
+        "json_invalid",
+        "model_attributes_type",
+    ];
+
+    fn pydantic_shaped(problems: &[Value]) -> Result<(), TestCaseError> {
+        prop_assert!(!problems.is_empty());
+        for p in problems {
+            prop_assert!(TYPES.contains(&p["type"].as_str().unwrap_or_default()), "{p}");
+            prop_assert!(p["msg"].is_string(), "{p}");
+            prop_assert_eq!(&p["loc"][0], "body", "{}", p);
+        }
+        Ok(())
+    }
+
+    fn first_type(body: &Value) -> String {
+        validate(body.to_string().as_bytes()).unwrap_err()[0]["type"].as_str().unwrap().to_owned()
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_get_an_answer(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            if let Err(problems) = validate(&bytes) {
+                pydantic_shaped(&problems)?;
+            }
+        }
+
+        #[test]
+        fn any_json_gets_an_answer(bytes in arbitrary::body(FIELDS)) {
+            if let Err(problems) = validate(&bytes) {
+                pydantic_shaped(&problems)?;
+            }
+        }
+
+        #[test]
+        fn valid_bodies_are_accepted_strict_or_lax(
+            name in arbitrary::plain_name(),
+            acu in prop::option::of(0i64..=i64::MAX),
+            member in prop::option::of(any::<bool>()),
+            lax in any::<bool>(),
+        ) {
+            let mut body = json!({"display_name": name});
+            if let Some(acu) = acu {
+                body["acu_limit"] = if lax { json!(format!(" {acu} ")) } else { json!(acu) };
+            }
+            if let Some(member) = member {
+                body["add_creator_as_member"] = if lax { json!(if member { "Yes" } else { "off" }) } else { json!(member) };
+            }
+            let expected = EnterpriseOrgCreate {
+                display_name: name,
+                acu_limit: acu,
+                add_creator_as_member: member.unwrap_or(true),
+            };
+            prop_assert_eq!(validate(body.to_string().as_bytes()), Ok(expected));
+        }
+
+        #[test]
+        fn each_invalid_value_gets_its_type(
+            blank in "[ \t\n\u{a0}]{0,4}",
+            name in arbitrary::plain_name(),
+            control in "[\u{0}-\u{1f}\u{7f}-\u{9f}]",
+            negative in i64::MIN..0,
+            fraction in -1e15f64..1e15,
+            not_a_string in arbitrary::json().prop_filter("not a string", |v| !v.is_string()),
+        ) {
+            prop_assert_eq!(first_type(&json!({"display_name": blank})), "string_too_short");
+            prop_assert_eq!(first_type(&json!({"display_name": format!("{name}{control}")})), "value_error");
+            prop_assert_eq!(first_type(&json!({"display_name": not_a_string})), "string_type");
+            prop_assert_eq!(first_type(&json!({"display_name": "x", "acu_limit": negative})), "greater_than_equal");
+            if fraction.fract() != 0.0 {
+                prop_assert_eq!(first_type(&json!({"display_name": "x", "acu_limit": fraction})), "int_from_float");
+            }
+        }
     }
 }
