@@ -26,7 +26,7 @@ pub async fn store() -> &'static Store {
     let base = Store::from_env().await;
     let store = Store::new(base.client().clone(), format!("test-{}", ids::random_hex(12)));
     // Not asserting that it was new: under load the SDK may retry a CreateTable whose first attempt timed
-    // out after DynamoDB Local applied it, and the retry then finds the table (96 random bits: not a clash).
+    // out after DynamoDB Local applied it, and the retry then finds the table (48 random bits: not a clash).
     store.create_table().await.expect("create the test table");
     Box::leak(Box::new(store))
 }
@@ -150,6 +150,17 @@ pub fn http(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (u16, Vec<(String, String)>, String) {
+    http_bytes(port, method, path, headers, body.as_bytes())
+}
+
+/// [`http`] with a body of any bytes.
+pub fn http_bytes(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<(String, String)>, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     // Generous: watch starts a function with `cargo run`, which waits for any other cargo holding its locks.
     stream.set_read_timeout(Some(Duration::from_secs(300))).unwrap();
@@ -161,8 +172,9 @@ pub fn http(
         request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str("\r\n");
-    request.push_str(body);
-    stream.write_all(request.as_bytes()).expect("send");
+    let mut request = request.into_bytes();
+    request.extend_from_slice(body);
+    stream.write_all(&request).expect("send");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("read the response");
     let text = String::from_utf8_lossy(&raw).into_owned();

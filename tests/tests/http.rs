@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::Instant;
 
-use orgmint_tests::{http, log_lines, orgmint, root, store, Watch};
+use orgmint_tests::{envelope_problem, http, http_bytes, log_lines, orgmint, root, store, Watch};
 use serde_json::Value;
 
 /// `orgmint tenant show` agrees: the cap, and the counter equal to the organizations stored.
@@ -339,5 +339,48 @@ async fn a_burst_over_http_fills_each_vendors_tenant_to_its_cap() {
         assert_eq!(created.get(vendor), Some(&24), "{vendor}: the first create and 24 more");
         assert_tenant(&table, vendor, t["tenant"].as_str().unwrap(), None, 25, 25);
     }
+    assert_verified(&table);
+}
+
+/// `make dev`'s front door (scripts/dev-proxy.py) in front of watch: a body that is not UTF-8 reaches the
+/// function and gets the vendor's 4xx envelope, where watch alone answers 500 before any function runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn make_devs_front_door_hands_bodies_that_are_not_utf8_to_the_functions() {
+    let table = store().await.table().to_owned();
+    let watch = Watch::start(&table);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut proxy = Command::new(root().join(".tools/venv/bin/python"))
+        .arg(root().join("scripts/dev-proxy.py"))
+        .args([port.to_string(), watch.port.to_string()])
+        .spawn()
+        .expect("the project venv's python (make test creates it)");
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    for vendor in ["calcom", "clerk", "datadog", "devin"] {
+        let tenant = orgmint(&table, &["tenant", "create", "--vendor", vendor, "--json"]);
+        let path = tenant["path"].as_str().unwrap();
+        let mut headers: Vec<(&str, &str)> = tenant["headers"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str().unwrap()))
+            .collect();
+        for content_type in [Some("application/json"), None] {
+            let mut sent = headers.clone();
+            sent.extend(content_type.map(|c| ("content-type", c)));
+            let (status, _, body) = http_bytes(port, "POST", path, &sent, b"\xff\x13{\"name\":\"x\"}");
+            assert!((400..500).contains(&status), "{vendor} {content_type:?}: {status} {body}");
+            let vendor: orgmint::Vendor = vendor.parse().unwrap();
+            assert_eq!(envelope_problem(vendor, status, body.as_bytes()), None, "{body}");
+        }
+        // Everything else passes through as it came.
+        headers.push(("content-type", "application/json"));
+        let (status, _, body) = http(port, "POST", path, &headers, "{}");
+        assert!((400..500).contains(&status), "{vendor}: {status} {body}");
+    }
+    let _ = proxy.kill();
+    let _ = proxy.wait();
+    drop(watch);
     assert_verified(&table);
 }
