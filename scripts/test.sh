@@ -29,7 +29,7 @@ log "building"
 cargo build --workspace --bins -q
 log "running the tests"
 results="$TOOLS/test-results.log"
-cargo test --workspace -q -- --test-threads "${TEST_THREADS:-4}" 2>&1 | tee "$results"
+cargo test --workspace -q --no-fail-fast -- --test-threads "${TEST_THREADS:-4}" 2>&1 | tee "$results"
 # One closing line over every test binary (cargo prints one per binary, the last often a doc-test's 0).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "%d passed, %d failed\n", p, f }' "$results"
