@@ -25,7 +25,10 @@ if [ -n "${AWS_ENDPOINT_URL_DYNAMODB:-}" ]; then
 elif (exec 3<>"/dev/tcp/127.0.0.1/$DDB_PORT") 2>/dev/null; then
   die "port $DDB_PORT is taken: stop what listens there, or set ORGMINT_DDB_PORT (or AWS_ENDPOINT_URL_DYNAMODB to use it)"
 else
-  start_dynamodb_local "$DDB_PORT"
+  # On disk, fresh for each run: stopped and started again with the same command line, DynamoDB Local
+  # keeps the tables, tenants and orgs of this run.
+  rm -rf "$ROOT/.dev/dynamodb"
+  start_dynamodb_local "$DDB_PORT" "$ROOT/.dev/dynamodb"
   pids+=("$DDB_PID")
 fi
 

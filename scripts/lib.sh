@@ -85,13 +85,18 @@ wait_port() { # host port seconds
   return 1
 }
 
-# start_dynamodb_local PORT: runs it in memory, sets DDB_PID and AWS_ENDPOINT_URL_DYNAMODB.
+# start_dynamodb_local PORT [DB_DIR]: runs it in memory, or on disk in DB_DIR (data then survives a restart of
+# the process with the same command line); sets DDB_PID and AWS_ENDPOINT_URL_DYNAMODB.
 start_dynamodb_local() {
   ensure_dynamodb_local
-  local port="$1"
+  local port="$1" storage=(-inMemory)
+  if [ -n "${2:-}" ]; then
+    mkdir -p "$2"
+    storage=(-dbPath "$2")
+  fi
   # Started from .tools/: DynamoDB Local drops a metadata file in its working directory.
   (cd "$TOOLS" && exec java -Djava.library.path="$DDB_DIR/DynamoDBLocal_lib" -jar "$DDB_DIR/DynamoDBLocal.jar" \
-    -inMemory -sharedDb -port "$port" >"$TOOLS/dynamodb-local-$port.log" 2>&1) &
+    "${storage[@]}" -sharedDb -port "$port" >"$TOOLS/dynamodb-local-$port.log" 2>&1) &
   DDB_PID=$!
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
   wait_port 127.0.0.1 "$port" 30 || die "DynamoDB Local did not start on port $port (see .tools/dynamodb-local-$port.log)"
