@@ -267,6 +267,11 @@ fn main() {
         f.invoke((100..settings.invocations).map(|i| tenants[*vendor].event(base + i).to_string()));
         f.wait_responses(settings.invocations, Duration::from_secs(600));
         let rss_end = f.peak_rss();
+        // The log lines are read on a thread of their own: the last may trail its response a little.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while f.round_trips.lock().unwrap().len() < settings.invocations && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let trips = f.round_trips.lock().unwrap().clone();
         let r = results.entry(name).or_default();
         r.insert("peak_rss_100_bytes".into(), json!(rss_100));
