@@ -189,32 +189,29 @@ pub struct RateSettled;
 /// The rate-limited part of a request, after authentication: a full window is refused with `too_many`;
 /// otherwise `work` runs, and every answer not marked [`RateSettled`] is charged to the window, except a
 /// 5xx: DynamoDB has just failed (waiting on it again would only delay the answer), and a server error is
-/// not the caller's doing.
+/// not the caller's doing. With `headers`, every answer carries the vendor's rate-limit headers.
 pub async fn metered<W>(
     store: &Store,
     rate: &RateWindow,
+    headers: Option<&RateLimitHeaders>,
     too_many: impl FnOnce(&RateWindow) -> Response<Body>,
     work: W,
 ) -> Response<Body>
 where
     W: Future<Output = Response<Body>>,
 {
-    if rate.exceeded() {
-        return too_many(rate);
-    }
-    let response = work.await;
+    let mut response = if rate.exceeded() { too_many(rate) } else { work.await };
     if response.extensions().get::<RateSettled>().is_none() && !response.status().is_server_error() {
         // DynamoDB failing here changes no answer: the request was already decided.
         let _ = store.charge(rate).await;
+    }
+    if let Some(names) = headers {
+        rate_limit_headers(&mut response, rate, names);
     }
     response
 }
 
 /// A committed create's answer: its transaction charged the rate window.
-pub fn created(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
-    created_text(status, body.to_string())
-}
-
 fn created_text(status: StatusCode, json: String) -> Response<Body> {
     let mut reply = Response::builder()
         .status(status)
@@ -329,7 +326,7 @@ pub struct RateLimitHeaders {
 
 /// Rate-limit headers on an answer to an authenticated caller while limiting is on. `reset` counts seconds
 /// until the window ends; nothing remains once a request was refused for the window.
-pub fn rate_limit_headers(reply: &mut Response<Body>, rate: &RateWindow, names: &RateLimitHeaders) {
+fn rate_limit_headers(reply: &mut Response<Body>, rate: &RateWindow, names: &RateLimitHeaders) {
     if !rate.enabled() {
         return;
     }

@@ -72,12 +72,11 @@ pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response
         Ok(found) => found,
         Err(reply) => return reply,
     };
-    let mut reply = lambda::metered(store, &rate, |rate| too_many_requests(rate, &ctx), async {
+    let headers = Some(&RATE_LIMIT_HEADERS);
+    lambda::metered(store, &rate, headers, |rate| too_many_requests(rate, &ctx), async {
         create(store, &req, &ctx, &caller, &rate, idempotency).await.unwrap_or_else(|reply| reply)
     })
-    .await;
-    lambda::rate_limit_headers(&mut reply, &rate, &RATE_LIMIT_HEADERS);
-    reply
+    .await
 }
 
 /// One `BatchGetItem` for the credential, its rate window and the request's idempotency record.

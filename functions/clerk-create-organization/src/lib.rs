@@ -62,7 +62,8 @@ pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response
         session.rate_used,
         call.now_ms.div_euclid(1_000),
     );
-    lambda::metered(store, &rate, |rate| too_many_requests(&call, rate), async {
+    // Clerk sends no rate-limit headers.
+    lambda::metered(store, &rate, None, |rate| too_many_requests(&call, rate), async {
         create(store, &req, &call, &session, &rate).await.unwrap_or_else(|reply| reply)
     })
     .await

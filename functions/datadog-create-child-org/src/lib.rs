@@ -38,12 +38,10 @@ pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response
         Ok(found) => found,
         Err(reply) => return reply,
     };
-    let mut reply = lambda::metered(store, &rate, too_many_requests, async {
+    lambda::metered(store, &rate, Some(&RATE_LIMIT_HEADERS), too_many_requests, async {
         create(store, &req, &call, &owner, &rate, idempotency).await.unwrap_or_else(|reply| reply)
     })
-    .await;
-    lambda::rate_limit_headers(&mut reply, &rate, &RATE_LIMIT_HEADERS);
-    reply
+    .await
 }
 
 /// Both keys in one round trip, checked in Datadog's order: API key present, API key known, application
