@@ -13,11 +13,7 @@ ARM64=aarch64-unknown-linux-gnu
 ensure_venv # cargo-lambda (and zig) for the zips
 ensure_dynamodb_local
 
-DDB_PID=""
-cleanup() { [ -n "$DDB_PID" ] && kill "$DDB_PID" 2>/dev/null; wait 2>/dev/null || true; }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stop_dynamodb_local_on_exit
 
 cd "$ROOT"
 packages=()

@@ -85,6 +85,15 @@ wait_port() { # host port seconds
   return 1
 }
 
+# stop_dynamodb_local_on_exit: whatever ends the script (success, failure, Ctrl-C, SIGTERM) stops the DynamoDB
+# Local that start_dynamodb_local starts after it.
+stop_dynamodb_local_on_exit() {
+  DDB_PID=""
+  trap '[ -n "$DDB_PID" ] && kill "$DDB_PID" 2>/dev/null; wait 2>/dev/null || true' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
 # start_dynamodb_local PORT [DB_DIR]: runs it in memory, or on disk in DB_DIR (data then survives a restart of
 # the process with the same command line); sets DDB_PID and AWS_ENDPOINT_URL_DYNAMODB.
 start_dynamodb_local() {

@@ -8,11 +8,7 @@ ensure_schemathesis
 ensure_cargo_deny
 ensure_dynamodb_local
 
-DDB_PID=""
-cleanup() { [ -n "$DDB_PID" ] && kill "$DDB_PID" 2>/dev/null; wait 2>/dev/null || true; }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stop_dynamodb_local_on_exit
 
 cd "$ROOT"
 bash scripts/lint-infra.sh # the offline template and workflow checks (make lint-infra)
