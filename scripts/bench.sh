@@ -38,9 +38,11 @@ else
 fi
 if [ "${BENCH_SKIP_ZIPS:-}" != 1 ]; then
   started=$SECONDS
+  # The profile measured; `release` is what deploys build (`cargo lambda build --release`).
+  if [ "$PROFILE" = release ]; then profile_flag=(--release); else profile_flag=(--profile "$PROFILE"); fi
   for p in "${FUNCTIONS[@]}" orgmint-bench-floor; do
-    log "cargo lambda build --release ${arch_flag[*]} --output-format zip -p $p"
-    cargo lambda build --release "${arch_flag[@]}" --output-format zip -p "$p" ||
+    log "cargo lambda build ${profile_flag[*]} ${arch_flag[*]} --output-format zip -p $p"
+    cargo lambda build "${profile_flag[@]}" "${arch_flag[@]}" --output-format zip -p "$p" ||
       printf '\033[1;31m!!! cargo lambda build of %s failed: no zip size for it\033[0m\n' "$p" >&2
   done
   log "zips took $((SECONDS - started)) s"
