@@ -16,7 +16,7 @@ use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, Idempotency, RateSettl
 use orgmint::{ids, Denied, Error, Member, NewOrg, Org, RateWindow, Store, Tenant, TenantRef, Vendor};
 use serde_json::{json, Value};
 
-pub use session_token::{Claims, Unverified};
+use session_token::Unverified;
 pub use validate::{carries_url_or_html, derived_slug, validate, CreateOrganization, Invalid, ParamError};
 
 pub const ROUTE: &str = "POST /v1/organizations";
