@@ -134,14 +134,11 @@ impl Store {
             .interceptor(DeadlineGuard)
     }
 
-    /// Loads the standard AWS configuration from the environment (`AWS_REGION`,
-    /// `AWS_ENDPOINT_URL_DYNAMODB`, credentials) and the table name from `ORGMINT_TABLE`.
-    ///
-    /// Locally (an endpoint override is set) missing credentials and region get harmless defaults, so
-    /// that nothing probes the instance metadata service and DynamoDB Local works without AWS set-up.
-    pub async fn from_env() -> Self {
+    /// The standard AWS configuration loader. Locally (an endpoint override is set) missing credentials
+    /// and region get harmless defaults, so that nothing probes the instance metadata service and DynamoDB
+    /// Local works without AWS set-up; in Lambda both are in the environment and this changes nothing.
+    pub fn sdk_loader() -> aws_config::ConfigLoader {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        let env_set = |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty());
         if !env_set("AWS_REGION") && !env_set("AWS_DEFAULT_REGION") {
             loader = loader.region(aws_config::Region::new("us-east-1"));
         }
@@ -154,6 +151,13 @@ impl Store {
                 "orgmint-local",
             ));
         }
+        loader
+    }
+
+    /// Loads the AWS configuration (`Store::sdk_loader`) and the table name from `ORGMINT_TABLE`; the
+    /// client trusts only the Amazon Trust Services roots.
+    pub async fn from_env() -> Self {
+        let mut loader = Self::sdk_loader();
         // `SSL_CERT_FILE`/`SSL_CERT_DIR` name another trust store (e.g. a local TLS proxy's): the default client
         // honours them.
         if !env_set("SSL_CERT_FILE") && !env_set("SSL_CERT_DIR") {
@@ -1091,6 +1095,11 @@ impl Inventory {
         }
         Ok(())
     }
+}
+
+/// An environment variable set to something.
+fn env_set(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|value| !value.is_empty())
 }
 
 #[cfg(test)]

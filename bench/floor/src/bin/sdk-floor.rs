@@ -24,19 +24,8 @@ async fn get_item(client: &Client, table: &str) -> Result<(), Error> {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    // The standard loader, with the local fallbacks of `Store::from_env` (no effect in Lambda, where the
-    // region and credentials are in the environment).
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    let env_set = |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty());
-    if !env_set("AWS_REGION") && !env_set("AWS_DEFAULT_REGION") {
-        loader = loader.region(aws_config::Region::new("us-east-1"));
-    }
-    if env_set("AWS_ENDPOINT_URL_DYNAMODB") && !env_set("AWS_ACCESS_KEY_ID") {
-        loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "local", "local", None, None, "floor",
-        ));
-    }
-    let sdk = loader.load().await;
+    // The functions' loader and client builder, but the SDK's default HTTPS client.
+    let sdk = Store::sdk_loader().load().await;
     let client: &'static Client = Box::leak(Box::new(Client::from_conf(Store::client_builder(&sdk).build())));
     let table: &'static str = std::env::var("ORGMINT_TABLE").unwrap_or_else(|_| "orgmint".into()).leak();
     let _ = get_item(client, table).await;
