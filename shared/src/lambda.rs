@@ -309,9 +309,10 @@ pub async fn create_once(
     }
 }
 
-/// A vendor's 429 answer made complete: `Retry-After` until the window ends, and not charged.
-pub fn throttled(mut reply: Response<Body>, rate: &RateWindow) -> Response<Body> {
-    reply.headers_mut().insert("retry-after", rate.reset_s().into());
+/// A vendor's 429 answer made complete: `Retry-After` until the window ends (`RateWindow::reset_s`, or
+/// `Error::Throttled`'s `retry_after_s` when the transaction found the window full), and not charged.
+pub fn throttled(mut reply: Response<Body>, retry_after_s: u32) -> Response<Body> {
+    reply.headers_mut().insert("retry-after", retry_after_s.into());
     reply.extensions_mut().insert(RateSettled);
     reply
 }

@@ -377,7 +377,7 @@ fn too_many_requests(rate: &RateWindow, ctx: &Ctx) -> Response<Body> {
         fail(ctx, StatusCode::TOO_MANY_REQUESTS, "Too many requests. Please try again later.", Value::Null),
         "throttled",
     );
-    lambda::throttled(reply, rate)
+    lambda::throttled(reply, rate.reset_s())
 }
 
 /// Cal.com's throttler headers (its default throttler is named `default`).

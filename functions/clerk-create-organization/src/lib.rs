@@ -12,7 +12,7 @@ mod validate;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
-use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, Idempotency, RateSettled};
+use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, Idempotency};
 use orgmint::{ids, Denied, Error, Member, NewOrg, Org, RateWindow, Store, Tenant, TenantRef, Vendor};
 use serde_json::{json, Value};
 
@@ -275,11 +275,7 @@ fn domain_error(call: &Call, err: Error) -> Response<Body> {
         Error::Unauthenticated(_) | Error::Forbidden(Denied::NotInScope) => unauthorized(call),
         Error::Forbidden(_) => not_enabled(call),
         Error::SlugTaken { .. } => slug_taken(call),
-        Error::Throttled { retry_after_s } => {
-            let mut reply = too_many(call);
-            reply.headers_mut().insert("retry-after", retry_after_s.into());
-            reply
-        }
+        Error::Throttled { retry_after_s } => lambda::throttled(too_many(call), retry_after_s),
         Error::Invalid(_) => body_invalid(call),
         Error::Unavailable(_) => error(
             call,
@@ -341,20 +337,14 @@ fn slug_taken(call: &Call) -> Response<Body> {
     errors(call, StatusCode::UNPROCESSABLE_ENTITY, vec![entry], "form_identifier_exists")
 }
 
+/// Clerk's 429, before `lambda::throttled` completes it.
 fn too_many(call: &Call) -> Response<Body> {
-    let mut reply = error(
-        call,
-        StatusCode::TOO_MANY_REQUESTS,
-        "too_many_requests",
-        "Too many requests",
-        "Too many requests, please try again later.",
-    );
-    reply.extensions_mut().insert(RateSettled);
-    reply
+    let message = "Too many requests, please try again later.";
+    error(call, StatusCode::TOO_MANY_REQUESTS, "too_many_requests", "Too many requests", message)
 }
 
 fn too_many_requests(call: &Call, rate: &RateWindow) -> Response<Body> {
-    lambda::throttled(too_many(call), rate)
+    lambda::throttled(too_many(call), rate.reset_s())
 }
 
 fn error(call: &Call, status: StatusCode, code: &'static str, message: &str, long: &str) -> Response<Body> {

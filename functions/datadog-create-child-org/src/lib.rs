@@ -211,7 +211,7 @@ fn domain_error(err: Error) -> Response<Body> {
 fn too_many_requests(rate: &RateWindow) -> Response<Body> {
     lambda::throttled(
         with_code(errors(StatusCode::TOO_MANY_REQUESTS, "Too many requests"), "throttled"),
-        rate,
+        rate.reset_s(),
     )
 }
 

@@ -5,7 +5,7 @@ mod validate;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, Idempotency, RateLimitHeaders, RateSettled};
+use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, Idempotency, RateLimitHeaders};
 use orgmint::{AuthFailure, Credential, Error, Member, NewOrg, Org, RateWindow, Store, Vendor};
 use serde_json::{json, Value};
 
@@ -130,7 +130,7 @@ async fn create(
 /// slowapi's answer, as FastAPI services send it: 429 with `Retry-After`.
 fn too_many_requests(rate: &RateWindow) -> Response<Body> {
     let message = format!("Rate limit exceeded: {} per 1 minute", rate.limit);
-    lambda::throttled(detail(StatusCode::TOO_MANY_REQUESTS, &message, "throttled"), rate)
+    lambda::throttled(detail(StatusCode::TOO_MANY_REQUESTS, &message, "throttled"), rate.reset_s())
 }
 
 /// slowapi's `X-RateLimit-*`.
@@ -152,12 +152,10 @@ fn domain_error(err: Error) -> Response<Body> {
             err.code(),
         ),
         Error::Forbidden(_) => detail(StatusCode::FORBIDDEN, "Enterprise not found", err.code()),
-        Error::Throttled { retry_after_s } => {
-            let mut reply = detail(StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded", err.code());
-            reply.headers_mut().insert("retry-after", retry_after_s.into());
-            reply.extensions_mut().insert(RateSettled);
-            reply
-        }
+        Error::Throttled { retry_after_s } => lambda::throttled(
+            detail(StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded", err.code()),
+            retry_after_s,
+        ),
         // Devin has no slugs; the domain never reports one taken here.
         Error::SlugTaken { .. } | Error::Invalid(_) => {
             detail(StatusCode::UNPROCESSABLE_ENTITY, "Invalid request", err.code())
