@@ -1,7 +1,7 @@
 //! `orgmint`: operators provision the table, tenants and credentials with it; scripts and tests bootstrap
 //! with it. With `--json` a command prints exactly one JSON object on stdout; logs go to stderr.
 
-use orgmint_cli::vendors;
+use orgmint_cli::{explain, vendors, CliError};
 
 use std::process::ExitCode;
 
@@ -107,15 +107,16 @@ async fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("orgmint: {message}");
+        Err(err) => {
+            let (endpoint, explicit) = store.endpoint();
+            eprintln!("orgmint: {}", explain(&err, &endpoint, explicit));
             ExitCode::FAILURE
         }
     }
 }
 
-async fn table_create(store: &Store, as_json: bool) -> Result<(), String> {
-    let created = store.create_table().await.map_err(|e| e.to_string())?;
+async fn table_create(store: &Store, as_json: bool) -> Result<(), CliError> {
+    let created = store.create_table().await?;
     let table = store.table();
     print(
         as_json,
@@ -125,15 +126,14 @@ async fn table_create(store: &Store, as_json: bool) -> Result<(), String> {
     Ok(())
 }
 
-async fn tenant_show(store: &Store, options: &ShowOptions) -> Result<(), String> {
+async fn tenant_show(store: &Store, options: &ShowOptions) -> Result<(), CliError> {
     let scope = vendors::scope_id(store, options.vendor, &options.tenant, options.user.as_deref()).await?;
     let tenant_ref = TenantRef::new(options.vendor, scope.clone());
     let tenant = store
         .tenant(&tenant_ref)
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .ok_or_else(|| format!("no {} tenant '{}'", options.vendor, options.tenant))?;
-    let orgs = store.count_orgs(&tenant_ref).await.map_err(|e| e.to_string())?;
+    let orgs = store.count_orgs(&tenant_ref).await?;
     let mut out = json!({
         "vendor": options.vendor.as_str(),
         "tenant": options.tenant,
@@ -153,7 +153,7 @@ async fn tenant_show(store: &Store, options: &ShowOptions) -> Result<(), String>
     Ok(())
 }
 
-async fn clerk_session(store: &Store, options: &SessionOptions) -> Result<(), String> {
+async fn clerk_session(store: &Store, options: &SessionOptions) -> Result<(), CliError> {
     let out = vendors::clerk::session(store, &options.tenant, options.user.as_deref(), options.ttl).await?;
     let text = format!(
         "user {}\nAuthorization: {}",
@@ -164,8 +164,8 @@ async fn clerk_session(store: &Store, options: &SessionOptions) -> Result<(), St
     Ok(())
 }
 
-async fn verify(store: &Store, as_json: bool) -> Result<(), String> {
-    let inventory = store.inventory().await.map_err(|e| e.to_string())?;
+async fn verify(store: &Store, as_json: bool) -> Result<(), CliError> {
+    let inventory = store.inventory().await?;
     let violations = orgmint::verify::violations(&inventory);
     let out = json!({
         "ok": violations.is_empty(),
@@ -182,7 +182,7 @@ async fn verify(store: &Store, as_json: bool) -> Result<(), String> {
     if violations.is_empty() {
         Ok(())
     } else {
-        Err(format!("{} invariant(s) broken", violations.len()))
+        Err(format!("{} invariant(s) broken", violations.len()).into())
     }
 }
 

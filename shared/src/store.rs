@@ -169,6 +169,22 @@ impl Store {
         Store::new(client, table)
     }
 
+    /// The endpoint the client calls, and whether the environment chose it rather than the region's AWS
+    /// endpoint: what an operator needs to read when DynamoDB cannot be reached. The SDK's own precedence:
+    /// `AWS_ENDPOINT_URL_DYNAMODB`, then `AWS_ENDPOINT_URL` (the client's config has no getter for it).
+    pub fn endpoint(&self) -> (String, bool) {
+        let configured = ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"]
+            .into_iter()
+            .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()));
+        match configured {
+            Some(url) => (url, true),
+            None => {
+                let region = self.client.config().region().map_or("us-east-1", |r| r.as_ref());
+                (format!("https://dynamodb.{region}.amazonaws.com"), false)
+            }
+        }
+    }
+
     pub fn table(&self) -> &str {
         &self.table
     }
@@ -741,12 +757,44 @@ fn jittered_backoff(attempt: u32) -> Duration {
     Duration::from_millis(ceiling_ms * r / u64::from(u16::MAX) + 1)
 }
 
+/// A dispatch failure without a connector error behind it.
+#[derive(Debug)]
+struct NoDetail;
+impl std::fmt::Display for NoDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("no detail")
+    }
+}
+impl std::error::Error for NoDetail {}
+static NO_DETAIL: NoDetail = NoDetail;
+
 /// Every SDK failure that is not a domain outcome: timeouts, throttling, a database that is gone.
 /// Logs carry the error code only: the SDK's full error context includes the raw response.
 fn unavailable<E: ProvideErrorMetadata, R>(operation: &str, err: &SdkError<E, R>) -> Error {
     let what = match err {
         SdkError::TimeoutError(_) => "timeout".to_owned(),
-        SdkError::DispatchFailure(_) => "dispatch failure".to_owned(),
+        SdkError::DispatchFailure(failure) => {
+            // The innermost cause says what an operator can act on ("Connection refused", "no credentials");
+            // it names no secret.
+            let mut cause: &dyn std::error::Error =
+                failure.as_connector_error().map_or(&NO_DETAIL as &dyn std::error::Error, |connector| {
+                    connector as &dyn std::error::Error
+                });
+            while let Some(inner) = cause.source() {
+                cause = inner;
+            }
+            let kind = if failure.is_io() {
+                "io"
+            } else if failure.is_timeout() {
+                "timeout"
+            } else if failure.is_user() {
+                "configuration"
+            } else {
+                "other"
+            };
+            let cause: String = cause.to_string().chars().take(160).collect();
+            format!("dispatch failure ({kind}: {cause})")
+        }
         SdkError::ResponseError(_) => "unreadable response".to_owned(),
         SdkError::ConstructionFailure(_) => "request construction failed".to_owned(),
         _ => err.code().unwrap_or("unknown").to_owned(),

@@ -467,10 +467,26 @@ pub fn leaked<'s>(log: &str, secrets: &'s [String]) -> Vec<&'s str> {
         .collect()
 }
 
+/// An HS256 JWT of `claims` keyed with `secret`: the algorithm-confusion forgery (a verifier that took the
+/// instance's public PEM as an HMAC key would accept it).
+pub fn hs256_token<C: serde::Serialize>(secret: &[u8], claims: &C) -> String {
+    use aws_lc_rs::hmac;
+    let header = serde_json::json!({"alg": "HS256", "typ": "JWT"});
+    orgmint_cli::jwt::encode(&header, claims, |signed| {
+        Ok(hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), signed).as_ref().to_vec())
+    })
+    .unwrap()
+}
+
+/// The `orgmint` binary that `make test` builds.
+pub fn orgmint_binary() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
+    target.join("debug").join("orgmint")
+}
+
 /// `orgmint ARGS --json` against `table`: its one JSON object.
 pub fn orgmint(table: &str, args: &[&str]) -> Value {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
-    let out = Command::new(target.join("debug").join("orgmint"))
+    let out = Command::new(orgmint_binary())
         .args(args)
         .env("ORGMINT_TABLE", table)
         .output()

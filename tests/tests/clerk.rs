@@ -5,7 +5,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use orgmint::{Store, TenantRef, Vendor};
 use orgmint_cli::vendors::{self, clerk};
-use orgmint_tests::{assert_sound, body_json, event, request, store, tenant, Options};
+use orgmint_tests::{assert_sound, body_json, event, hs256_token, request, store, tenant, Options};
 use serde_json::{json, Value};
 
 /// An instance and one signed-in user of it.
@@ -246,7 +246,7 @@ async fn the_session_cookie_authenticates_and_the_header_wins() {
 async fn the_clerk_session_id_parameter_must_name_the_tokens_session() {
     let store = store().await;
     let user = instance(store, clerk_options(100)).await;
-    let claims: Value = jsonwebtoken::dangerous::insecure_decode_claims(&user.token).unwrap();
+    let claims = orgmint_cli::jwt::claims(&user.token).unwrap();
     let sid = claims["sid"].as_str().unwrap().to_owned();
     let query = format!("_clerk_session_id={sid}&_clerk_js_version=5.0.0");
     let mut req = Req::form(&user.token, "name=Same+Session");
@@ -293,12 +293,7 @@ async fn every_bad_session_is_the_seeds_401_and_writes_nothing() {
     ];
     // HS256 with the public key as the secret: algorithm confusion.
     let public = store.tenant(&instance_ref).await.unwrap().unwrap().attributes["public_key"].clone();
-    let hs = jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &claims(3600),
-        &jsonwebtoken::EncodingKey::from_secret(public.as_bytes()),
-    )
-    .unwrap();
+    let hs = hs256_token(public.as_bytes(), &claims(3600));
     tokens.push(("HS256 with the public key", hs));
     // The signature of a valid token on other claims.
     let valid_sig = user.token.rsplit('.').next().unwrap().to_owned();

@@ -2,12 +2,11 @@
 //! credential slot of another) and tenant pairs within each vendor are refused, with nothing written.
 //! Over HTTP through `cargo lambda watch`: no secret, nor its digest, reaches any log line.
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use orgmint::{Store, TenantRef, Vendor};
 use orgmint_cli::vendors::clerk::{self as clerk_cli, SessionClaims};
 use orgmint_tests::{
-    assert_sound, caller, envelope_problem, handle, http, leaked, log_lines, store, tenant, vendor_request,
-    Caller, Options, Watch,
+    assert_sound, caller, envelope_problem, handle, hs256_token, http, leaked, log_lines, store, tenant,
+    vendor_request, Caller, Options, Watch,
 };
 use serde_json::Value;
 
@@ -256,17 +255,15 @@ async fn clerk_sessions_work_only_at_their_own_instance_and_account() {
         // HS256 keyed with I's public key (algorithm confusion).
         (
             "HS256 with the public key",
-            jsonwebtoken::encode(
-                &Header::new(Algorithm::HS256),
-                &SessionClaims::new(&i_id, &i_user, now_s, 600),
-                &EncodingKey::from_secret(i_public.as_bytes()),
-            )
-            .unwrap(),
+            hs256_token(i_public.as_bytes(), &SessionClaims::new(&i_id, &i_user, now_s, 600)),
         ),
         // `alg: none`, no signature.
         ("alg none", {
-            let claims = serde_json::to_vec(&SessionClaims::new(&i_id, &i_user, now_s, 600)).unwrap();
-            format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{}.", base64url(&claims))
+            let header = serde_json::json!({"alg": "none", "typ": "JWT"});
+            orgmint_cli::jwt::encode(&header, &SessionClaims::new(&i_id, &i_user, now_s, 600), |_| {
+                Ok(Vec::new())
+            })
+            .unwrap()
         }),
     ];
     let before = footprint(store).await;
@@ -291,19 +288,6 @@ async fn clerk_sessions_work_only_at_their_own_instance_and_account() {
     assert_eq!(orgs_of(store, Vendor::Clerk, &account(&i_id, &i_user)).await, 1);
     assert_eq!(orgs_of(store, Vendor::Clerk, &account(&j_id, &j_user)).await, 0);
     assert_sound(store).await;
-}
-
-/// Unpadded base64url, as JWTs encode their parts.
-fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::{Provisioned, TenantOptions};
+use crate::CliError;
 
 /// The instance feature that allows creating organizations.
 pub const ORGANIZATIONS: &str = "organizations";
@@ -61,23 +62,7 @@ impl SessionClaims {
     }
 }
 
-/// A fresh 2048-bit RSA key pair: (private key as PKCS#8 PEM, public key as SPKI PEM).
-pub fn generate_key() -> Result<(String, String), String> {
-    use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
-    let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).map_err(|e| e.to_string())?;
-    let private_pem = private.to_pkcs8_pem(LineEnding::LF).map_err(|e| e.to_string())?.to_string();
-    let public_pem =
-        rsa::RsaPublicKey::from(&private).to_public_key_pem(LineEnding::LF).map_err(|e| e.to_string())?;
-    Ok((private_pem, public_pem))
-}
-
-/// An RS256 JWT of `claims` signed with `private_pem` (with `kid` in the header, as Clerk sends).
-pub fn sign<C: Serialize>(private_pem: &str, kid: &str, claims: &C) -> Result<String, String> {
-    let key = jsonwebtoken::EncodingKey::from_rsa_pem(private_pem.as_bytes()).map_err(|e| e.to_string())?;
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
-    header.kid = Some(kid.to_owned());
-    jsonwebtoken::encode(&header, claims, &key).map_err(|e| e.to_string())
-}
+pub use crate::jwt::{generate_key, sign_rs256 as sign};
 
 pub fn new_user_id() -> String {
     format!("user_{}", ids::random_from(ids::BASE62, 27))
@@ -105,7 +90,7 @@ pub struct Instance {
     pub token: String,
 }
 
-pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<(Provisioned, Instance), String> {
+pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<(Provisioned, Instance), CliError> {
     let instance_id = format!("ins_{}", ids::random_from(ids::BASE62, 27));
     let user_id = new_user_id();
     let (private_pem, public_pem) = generate_key()?;
@@ -145,12 +130,10 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<(Provisioned, I
 }
 
 /// Stores the instance with its signing key (one transaction), then its first user's account.
-pub async fn store_instance(store: &Store, instance: &Instance) -> Result<(), String> {
-    store
-        .create_tenant_with_secrets(&instance.tenant, &[], &[(SIGNING_KEY, &instance.private_pem)])
-        .await
-        .map_err(|e| e.to_string())?;
-    store.create_tenant(&instance.first_user, &[]).await.map_err(|e| e.to_string())
+pub async fn store_instance(store: &Store, instance: &Instance) -> Result<(), CliError> {
+    store.create_tenant_with_secrets(&instance.tenant, &[], &[(SIGNING_KEY, &instance.private_pem)]).await?;
+    store.create_tenant(&instance.first_user, &[]).await?;
+    Ok(())
 }
 
 /// A session token for a user of the instance (a new user, whose account is created, when `user` is
@@ -160,18 +143,16 @@ pub async fn session(
     instance_id: &str,
     user: Option<&str>,
     ttl_s: i64,
-) -> Result<Value, String> {
+) -> Result<Value, CliError> {
     let instance_ref = TenantRef::new(Vendor::Clerk, instance_id);
     let instance = store
         .tenant(&instance_ref)
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .filter(|t| t.attributes.contains_key(ATTR_PUBLIC_KEY))
         .ok_or_else(|| format!("no clerk instance '{instance_id}'"))?;
     let private_pem = store
         .tenant_secret(&instance_ref, SIGNING_KEY)
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .ok_or_else(|| format!("clerk instance '{instance_id}' has no signing key"))?;
     let now_ms = clock::now_ms();
     let user_id = match user {
@@ -179,17 +160,13 @@ pub async fn session(
             let scope = TenantRef::new(Vendor::Clerk, account_scope(instance_id, user_id));
             store
                 .tenant(&scope)
-                .await
-                .map_err(|e| e.to_string())?
+                .await?
                 .ok_or_else(|| format!("no user '{user_id}' in clerk instance '{instance_id}'"))?;
             user_id.to_owned()
         }
         None => {
             let user_id = new_user_id();
-            store
-                .create_tenant(&account(&instance, &user_id, now_ms), &[])
-                .await
-                .map_err(|e| e.to_string())?;
+            store.create_tenant(&account(&instance, &user_id, now_ms), &[]).await?;
             user_id
         }
     };

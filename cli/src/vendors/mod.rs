@@ -7,6 +7,8 @@ pub mod datadog;
 pub mod devin;
 
 use clap::Args;
+
+use crate::CliError;
 use orgmint::{clock, NewCredential, Store, Tenant, TenantRef, Vendor};
 use serde_json::{json, Map, Value};
 
@@ -83,7 +85,7 @@ pub async fn scope_id(
     vendor: Vendor,
     tenant: &str,
     user: Option<&str>,
-) -> Result<String, String> {
+) -> Result<String, CliError> {
     if vendor != Vendor::Clerk {
         return Ok(tenant.to_owned());
     }
@@ -91,8 +93,7 @@ pub async fn scope_id(
         Some(user) => user.to_owned(),
         None => store
             .tenant(&TenantRef::new(vendor, tenant))
-            .await
-            .map_err(|e| e.to_string())?
+            .await?
             .and_then(|instance| instance.attributes.get(clerk::ATTR_FIRST_USER).cloned())
             .ok_or_else(|| format!("no clerk instance '{tenant}'"))?,
     };
@@ -100,7 +101,7 @@ pub async fn scope_id(
 }
 
 /// Builds the vendor's tenant and credentials and stores them, all or nothing.
-pub async fn provision(store: &Store, options: &TenantOptions) -> Result<Provisioned, String> {
+pub async fn provision(store: &Store, options: &TenantOptions) -> Result<Provisioned, CliError> {
     let now_ms = clock::now_ms();
     let provisioned = match options.vendor {
         Vendor::Calcom => calcom::provision(options, now_ms)?,
@@ -112,11 +113,11 @@ pub async fn provision(store: &Store, options: &TenantOptions) -> Result<Provisi
             return Ok(provisioned);
         }
     };
-    store.create_tenant(&provisioned.tenant, &provisioned.credentials).await.map_err(|e| e.to_string())?;
+    store.create_tenant(&provisioned.tenant, &provisioned.credentials).await?;
     Ok(provisioned)
 }
 
-pub async fn create_tenant(store: &Store, options: &TenantOptions) -> Result<(), String> {
+pub async fn create_tenant(store: &Store, options: &TenantOptions) -> Result<(), CliError> {
     let provisioned = provision(store, options).await?;
 
     let mut out = json!({
