@@ -1,11 +1,15 @@
 # The two commands of the README. Each installs what it needs into .tools/ first.
-.PHONY: dev test bench fmt lint-infra package deploy
+.PHONY: dev test check bench fmt lint-infra package deploy
 
 dev:
 	@bash scripts/dev.sh
 
 test:
 	@bash scripts/test.sh
+
+# The fast loop: fmt, clippy and the tests that need no DynamoDB Local (no Java, npm or PyPI).
+check:
+	@bash scripts/check.sh
 
 # The functions against the SDK floor: cold start, warm latency, throughput, zip size, memory. Prints a table
 # and writes target/bench.json. BENCH_PROFILE=bench-dev for a quicker, non-LTO build while iterating.

