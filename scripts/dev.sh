@@ -27,8 +27,9 @@ elif (exec 3<>"/dev/tcp/127.0.0.1/$DDB_PORT") 2>/dev/null; then
 else
   # On disk, fresh for each run: stopped and started again with the same command line, DynamoDB Local
   # keeps the tables, tenants and orgs of this run.
-  rm -rf "$ROOT/.dev/dynamodb"
-  start_dynamodb_local "$DDB_PORT" "$ROOT/.dev/dynamodb"
+  # (One directory per port: a second make dev on other ports, as the tests run one, leaves this one alone.)
+  rm -rf "$ROOT/.dev/dynamodb-$DDB_PORT"
+  start_dynamodb_local "$DDB_PORT" "$ROOT/.dev/dynamodb-$DDB_PORT"
   pids+=("$DDB_PID")
 fi
 
@@ -38,6 +39,10 @@ cargo build --workspace --bins
 
 orgmint() { "$CARGO_TARGET_DIR/debug/orgmint" "$@"; }
 orgmint table create
+echo
+log "the orgmint CLI in another terminal reaches this stack after this line (without it: AWS itself):"
+echo "export AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB"
+echo "# then, e.g.: cargo run -q -p orgmint-cli -- tenant create --vendor devin --json"
 echo
 log "demo tenants: paste a line into another terminal"
 for vendor in calcom clerk datadog devin; do
@@ -52,8 +57,9 @@ cd "$ROOT"
 # Watch listens on a port of its own behind scripts/dev-proxy.py, which only makes bodies that are not UTF-8
 # reach the functions (watch alone answers them 500); see the script.
 WATCH_PORT="$(free_port)"
-cargo lambda watch -A 127.0.0.1 -P "$WATCH_PORT" --concurrency 16 &
+WATCH_CONCURRENCY=16
+cargo lambda watch -A 127.0.0.1 -P "$WATCH_PORT" --concurrency "$WATCH_CONCURRENCY" &
 pids+=($!)
-"$VENV/bin/python" scripts/dev-proxy.py "$API_PORT" "$WATCH_PORT" &
+"$VENV/bin/python" scripts/dev-proxy.py "$API_PORT" "$WATCH_PORT" "$WATCH_CONCURRENCY" &
 pids+=($!)
 wait "${pids[@]}"

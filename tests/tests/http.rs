@@ -4,7 +4,9 @@
 use std::process::Command;
 use std::time::Instant;
 
-use orgmint_tests::{envelope_problem, http, http_bytes, log_lines, orgmint, root, store, Watch};
+use orgmint_tests::{
+    envelope_problem, http, http_bytes, log_lines, orgmint, orgmint_binary, root, store, Watch,
+};
 use serde_json::Value;
 
 /// One test at a time: each starts its own `cargo lambda watch` and function processes, and on 2 cores
@@ -394,4 +396,125 @@ async fn make_devs_front_door_hands_bodies_that_are_not_utf8_to_the_functions() 
     let _ = proxy.wait();
     drop(watch);
     assert_verified(&table);
+}
+
+/// `make dev` as a newcomer meets it: the line it prints points the CLI in another terminal at its DynamoDB
+/// Local, the curl line it prints works as pasted, and a burst of 64 connections opened at once through its
+/// port each gets an answer with a status (some were reset before any answer: issue 13), exactly the cap
+/// created.
+#[tokio::test(flavor = "multi_thread")]
+async fn make_dev_answers_every_request_of_a_burst_and_its_printed_lines_work() {
+    use std::os::unix::process::CommandExt;
+
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
+    let free_port = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (ddb_port, api_port) = (free_port(), free_port());
+    // Its output goes to a file read while it runs (a pipe left unread would stop it).
+    let output = std::env::temp_dir().join(format!("orgmint-make-dev-{api_port}.out"));
+    let mut dev = Command::new("bash")
+        .arg(root().join("scripts/dev.sh"))
+        .env_remove("AWS_ENDPOINT_URL_DYNAMODB")
+        .env("ORGMINT_TABLE", "orgmint")
+        .env("ORGMINT_DDB_PORT", ddb_port.to_string())
+        .env("ORGMINT_API_PORT", api_port.to_string())
+        .stdout(std::fs::File::create(&output).unwrap())
+        .stderr(std::process::Stdio::null())
+        .process_group(0) // stopped as a whole below, as Ctrl-C stops it
+        .spawn()
+        .expect("bash scripts/dev.sh");
+    let stop = StopGroup(dev.id());
+    let deadline = Instant::now() + std::time::Duration::from_secs(300);
+    let printed = loop {
+        let printed = std::fs::read_to_string(&output).unwrap_or_default();
+        // The Devin tenant is the last demo tenant: watch starts after it.
+        if printed.lines().any(|l| l.starts_with("curl ") && l.contains("/v2/enterprise/organizations")) {
+            break printed;
+        }
+        assert!(dev.try_wait().unwrap().is_none(), "make dev exited: {printed}");
+        assert!(Instant::now() < deadline, "make dev printed no demo tenants: {printed}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let export = printed.lines().find_map(|l| l.strip_prefix("export AWS_ENDPOINT_URL_DYNAMODB="));
+    let devin_curl =
+        printed.lines().find(|l| l.starts_with("curl ") && l.contains("/v2/enterprise/organizations"));
+    let endpoint = export.expect("make dev prints the export line for the CLI");
+    assert_eq!(endpoint, format!("http://127.0.0.1:{ddb_port}"));
+    let devin_curl = devin_curl.unwrap();
+
+    // The CLI, as pasted into another terminal after the export line, creates a tenant there.
+    let cli = |args: &[&str]| {
+        let out = Command::new(orgmint_binary())
+            .args(args)
+            .env("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
+            .env("ORGMINT_TABLE", "orgmint")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let tenant =
+        cli(&["tenant", "create", "--vendor", "devin", "--cap", "40", "--rate-limit", "0", "--json"]);
+    let tenant_id = tenant["tenant"].as_str().unwrap().to_owned();
+    let auth = tenant["headers"]["Authorization"].as_str().unwrap().to_owned();
+
+    // The printed curl line as pasted (the first request also waits for watch to start the function).
+    let pasted =
+        Command::new("bash").args(["-c", &format!("{devin_curl} -w '\\n%{{http_code}}'")]).output().unwrap();
+    let pasted = String::from_utf8_lossy(&pasted.stdout).into_owned();
+    assert!(pasted.ends_with("\n200"), "{pasted}");
+    assert!(pasted.contains("\"org_id\":\"org-"), "{pasted}");
+
+    // 64 connections opened at the same moment.
+    let start = std::sync::Arc::new(std::sync::Barrier::new(64));
+    let threads: Vec<_> = (0..64)
+        .map(|i| {
+            let (start, auth) = (start.clone(), auth.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                let headers = [("authorization", auth.as_str()), ("content-type", "application/json")];
+                let body = format!(r#"{{"display_name":"Burst {i}"}}"#);
+                std::panic::catch_unwind(|| {
+                    http(api_port, "POST", "/v2/enterprise/organizations", &headers, &body).0
+                })
+                .unwrap_or(0)
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert!(!statuses.contains(&0), "connections ended without an answer: {statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 40, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 403).count(), 24, "{statuses:?}");
+    let shown = cli(&["tenant", "show", "--vendor", "devin", "--tenant", &tenant_id, "--json"]);
+    assert_eq!((shown["org_count"].as_u64(), shown["orgs"].as_u64()), (Some(40), Some(40)), "{shown}");
+    drop(stop);
+    let _ = dev.wait();
+    let _ = std::fs::remove_file(&output);
+}
+
+/// SIGTERM to a whole process group when dropped (also when the test fails).
+struct StopGroup(u32);
+impl Drop for StopGroup {
+    fn drop(&mut self) {
+        // `--`: without it procps' kill takes "-PGID" for something else and signals nothing.
+        let _ = Command::new("kill").args(["-s", "TERM", "--", &format!("-{}", self.0)]).status();
+    }
+}
+
+/// The CLI pointed at nothing says which endpoint it tried and how to reach the local stack, and exits
+/// non-zero: never a bare "dispatch failure".
+#[test]
+fn the_cli_without_a_reachable_endpoint_explains_itself() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let endpoint = format!("http://127.0.0.1:{closed}");
+    let out = Command::new(orgmint_binary())
+        .args(["tenant", "create", "--vendor", "devin", "--json"])
+        .env("AWS_ENDPOINT_URL_DYNAMODB", &endpoint)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty(), "nothing on stdout when it fails");
+    assert!(stderr.contains(&format!("cannot reach DynamoDB at {endpoint}")), "{stderr}");
+    assert!(stderr.contains("Connection refused"), "{stderr}");
+    assert!(stderr.contains("export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000"), "{stderr}");
 }
