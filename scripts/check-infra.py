@@ -12,7 +12,7 @@ It fails when the template and the workspace disagree:
   (read from the sources: see SDK_OPERATIONS), on the table only, its own log group with retention, and
   Errors and Throttles alarms;
 - the table has the key schema, attribute types, billing mode, TTL attribute and (no) indexes that
-  `orgmint table create` makes: read from Store::create_table in shared/src/store.rs.
+  `orgmint table create` makes: read from Store::create_table in shared/src/store/.
 
 A self-test then proves on altered copies that the check catches a missing route, a missing function, an
 extra IAM action, code that needs a new action, a skip without a reason and a schema drift. Needs PyYAML (in the project venv, with aws-sam-cli) and Python 3.11+.
@@ -90,7 +90,7 @@ def load_inputs():
     for manifest in sorted((ROOT / "functions").glob("*/Cargo.toml")):
         package = tomllib.loads(manifest.read_text())["package"]["name"]
         crates[package] = manifest.parent.relative_to(ROOT).as_posix()
-    store = (ROOT / "shared/src/store.rs").read_text()
+    store = "\n".join(p.read_text() for p in sorted((ROOT / "shared/src/store").glob("*.rs")))
     shared_fns = {}
     for path in sorted((ROOT / "shared/src").rglob("*.rs")):
         for name, bodies in rust_functions(strip_rust(path.read_text())).items():
@@ -337,22 +337,22 @@ def check(template, cargo, crates, store, code):
     want = schema_from_store(store)
     props = table.get("Properties", {})
     if not want or not want["keys"] or not want["attributes"] or not want["billing"] or not want["ttl"]:
-        err("could not read the table schema from Store::create_table in shared/src/store.rs: update scripts/check-infra.py")
+        err("could not read the table schema from Store::create_table in shared/src/store/: update scripts/check-infra.py")
     else:
         got_keys = [(k.get("AttributeName"), k.get("KeyType")) for k in props.get("KeySchema", [])]
         if got_keys != want["keys"]:
-            err(f"{table_id}: KeySchema {got_keys} != store.rs {want['keys']}")
+            err(f"{table_id}: KeySchema {got_keys} != store/ {want['keys']}")
         got_attrs = {a.get("AttributeName"): a.get("AttributeType") for a in props.get("AttributeDefinitions", [])}
         if got_attrs != want["attributes"]:
-            err(f"{table_id}: AttributeDefinitions {got_attrs} != store.rs {want['attributes']}")
+            err(f"{table_id}: AttributeDefinitions {got_attrs} != store/ {want['attributes']}")
         if props.get("BillingMode") != want["billing"]:
-            err(f"{table_id}: BillingMode {props.get('BillingMode')} != store.rs {want['billing']}")
+            err(f"{table_id}: BillingMode {props.get('BillingMode')} != store/ {want['billing']}")
         ttl = props.get("TimeToLiveSpecification", {})
         if ttl.get("AttributeName") != want["ttl"] or ttl.get("Enabled") is not True:
-            err(f"{table_id}: TTL must be enabled on '{want['ttl']}' (store.rs TTL_ATTRIBUTE)")
+            err(f"{table_id}: TTL must be enabled on '{want['ttl']}' (store/mod.rs TTL_ATTRIBUTE)")
         got_indexes = bool(props.get("GlobalSecondaryIndexes") or props.get("LocalSecondaryIndexes"))
         if got_indexes or want["indexes"]:
-            err(f"{table_id}: indexes in the template ({got_indexes}) or in store.rs ({want['indexes']}): this check knows none; compare them by hand and teach it")
+            err(f"{table_id}: indexes in the template ({got_indexes}) or in store/ ({want['indexes']}): this check knows none; compare them by hand and teach it")
     if props.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled") is not True:
         err(f"{table_id}: point-in-time recovery must be on")
     if props.get("DeletionProtectionEnabled") is not True:
@@ -451,7 +451,7 @@ def main():
     for crate, src in code["crate_src"].items():
         actions = derived_actions(src, code["shared_fns"])
         print(f"check-infra: {crate} performs " + ", ".join(f"{a.split(':')[1]} ({p})" for a, p in sorted(actions.items())))
-    print(f"check-infra: ok ({routes} route(s), {len(crates)} function crate(s), IAM = the actions the code performs, table schema as in store.rs; self-test ok)")
+    print(f"check-infra: ok ({routes} route(s), {len(crates)} function crate(s), IAM = the actions the code performs, table schema as in shared/src/store/; self-test ok)")
     return 0
 
 

@@ -12,7 +12,7 @@ ensure_infra_tools
 cd "$ROOT"
 started=$SECONDS
 
-log "check-infra: template vs. router, functions/ and store.rs"
+log "check-infra: template vs. router, functions/ and shared/src/store/"
 "$VENV/bin/python" scripts/check-infra.py
 
 log "sam validate --lint"

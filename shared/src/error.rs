@@ -22,6 +22,12 @@ pub enum Error {
     },
     /// DynamoDB is slow, throttling or gone. The detail is for logs, never for the client.
     Unavailable(String),
+    /// A freshly minted id or secret digest already exists, so nothing was written: the caller may mint
+    /// again and retry.
+    IdCollision,
+    /// A stored item lacks an attribute or has it of the wrong type (named here, for logs): a bug or a
+    /// hand edit of the table, never the client's doing.
+    Corrupt(String),
     /// The request's `Idempotency-Key` cannot be honoured; see [`crate::idempotency`].
     Idempotency(IdempotencyProblem),
 }
@@ -94,6 +100,8 @@ impl fmt::Display for Error {
             Error::Invalid(what) => write!(f, "invalid: {what}"),
             Error::Throttled { retry_after_s } => write!(f, "throttled for {retry_after_s}s"),
             Error::Unavailable(detail) => write!(f, "storage unavailable: {detail}"),
+            Error::IdCollision => f.write_str("a freshly minted id already exists"),
+            Error::Corrupt(detail) => write!(f, "corrupt stored item: {detail}"),
             Error::Idempotency(problem) => f.write_str(problem.message()),
         }
     }
@@ -112,6 +120,8 @@ impl Error {
             Error::Invalid(_) => "invalid",
             Error::Throttled { .. } => "throttled",
             Error::Unavailable(_) => "unavailable",
+            Error::IdCollision => "id_collision",
+            Error::Corrupt(_) => "corrupt_item",
             Error::Idempotency(IdempotencyProblem::Malformed) => "idempotency_key_malformed",
             Error::Idempotency(IdempotencyProblem::Reused) => "idempotency_key_reused",
             Error::Idempotency(IdempotencyProblem::Concurrent) => "idempotency_key_concurrent",

@@ -266,3 +266,44 @@ async fn charging_counts_requests_that_did_not_create() {
     }
     assert_eq!(after.limit, 120);
 }
+
+/// A freshly minted id that already exists is its own error (the caller mints again), not a 503's
+/// "unavailable"; nothing of the second create is written.
+#[tokio::test]
+async fn an_existing_id_is_an_id_collision_and_writes_nothing() {
+    let store = store().await;
+    let tenant = tenant_with_cap(store, 10).await;
+    let (first, _) = new_org(&tenant, None);
+    store.create_org(&first).await.unwrap();
+    // The same child tenant (its key is global): what a second draw of the same id would write.
+    let (mut second, _) = new_org(&tenant, None);
+    second.child_tenant = first.child_tenant.clone();
+    assert_eq!(store.create_org(&second).await, Err(Error::IdCollision));
+    assert_eq!(counts(store, &tenant).await, (1, 1));
+    assert_sound(store).await;
+}
+
+/// A stored item that lacks an attribute is reported as corrupt, naming the attribute, not as DynamoDB
+/// being unavailable.
+#[tokio::test]
+async fn a_stored_item_missing_an_attribute_is_corrupt() {
+    let store = store().await;
+    let tenant = tenant_with_cap(store, 10).await;
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("TENANT#{}#{}", tenant.vendor, tenant.id)),
+        )
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("TENANT".into()))
+        .update_expression("REMOVE cap")
+        .send()
+        .await
+        .unwrap();
+    match store.tenant(&tenant).await {
+        Err(Error::Corrupt(detail)) => assert!(detail.contains("'cap'"), "{detail}"),
+        other => panic!("expected a corrupt item, got {other:?}"),
+    }
+}

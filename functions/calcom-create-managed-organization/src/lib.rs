@@ -279,7 +279,7 @@ async fn create(
         let answer = json!({"status": "success", "data": data});
         match lambda::create_once(store, new, idempotency.key.as_ref(), StatusCode::CREATED, &answer).await {
             Ok(reply) => return Ok(reply),
-            Err(Error::Unavailable(detail)) if attempt == 1 && is_id_collision(&detail) => continue,
+            Err(Error::IdCollision) if attempt == 1 => continue,
             Err(Error::Throttled { .. }) => return Err(too_many_requests(rate, ctx)),
             Err(Error::CapReached { cap }) => {
                 return Err(with_code(
@@ -323,17 +323,11 @@ async fn create(
     }
 }
 
-/// A put of a fresh item failed its `attribute_not_exists` condition: the counter, the slug and the rate
-/// window are judged before this, and secrets are 128 random bits, so it is the id.
-fn is_id_collision(detail: &str) -> bool {
-    detail.starts_with("transaction cancelled") && detail.contains("ConditionalCheckFailed")
-}
-
 /// Domain errors in Cal.com's words.
 fn domain_error(err: Error, ctx: &Ctx) -> Response<Body> {
     let code = err.code();
     let reply = match err {
-        Error::Unavailable(_) => fail(
+        Error::Unavailable(_) | Error::IdCollision | Error::Corrupt(_) => fail(
             ctx,
             StatusCode::SERVICE_UNAVAILABLE,
             "The service is temporarily unavailable. Please retry; send an Idempotency-Key to retry safely.",

@@ -277,7 +277,7 @@ fn domain_error(call: &Call, err: Error) -> Response<Body> {
         Error::SlugTaken { .. } => slug_taken(call),
         Error::Throttled { retry_after_s } => lambda::throttled(too_many(call), retry_after_s),
         Error::Invalid(_) => body_invalid(call),
-        Error::Unavailable(_) => error(
+        Error::Unavailable(_) | Error::IdCollision | Error::Corrupt(_) => error(
             call,
             StatusCode::SERVICE_UNAVAILABLE,
             "internal_clerk_error",

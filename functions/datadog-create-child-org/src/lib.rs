@@ -202,7 +202,9 @@ fn domain_error(err: Error) -> Response<Body> {
         Error::Unauthenticated(_) | Error::Forbidden(_) => errors(StatusCode::FORBIDDEN, "Forbidden"),
         Error::Throttled { .. } => errors(StatusCode::TOO_MANY_REQUESTS, "Too many requests"),
         Error::SlugTaken { .. } | Error::Invalid(_) => errors(StatusCode::BAD_REQUEST, "Bad Request"),
-        Error::Unavailable(_) => errors(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable, please retry"),
+        Error::Unavailable(_) | Error::IdCollision | Error::Corrupt(_) => {
+            errors(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable, please retry")
+        }
         Error::Idempotency(problem) => errors(lambda::idempotency_status(problem), problem.message()),
     };
     with_code(reply, code)

@@ -160,7 +160,7 @@ fn domain_error(err: Error) -> Response<Body> {
         Error::SlugTaken { .. } | Error::Invalid(_) => {
             detail(StatusCode::UNPROCESSABLE_ENTITY, "Invalid request", err.code())
         }
-        Error::Unavailable(_) => detail(
+        Error::Unavailable(_) | Error::IdCollision | Error::Corrupt(_) => detail(
             StatusCode::SERVICE_UNAVAILABLE,
             "Service temporarily unavailable, please retry",
             err.code(),

@@ -1,0 +1,225 @@
+//! The capped create: one `TransactWriteItems`, its cancellation reasons mapped item by item, transaction
+//! conflicts retried with jitter.
+
+use super::prelude::*;
+
+/// How often a create is tried again when DynamoDB reports a `TransactionConflict` (another transaction
+/// touched the same tenant counter at the same moment). DynamoDB Local never reports one; the SDK does not
+/// retry it.
+pub(super) const CONFLICT_ATTEMPTS: u32 = 6;
+
+/// No retry starts after this long: the whole request must end well within API Gateway's 29 s.
+pub(super) const CONFLICT_DEADLINE: Duration = Duration::from_secs(4);
+
+pub(super) enum Retry {
+    No(Error),
+    Conflict,
+}
+
+/// Where in a create's transaction the items are whose failure the caller must hear about.
+pub(super) struct ItemIndexes {
+    slug: Option<usize>,
+    rate: Option<usize>,
+    idempotency: Option<usize>,
+}
+
+/// Maps the cancellation reasons, item by item, to what went wrong. A duplicate that lost to its
+/// `Idempotency-Key` twin is told so first (its answer is the twin's, whatever else failed); then a full
+/// rate window; then the cap, which wins over a duplicate slug when both fail.
+pub(super) fn cancellation_to_error(
+    reasons: &[CancellationReason],
+    indexes: &ItemIndexes,
+    new: &NewOrg,
+) -> Retry {
+    let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
+    if indexes.idempotency.is_some_and(|i| code(i) == "ConditionalCheckFailed") {
+        return Retry::No(Error::Idempotency(IdempotencyProblem::Concurrent));
+    }
+    if let (Some(i), Some(rate)) = (indexes.rate, &new.rate) {
+        if code(i) == "ConditionalCheckFailed" {
+            return Retry::No(Error::Throttled { retry_after_s: rate.reset_s() });
+        }
+    }
+    if code(0) == "ConditionalCheckFailed" {
+        return Retry::No(match reasons[0].item() {
+            // The tenant exists, so its counter is at the cap.
+            Some(tenant) => Error::CapReached { cap: get_n(tenant, "cap").unwrap_or(0) as u32 },
+            None => Error::Forbidden(Denied::NotInScope),
+        });
+    }
+    if let (Some(i), Some(slug)) = (indexes.slug, &new.org.slug) {
+        if code(i) == "ConditionalCheckFailed" {
+            return Retry::No(Error::SlugTaken { slug: slug.clone() });
+        }
+    }
+    let codes: Vec<&str> = (0..reasons.len()).map(code).filter(|c| *c != "None").collect();
+    if codes.contains(&"TransactionConflict") {
+        return Retry::Conflict;
+    }
+    // Any other item's condition is `attribute_not_exists`: a fresh id or secret digest that already exists.
+    if codes.contains(&"ConditionalCheckFailed") {
+        return Retry::No(Error::IdCollision);
+    }
+    Retry::No(Error::Unavailable(format!("transaction cancelled: {}", codes.join(","))))
+}
+
+/// Full jitter over an exponential ceiling: 10 ms, 20 ms, 40 ms … capped at 320 ms.
+pub(super) fn jittered_backoff(attempt: u32) -> Duration {
+    let ceiling_ms = 10u64 << attempt.min(5);
+    let r = u64::from(u16::from_le_bytes(ids::random_bytes::<2>()));
+    Duration::from_millis(ceiling_ms * r / u64::from(u16::MAX) + 1)
+}
+
+impl Store {
+    /// Creates an organization under its tenant's cap in one `TransactWriteItems`: the counter goes up
+    /// only while `org_count < cap`, and the org, its slug claim, members, credentials and child tenant are
+    /// written with it or not at all.
+    ///
+    /// `TransactionConflict` is retried with jittered backoff, with the same client request token and the
+    /// same items, so that a retry can never create twice.
+    pub async fn create_org(&self, new: &NewOrg) -> Result<(), Error> {
+        let (items, indexes) = self.create_items(new);
+        let token = ids::random_hex(32);
+        let started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .client_request_token(&token)
+                .send()
+                .await;
+            let err = match result {
+                Ok(_) => return Ok(()),
+                Err(err) => err,
+            };
+            let outcome = match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
+                    cancellation_to_error(e.cancellation_reasons(), &indexes, new)
+                }
+                // Our own earlier attempt with this token is still being applied.
+                Some(TransactWriteItemsError::TransactionInProgressException(_)) => Retry::Conflict,
+                _ => Retry::No(unavailable("TransactWriteItems", &err)),
+            };
+            match outcome {
+                Retry::No(err) => return Err(err),
+                Retry::Conflict if attempt < CONFLICT_ATTEMPTS && started.elapsed() < CONFLICT_DEADLINE => {
+                    tokio::time::sleep(jittered_backoff(attempt)).await;
+                }
+                Retry::Conflict => {
+                    return Err(Error::Unavailable(format!("transaction conflict after {attempt} attempts")))
+                }
+            }
+        }
+    }
+
+    /// The transaction's items, in the order cancellation reasons refer to, with the indexes of the items
+    /// whose failure means something to the caller.
+    pub(super) fn create_items(&self, new: &NewOrg) -> (Vec<TransactWriteItem>, ItemIndexes) {
+        let pk = tenant_pk(&new.tenant);
+        let counter = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(&pk))
+            .key("sk", s("TENANT"))
+            .update_expression("SET org_count = org_count + :one")
+            .condition_expression("attribute_exists(pk) AND org_count < cap")
+            .expression_attribute_values(":one", n(1))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .expect("counter update has its key and expression");
+        let org = &new.org;
+        let mut org_item = Item::from([
+            ("pk".to_owned(), s(&pk)),
+            ("sk".to_owned(), s(format!("ORG#{}", org.id))),
+            ("type".to_owned(), s("org")),
+            ("org_id".to_owned(), s(&org.id)),
+            ("name".to_owned(), s(&org.name)),
+            ("created_ms".to_owned(), n(org.created_ms)),
+            ("doc".to_owned(), s(&org.doc)),
+        ]);
+        if let Some(slug) = &org.slug {
+            org_item.insert("slug".to_owned(), s(slug));
+        }
+        let mut items =
+            vec![TransactWriteItem::builder().update(counter).build(), put(&self.table, org_item)];
+        let slug_pk = tenant_pk(new.slug_scope.as_ref().unwrap_or(&new.tenant));
+        let slug_index = org.slug.as_ref().map(|slug| {
+            items.push(put(
+                &self.table,
+                Item::from([
+                    ("pk".to_owned(), s(&slug_pk)),
+                    ("sk".to_owned(), s(format!("SLUG#{slug}"))),
+                    ("type".to_owned(), s("slug")),
+                    ("org_id".to_owned(), s(&org.id)),
+                    // The org's own tenant, which the slug scope may be wider than.
+                    ("tenant".to_owned(), s(&new.tenant.id)),
+                ]),
+            ));
+            items.len() - 1
+        });
+        for member in &new.members {
+            items.push(put(
+                &self.table,
+                Item::from([
+                    ("pk".to_owned(), s(format!("ORG#{}#{}", new.tenant.vendor, org.id))),
+                    ("sk".to_owned(), s(format!("MEMBER#{}", member.principal))),
+                    ("type".to_owned(), s("member")),
+                    ("tenant".to_owned(), s(&new.tenant.id)),
+                    ("org_id".to_owned(), s(&org.id)),
+                    ("principal".to_owned(), s(&member.principal)),
+                    ("role".to_owned(), s(&member.role)),
+                ]),
+            ));
+        }
+        for credential in &new.credentials {
+            items.push(put(&self.table, credential_item(credential, Some(&org.id))));
+        }
+        if let Some(child) = &new.child_tenant {
+            let mut item = tenant_item(child);
+            item.insert("parent".to_owned(), s(&new.tenant.id));
+            item.insert("org_id".to_owned(), s(&org.id));
+            items.push(put(&self.table, item));
+        }
+        let rate_index = new.rate.as_ref().filter(|r| r.enabled()).map(|rate| {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(rate_item_key(&rate.key, rate.window)))
+                .update_expression("SET #type = :type, expires_at = :exp ADD n :one")
+                .condition_expression("attribute_not_exists(n) OR n < :limit")
+                .expression_attribute_names("#type", "type")
+                .expression_attribute_values(":type", s("rate"))
+                .expression_attribute_values(":exp", n(rate_expiry(rate.window)))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":limit", n(rate.limit))
+                .build()
+                .expect("rate update has its key and expression");
+            items.push(TransactWriteItem::builder().update(update).build());
+            items.len() - 1
+        });
+        let idempotency_index = new.idempotency.as_ref().map(|record| {
+            let mut item = idempotency_key_of(&record.id);
+            item.extend([
+                ("type".to_owned(), s("idempotency")),
+                ("fingerprint".to_owned(), s(&record.fingerprint)),
+                ("sealed".to_owned(), AttributeValue::B(record.sealed.clone().into())),
+                (TTL_ATTRIBUTE.to_owned(), n(record.expires_s)),
+                // What the record answered for, so that `verify` can tell an orphan.
+                ("tenant".to_owned(), s(&pk)),
+                ("org_id".to_owned(), s(&org.id)),
+            ]);
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                // An expired record that TTL has not removed yet no longer holds its key.
+                .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
+                .expression_attribute_values(":now", n(clock::now_ms().div_euclid(1_000)))
+                .build()
+                .expect("put has its table and item");
+            items.push(TransactWriteItem::builder().put(put).build());
+            items.len() - 1
+        });
+        (items, ItemIndexes { slug: slug_index, rate: rate_index, idempotency: idempotency_index })
+    }
+}

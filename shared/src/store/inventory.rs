@@ -1,0 +1,85 @@
+//! The whole table, for `orgmint verify` and the tests.
+
+use super::prelude::*;
+
+/// Every item of the table, typed. Read by a full `Scan`: for audits, never on a request path.
+#[derive(Debug, Default, Clone)]
+pub struct Inventory {
+    pub tenants: Vec<Tenant>,
+    /// Each org with the tenant whose scope holds it.
+    pub orgs: Vec<(TenantRef, Org)>,
+    /// Slug claims: the claimed org's tenant, slug, the org that claimed it.
+    pub slugs: Vec<(TenantRef, String, String)>,
+    /// Tenants' secrets, by name (never their values).
+    pub secrets: Vec<(TenantRef, String)>,
+    /// Memberships: the org's tenant, org id, member.
+    pub members: Vec<(TenantRef, String, Member)>,
+    /// Credentials, with the org whose create minted them (if any).
+    pub credentials: Vec<(Credential, Option<String>)>,
+    /// Idempotency records: the tenant and org of the create each answered.
+    pub idempotency: Vec<(TenantRef, String)>,
+    /// Items of no known type (or unreadable), by key.
+    pub unknown: Vec<String>,
+}
+
+impl Inventory {
+    fn add(&mut self, item: &Item) -> Result<(), Error> {
+        // Orgs and slug claims live under their tenant's partition: TENANT#<vendor>#<tenant>.
+        let tenant_of = |item: &Item| tenant_of_pk(&get_s(item, "pk")?);
+        match get_s(item, "type")?.as_str() {
+            "tenant" => self.tenants.push(tenant_from_item(item)?),
+            "org" => self.orgs.push((tenant_of(item)?, org_from_item(item)?)),
+            "slug" => {
+                let slug = get_s(item, "sk")?.trim_start_matches("SLUG#").to_owned();
+                let scope = tenant_of(item)?;
+                // Claims in a wider scope name the org's own tenant.
+                let tenant = match get_opt_s(item, "tenant") {
+                    Some(id) => TenantRef::new(scope.vendor, id),
+                    None => scope,
+                };
+                self.slugs.push((tenant, slug, get_s(item, "org_id")?));
+            }
+            "member" => {
+                let pk = get_s(item, "pk")?;
+                let vendor: Vendor =
+                    pk.split('#').nth(1).unwrap_or_default().parse().map_err(|_| corrupt("pk"))?;
+                self.members.push((
+                    TenantRef::new(vendor, get_s(item, "tenant")?),
+                    get_s(item, "org_id")?,
+                    Member { principal: get_s(item, "principal")?, role: get_s(item, "role")? },
+                ));
+            }
+            "credential" => self.credentials.push((credential_from_item(item)?, get_opt_s(item, "org_id"))),
+            "secret" => self
+                .secrets
+                .push((TenantRef::new(vendor_of(item)?, get_s(item, "tenant")?), get_s(item, "name")?)),
+            // Rate windows count requests; they hold no invariant of their own.
+            "rate" => {}
+            "idempotency" => {
+                self.idempotency.push((tenant_of_pk(&get_s(item, "tenant")?)?, get_s(item, "org_id")?))
+            }
+            other => return Err(Error::Invalid(format!("unknown item type '{other}'"))),
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    pub async fn inventory(&self) -> Result<Inventory, Error> {
+        let mut inventory = Inventory::default();
+        let mut items =
+            self.client.scan().table_name(&self.table).consistent_read(true).into_paginator().items().send();
+        while let Some(item) = items.next().await {
+            let item = item.map_err(|e| unavailable("Scan", &e))?;
+            if let Err(e) = inventory.add(&item) {
+                let key = format!(
+                    "{}/{}",
+                    get_opt_s(&item, "pk").unwrap_or_default(),
+                    get_opt_s(&item, "sk").unwrap_or_default()
+                );
+                inventory.unknown.push(format!("{key}: {e}"));
+            }
+        }
+        Ok(inventory)
+    }
+}

@@ -1,0 +1,186 @@
+//! What a request reads before it acts, in one round trip (credentials, tenants, the rate window, the
+//! idempotency record), and the rate charge of a request that created nothing.
+
+use super::prelude::*;
+
+impl Store {
+    /// The credential behind `secret`, for `vendor`.
+    pub async fn authenticate(&self, vendor: Vendor, secret: &str) -> Result<Credential, Error> {
+        let mut found = self.authenticate_all(vendor, &[secret]).await?;
+        found.credentials.remove(0)
+    }
+
+    /// The credentials behind `secrets`, for `vendor`, and the rate window of the first: one
+    /// `BatchGetItem` by the secrets' digests (and the first one's counter of the current window).
+    /// Each credential is `Err` when unknown, of another vendor, or expired.
+    pub async fn authenticate_all(&self, vendor: Vendor, secrets: &[&str]) -> Result<Authenticated, Error> {
+        self.authenticate_for(vendor, secrets, None).await
+    }
+
+    /// [`Store::authenticate_all`], and in the same round trip the record of the request's
+    /// `Idempotency-Key`, if any.
+    pub async fn authenticate_for(
+        &self,
+        vendor: Vendor,
+        secrets: &[&str],
+        idempotency: Option<&IdempotencyKey>,
+    ) -> Result<Authenticated, Error> {
+        let now_s = clock::now_ms().div_euclid(1_000);
+        let digests: Vec<String> = secrets.iter().map(|s| crate::secrets::digest(s)).collect();
+        let rate_key = digests.first().cloned().unwrap_or_default();
+        let window = now_s.div_euclid(rate::WINDOW_S);
+        let mut keys: Vec<Item> = Vec::new();
+        for digest in &digests {
+            let key =
+                Item::from([("pk".to_owned(), s(format!("CRED#{digest}"))), ("sk".to_owned(), s("CRED"))]);
+            // BatchGetItem refuses the same key twice.
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        keys.push(rate_item_key(&rate_key, window));
+        keys.extend(idempotency.map(idempotency_key));
+        let found = self.batch_get(keys, false).await?;
+        // Keys carry digests of secrets: matched in constant time (crate::secrets::equal).
+        let item = |pk: &str| {
+            found
+                .iter()
+                .find(|i| matches!(i.get("pk"), Some(AttributeValue::S(v)) if crate::secrets::equal(v, pk)))
+        };
+        let credentials: Vec<Result<Credential, Error>> = digests
+            .iter()
+            .map(|digest| {
+                let item =
+                    item(&format!("CRED#{digest}")).ok_or(Error::Unauthenticated(AuthFailure::Unknown))?;
+                let credential = credential_from_item(item)?;
+                if credential.tenant.vendor != vendor {
+                    return Err(Error::Unauthenticated(AuthFailure::Unknown));
+                }
+                if credential.is_expired_at(now_s) {
+                    return Err(Error::Unauthenticated(AuthFailure::Expired));
+                }
+                Ok(credential)
+            })
+            .collect();
+        let used = item(&format!("RATE#{rate_key}")).and_then(|i| get_n(i, "n").ok()).unwrap_or(0) as u32;
+        let limit = credentials.first().and_then(|c| c.as_ref().ok()).map_or(0, |c| c.rate_limit);
+        let prior = live_record(&found, idempotency, now_s)?;
+        Ok(Authenticated { credentials, rate: RateWindow::new(rate_key, limit, used, now_s), prior })
+    }
+
+    /// One `BatchGetItem` (unprocessed keys retried twice): the items found, in no particular order.
+    pub(super) async fn batch_get(&self, keys: Vec<Item>, consistent: bool) -> Result<Vec<Item>, Error> {
+        let mut found: Vec<Item> = Vec::new();
+        let mut request = KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .consistent_read(consistent)
+            .build()
+            .expect("keys are set");
+        for attempt in 0..3 {
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(|e| unavailable("BatchGetItem", &e))?;
+            found.extend(out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default());
+            match out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
+                Some(rest) if !rest.keys().is_empty() && attempt < 2 => request = rest,
+                Some(rest) if !rest.keys().is_empty() => {
+                    return Err(Error::Unavailable("BatchGetItem: keys left unprocessed".into()))
+                }
+                _ => break,
+            }
+        }
+        Ok(found)
+    }
+
+    /// Several tenants and, optionally, the count of the current window of the rate key `rate_key`
+    /// (see [`RateWindow::key`]), in one consistent `BatchGetItem`: for callers that authenticate by
+    /// something other than a stored credential (e.g. a signed token naming its tenants). Each tenant is
+    /// `None` when it does not exist; the count is 0 without a key or a window.
+    pub async fn tenants(
+        &self,
+        refs: &[TenantRef],
+        rate_key: Option<&str>,
+        now_s: i64,
+    ) -> Result<(Vec<Option<Tenant>>, u32), Error> {
+        let (tenants, used, _) = self.tenants_for(refs, rate_key, now_s, None).await?;
+        Ok((tenants, used))
+    }
+
+    /// [`Store::tenants`], and in the same round trip the record of the request's `Idempotency-Key`.
+    pub async fn tenants_for(
+        &self,
+        refs: &[TenantRef],
+        rate_key: Option<&str>,
+        now_s: i64,
+        idempotency: Option<&IdempotencyKey>,
+    ) -> Result<(Vec<Option<Tenant>>, u32, Option<IdempotencyRecord>), Error> {
+        let mut keys: Vec<Item> = Vec::new();
+        for tenant in refs {
+            let key = tenant_key(tenant);
+            // BatchGetItem refuses the same key twice.
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        if let Some(rate_key) = rate_key {
+            keys.push(rate_item_key(rate_key, now_s.div_euclid(rate::WINDOW_S)));
+        }
+        keys.extend(idempotency.map(idempotency_key));
+        if keys.is_empty() {
+            return Ok((Vec::new(), 0, None));
+        }
+        let found = self.batch_get(keys, true).await?;
+        let item =
+            |pk: &str| found.iter().find(|i| matches!(i.get("pk"), Some(AttributeValue::S(v)) if v == pk));
+        let tenants = refs
+            .iter()
+            .map(|tenant| item(&tenant_pk(tenant)).map(tenant_from_item).transpose())
+            .collect::<Result<Vec<_>, Error>>()?;
+        let used = rate_key
+            .and_then(|key| item(&format!("RATE#{key}")))
+            .and_then(|i| get_n(i, "n").ok())
+            .unwrap_or(0) as u32;
+        Ok((tenants, used, live_record(&found, idempotency, now_s)?))
+    }
+
+    /// The live record of an `Idempotency-Key`, read consistently: for a create that lost the race to a
+    /// concurrent duplicate, whose record is therefore committed.
+    pub async fn idempotency_record(&self, key: &IdempotencyKey) -> Result<Option<IdempotencyRecord>, Error> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(idempotency_key(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", &e))?;
+        let found: Vec<Item> = out.item.into_iter().collect();
+        live_record(&found, Some(key), clock::now_ms().div_euclid(1_000))
+    }
+
+    /// Counts one request in its rate window, for requests that end without a create transaction (which
+    /// counts its own). Nothing to do when limiting is off.
+    pub async fn charge(&self, rate: &RateWindow) -> Result<(), Error> {
+        if !rate.enabled() {
+            return Ok(());
+        }
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(rate_item_key(&rate.key, rate.window)))
+            .update_expression("SET #type = :type, expires_at = :exp ADD n :one")
+            .expression_attribute_names("#type", "type")
+            .expression_attribute_values(":type", s("rate"))
+            .expression_attribute_values(":exp", n(rate_expiry(rate.window)))
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await
+            .map_err(|e| unavailable("UpdateItem", &e))?;
+        Ok(())
+    }
+}
