@@ -86,7 +86,11 @@ impl Store {
                 .map_err(|e| unavailable("BatchGetItem", &e))?;
             found.extend(out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default());
             match out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
-                Some(rest) if !rest.keys().is_empty() && attempt < 2 => request = rest,
+                // Throttled keys come back unprocessed: ask again after a jittered pause, as AWS advises.
+                Some(rest) if !rest.keys().is_empty() && attempt < 2 => {
+                    tokio::time::sleep(super::create::jittered_backoff(attempt)).await;
+                    request = rest;
+                }
                 Some(rest) if !rest.keys().is_empty() => {
                     return Err(Error::Unavailable("BatchGetItem: keys left unprocessed".into()))
                 }
