@@ -8,6 +8,7 @@
 //! - [`error`]: the domain errors, one enum; each vendor renders them in its own words.
 //! - [`deadline`]: one deadline per request for its DynamoDB calls.
 //! - `lambda` (feature `lambda`): request plumbing every function shares.
+//! - `pipeline` (feature `lambda`): the one create pipeline; each vendor implements its `Endpoint`.
 //! - `arbitrary` (feature `proptest`, tests only): strategies for hostile input.
 
 #[cfg(feature = "proptest")]
@@ -20,6 +21,8 @@ pub mod ids;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod model;
+#[cfg(feature = "lambda")]
+pub mod pipeline;
 pub mod rate;
 pub mod round_trips;
 pub mod secrets;

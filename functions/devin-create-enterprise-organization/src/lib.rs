@@ -5,7 +5,8 @@ mod validate;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, Idempotency, RateLimitHeaders};
+use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateLimitHeaders};
+use orgmint::pipeline::{self, Authenticated, Endpoint, Minted};
 use orgmint::{AuthFailure, Credential, Error, Member, NewOrg, Org, RateWindow, Store, Vendor};
 use serde_json::{json, Value};
 
@@ -19,112 +20,121 @@ pub const API_KEY_PREFIX: &str = "apk_user_";
 pub const ENTERPRISE_ADMIN: &str = "enterprise_admin";
 
 /// The handler as the Lambda runtime and the tests call it: request id, round trips and the log line
-/// around [`handle`].
+/// around the pipeline.
 pub async fn handler(store: &'static Store, req: Request) -> Response<Body> {
-    lambda::serve(store, ROUTE, req, handle).await
+    pipeline::handler::<Devin>(store, req).await
 }
 
-pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response<Body> {
-    // Header sizes (431) → authentication (401) → authorization (403) → body (413/422) → the transaction
-    // (403 at the cap).
-    if let Some(message) = lambda::oversized_headers(&req) {
-        return detail(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, &message, "too_large");
-    }
-    let (caller, rate, idempotency) = match authenticate(store, &req).await {
-        Ok(found) => found,
-        Err(reply) => return reply,
-    };
-    lambda::metered(store, &rate, Some(&RATE_LIMIT_HEADERS), too_many_requests, async {
-        create(store, &req, &call, caller, &rate, idempotency).await.unwrap_or_else(|reply| reply)
-    })
-    .await
-}
+/// Devin's endpoint: its dialect over the one create pipeline (`orgmint::pipeline`).
+pub struct Devin;
 
-/// The caller's credential, rate window and idempotency record: one round trip. Failures are 401s, which
-/// are not counted.
-async fn authenticate(
-    store: &Store,
-    req: &Request,
-) -> Result<(Credential, RateWindow, Idempotency), Response<Body>> {
-    let token =
-        lambda::bearer_token(req).ok_or_else(|| unauthorized("Not authenticated", "unauthenticated"))?;
-    if !token.starts_with(API_KEY_PREFIX) {
-        return Err(unauthorized("Invalid API key", "unauthenticated"));
-    }
-    let (mut found, idempotency) =
-        lambda::authenticate(store, req, Vendor::Devin, &[token]).await.map_err(domain_error)?;
-    let caller = found.credentials.remove(0).map_err(domain_error)?;
-    Ok((caller, found.rate, idempotency.map_err(domain_error)?))
-}
+impl Endpoint for Devin {
+    const ROUTE: &'static str = ROUTE;
+    const RATE_LIMIT_HEADERS: Option<&'static RateLimitHeaders> = Some(&RATE_LIMIT_HEADERS);
+    type Ctx = Call;
+    type Caller = Credential;
+    type Input = EnterpriseOrgCreate;
 
-async fn create(
-    store: &Store,
-    req: &Request,
-    call: &Call,
-    caller: Credential,
-    rate: &RateWindow,
-    idempotency: Idempotency,
-) -> Result<Response<Body>, Response<Body>> {
-    if caller.role != ENTERPRISE_ADMIN {
-        return Err(detail(
-            StatusCode::FORBIDDEN,
-            "Enterprise admin permissions are required to create organizations",
-            "forbidden",
-        ));
+    fn context(_req: &Request, call: &Call) -> Call {
+        call.clone()
     }
-    if let Some(replay) = idempotency.replay() {
-        return replay.map_err(domain_error);
-    }
-    let (bytes, _) = lambda::body(req, false).map_err(|problem| match problem {
-        BodyProblem::TooLarge => detail(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("Request body too large: at most {} bytes", lambda::MAX_BODY_BYTES),
-            "too_large",
-        ),
-        BodyProblem::UnsupportedType(_) => validation_error(vec![validate::not_an_object(Value::String(
-            String::from_utf8_lossy(req.body().as_ref()).into_owned(),
-        ))]),
-    })?;
-    let input = validate(bytes).map_err(validation_error)?;
 
-    let org_id = format!("org-{}", orgmint::ids::random_hex(32));
-    let members = u64::from(input.add_creator_as_member);
-    let response = json!({
-        "org_id": org_id,
-        "org_name": input.display_name,
-        "created_at": orgmint::clock::rfc3339(call.now_ms),
-        "max_cycle_acu_limit": input.acu_limit,
-        "max_session_acu_limit": Value::Null,
-        "org_admin_count": members,
-        "org_member_count": members,
-        "org_user_count": members,
-    });
-    let new = NewOrg {
-        tenant: caller.tenant.clone(),
-        slug_scope: None,
-        org: Org {
-            id: org_id,
-            name: input.display_name,
-            slug: None,
-            created_ms: call.now_ms,
-            doc: response.to_string(),
-        },
-        members: if input.add_creator_as_member {
-            vec![Member { principal: caller.principal.clone(), role: "admin".to_owned() }]
-        } else {
-            Vec::new()
-        },
-        credentials: Vec::new(),
-        child_tenant: None,
-        rate: Some(rate.clone()),
-        idempotency: None,
-    };
-    lambda::create_once(store, new, idempotency.key.as_ref(), StatusCode::OK, &response).await.map_err(
-        |err| match err {
-            Error::Throttled { .. } => too_many_requests(rate),
-            other => domain_error(other),
-        },
-    )
+    fn headers_too_large(_call: &Call, message: &str) -> Response<Body> {
+        detail(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, message, "too_large")
+    }
+
+    /// The caller's credential, rate window and idempotency record: one round trip. Failures are 401s,
+    /// which are not counted.
+    async fn authenticate(
+        store: &Store,
+        req: &Request,
+        _call: &Call,
+    ) -> Result<Authenticated<Credential>, Response<Body>> {
+        let token =
+            lambda::bearer_token(req).ok_or_else(|| unauthorized("Not authenticated", "unauthenticated"))?;
+        if !token.starts_with(API_KEY_PREFIX) {
+            return Err(unauthorized("Invalid API key", "unauthenticated"));
+        }
+        let (mut found, idempotency) =
+            lambda::authenticate(store, req, Vendor::Devin, &[token]).await.map_err(domain_error)?;
+        let caller = found.credentials.remove(0).map_err(domain_error)?;
+        Ok(Authenticated { caller, rate: found.rate, idempotency: idempotency.map_err(domain_error)? })
+    }
+
+    fn authorize(_req: &Request, _call: &Call, caller: &Credential) -> Result<(), Response<Body>> {
+        if caller.role != ENTERPRISE_ADMIN {
+            return Err(detail(
+                StatusCode::FORBIDDEN,
+                "Enterprise admin permissions are required to create organizations",
+                "forbidden",
+            ));
+        }
+        Ok(())
+    }
+
+    fn parse(req: &Request, _call: &Call) -> Result<EnterpriseOrgCreate, Response<Body>> {
+        let (bytes, _) = lambda::body(req, false).map_err(|problem| match problem {
+            BodyProblem::TooLarge => detail(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("Request body too large: at most {} bytes", lambda::MAX_BODY_BYTES),
+                "too_large",
+            ),
+            BodyProblem::UnsupportedType(_) => validation_error(vec![validate::not_an_object(
+                Value::String(String::from_utf8_lossy(req.body().as_ref()).into_owned()),
+            )]),
+        })?;
+        validate(bytes).map_err(validation_error)
+    }
+
+    fn mint(
+        call: &Call,
+        caller: &Credential,
+        input: &EnterpriseOrgCreate,
+        rate: &RateWindow,
+        _attempt: u32,
+    ) -> Minted {
+        let org_id = format!("org-{}", orgmint::ids::random_hex(32));
+        let members = u64::from(input.add_creator_as_member);
+        let answer = json!({
+            "org_id": org_id,
+            "org_name": input.display_name,
+            "created_at": orgmint::clock::rfc3339(call.now_ms),
+            "max_cycle_acu_limit": input.acu_limit,
+            "max_session_acu_limit": Value::Null,
+            "org_admin_count": members,
+            "org_member_count": members,
+            "org_user_count": members,
+        });
+        let new = NewOrg {
+            tenant: caller.tenant.clone(),
+            slug_scope: None,
+            org: Org {
+                id: org_id,
+                name: input.display_name.clone(),
+                slug: None,
+                created_ms: call.now_ms,
+                doc: answer.to_string(),
+            },
+            members: if input.add_creator_as_member {
+                vec![Member { principal: caller.principal.clone(), role: "admin".to_owned() }]
+            } else {
+                Vec::new()
+            },
+            credentials: Vec::new(),
+            child_tenant: None,
+            rate: Some(rate.clone()),
+            idempotency: None,
+        };
+        Minted { new, status: StatusCode::OK, answer }
+    }
+
+    fn too_many_requests(_call: &Call, rate: &RateWindow) -> Response<Body> {
+        too_many_requests(rate)
+    }
+
+    fn refuse(_call: &Call, _caller: Option<&Credential>, err: Error) -> Response<Body> {
+        domain_error(err)
+    }
 }
 
 /// slowapi's answer, as FastAPI services send it: 429 with `Retry-After`.

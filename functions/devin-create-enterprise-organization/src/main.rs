@@ -1,8 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    orgmint::lambda::run(
-        devin_create_enterprise_organization::ROUTE,
-        devin_create_enterprise_organization::handle,
-    )
-    .await
+    orgmint::pipeline::run::<devin_create_enterprise_organization::Devin>().await
 }

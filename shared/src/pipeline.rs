@@ -1,0 +1,159 @@
+//! The one create pipeline every vendor's endpoint runs: the order of the checks, metering, idempotency,
+//! throttling and retries live here once; each vendor's crate implements [`Endpoint`] with its dialect
+//! only (where its credentials are, what its roles allow, how its body reads, what it answers, and its
+//! error envelope).
+//!
+//! Order: header sizes (431) → authentication, with the rate window and the `Idempotency-Key` record in
+//! the same round trip (401) → the rate window (429; every later answer is metered) → authorization
+//! (400/403) → an idempotent replay → the body (413/400/422) → the one transaction, minted again when a
+//! fresh id collided → refusals in the vendor's envelope.
+
+use std::future::Future;
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::lambda::{self, Call, ErrorCode, Idempotency, RateLimitHeaders};
+use crate::model::NewOrg;
+use crate::rate::RateWindow;
+use crate::store::Store;
+
+/// Who authenticated, the rate window their request is metered against, and the request's
+/// `Idempotency-Key` with its record: what one authentication round trip finds.
+pub struct Authenticated<C> {
+    pub caller: C,
+    pub rate: RateWindow,
+    pub idempotency: Idempotency,
+}
+
+/// An organization ready to be written, and the answer the vendor gives once it is.
+pub struct Minted {
+    pub new: NewOrg,
+    pub status: StatusCode,
+    pub answer: Value,
+}
+
+/// One vendor endpoint that creates an organization, in the vendor's words. Every refusal is a whole
+/// response in the vendor's envelope; the pipeline decides when each is given.
+// A refusal is the answer itself, returned once per request: boxing it would only add an allocation.
+#[allow(clippy::result_large_err)]
+pub trait Endpoint: Sync + 'static {
+    /// `METHOD /path` as the router and the log line name it.
+    const ROUTE: &'static str;
+    /// The vendor's rate-limit headers on every metered answer; `None` where the vendor sends none.
+    const RATE_LIMIT_HEADERS: Option<&'static RateLimitHeaders>;
+
+    /// What the vendor's answers need to know of the request (its path, its time, its trace id …).
+    type Ctx: Send + Sync;
+    /// The authenticated caller.
+    type Caller: Send + Sync;
+    /// The request body, validated.
+    type Input: Send + Sync;
+
+    fn context(req: &Request, call: &Call) -> Self::Ctx;
+
+    /// 431 for headers over [`lambda::MAX_HEADER_BYTES`] or [`lambda::MAX_HEADERS_TOTAL_BYTES`].
+    fn headers_too_large(ctx: &Self::Ctx, message: &str) -> Response<Body>;
+
+    /// The caller, in one round trip; `Err` is the vendor's answer (401, or a 503 when DynamoDB failed).
+    fn authenticate(
+        store: &Store,
+        req: &Request,
+        ctx: &Self::Ctx,
+    ) -> impl Future<Output = Result<Authenticated<Self::Caller>, Response<Body>>> + Send;
+
+    /// The caller may do this here (the path's scope, role, permissions, plan, features).
+    fn authorize(req: &Request, ctx: &Self::Ctx, caller: &Self::Caller) -> Result<(), Response<Body>>;
+
+    /// The body, within [`lambda::MAX_BODY_BYTES`], of a content type the vendor reads, valid.
+    fn parse(req: &Request, ctx: &Self::Ctx) -> Result<Self::Input, Response<Body>>;
+
+    /// The organization to write and the answer to give, with fresh ids and secrets (`attempt` counts from
+    /// 1: a retry after [`Endpoint::retry`] said so mints again).
+    fn mint(
+        ctx: &Self::Ctx,
+        caller: &Self::Caller,
+        input: &Self::Input,
+        rate: &RateWindow,
+        attempt: u32,
+    ) -> Minted;
+
+    /// Whether a create refused with `err` is minted and tried again. Nothing was written. By default a
+    /// fresh id that already exists is drawn again, once.
+    fn retry(err: &Error, attempt: u32, _input: &Self::Input) -> bool {
+        matches!(err, Error::IdCollision) && attempt < 2
+    }
+
+    /// 429: the caller's window is full (`lambda::throttled` completes it).
+    fn too_many_requests(ctx: &Self::Ctx, rate: &RateWindow) -> Response<Body>;
+
+    /// A domain refusal in the vendor's words.
+    fn refuse(ctx: &Self::Ctx, caller: Option<&Self::Caller>, err: Error) -> Response<Body>;
+}
+
+/// The endpoint behind [`lambda::serve`]: the request id, the deadline, round trips and the log line.
+pub async fn handler<E: Endpoint>(store: &'static Store, req: Request) -> Response<Body> {
+    lambda::serve(store, E::ROUTE, req, create::<E>).await
+}
+
+/// The Lambda entry point of an endpoint: `main` is this one line.
+pub async fn run<E: Endpoint>() -> Result<(), lambda_http::Error> {
+    lambda::run(E::ROUTE, create::<E>).await
+}
+
+/// One create request through every check, in the order of the module's doc.
+pub async fn create<E: Endpoint>(store: &'static Store, req: Request, call: Call) -> Response<Body> {
+    let ctx = E::context(&req, &call);
+    if let Some(message) = lambda::oversized_headers(&req) {
+        return E::headers_too_large(&ctx, &message);
+    }
+    let found = match E::authenticate(store, &req, &ctx).await {
+        Ok(found) => found,
+        Err(reply) => return reply,
+    };
+    let (rate, ctx) = (&found.rate, &ctx);
+    lambda::metered(store, rate, E::RATE_LIMIT_HEADERS, |rate| E::too_many_requests(ctx, rate), async {
+        authorized::<E>(store, &req, ctx, &found).await.unwrap_or_else(|reply| reply)
+    })
+    .await
+}
+
+async fn authorized<E: Endpoint>(
+    store: &Store,
+    req: &Request,
+    ctx: &E::Ctx,
+    found: &Authenticated<E::Caller>,
+) -> Result<Response<Body>, Response<Body>> {
+    let caller = &found.caller;
+    let refuse = |err: Error| refusal::<E>(ctx, Some(caller), err);
+    E::authorize(req, ctx, caller)?;
+    if let Some(replay) = found.idempotency.replay() {
+        return replay.map_err(refuse);
+    }
+    let input = E::parse(req, ctx)?;
+    let key = found.idempotency.key.as_ref();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let Minted { new, status, answer } = E::mint(ctx, caller, &input, &found.rate, attempt);
+        match lambda::create_once(store, new, key, status, &answer).await {
+            Ok(reply) => return Ok(reply),
+            Err(err) if E::retry(&err, attempt, &input) => continue,
+            // The transaction found the window full (a concurrent request filled it since authentication).
+            Err(Error::Throttled { .. }) => return Err(E::too_many_requests(ctx, &found.rate)),
+            Err(err) => return Err(refuse(err)),
+        }
+    }
+}
+
+/// The vendor's refusal, its log line naming the domain's code unless the vendor named one.
+pub fn refusal<E: Endpoint>(ctx: &E::Ctx, caller: Option<&E::Caller>, err: Error) -> Response<Body> {
+    let code = err.code();
+    let mut reply = E::refuse(ctx, caller, err);
+    if reply.extensions().get::<ErrorCode>().is_none() {
+        reply.extensions_mut().insert(ErrorCode(code));
+    }
+    reply
+}
