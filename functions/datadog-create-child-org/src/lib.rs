@@ -6,7 +6,8 @@ mod validate;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, Idempotency, RateLimitHeaders};
+use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateLimitHeaders};
+use orgmint::pipeline::{self, Authenticated, Endpoint, Minted};
 use orgmint::{
     ids, secrets, Credential, Error, Member, NewCredential, NewOrg, Org, RateWindow, Store, Tenant,
     TenantRef, Vendor,
@@ -27,169 +28,182 @@ pub const ADMIN_ROLE: &str = "adm";
 
 /// The handler as the Lambda runtime and the tests call it.
 pub async fn handler(store: &'static Store, req: Request) -> Response<Body> {
-    lambda::serve(store, ROUTE, req, handle).await
+    pipeline::handler::<Datadog>(store, req).await
 }
 
-pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response<Body> {
-    if let Some(message) = lambda::oversized_headers(&req) {
-        return errors(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, &message);
-    }
-    let (owner, rate, idempotency) = match authenticate(store, &req).await {
-        Ok(found) => found,
-        Err(reply) => return reply,
-    };
-    lambda::metered(store, &rate, Some(&RATE_LIMIT_HEADERS), too_many_requests, async {
-        create(store, &req, &call, &owner, &rate, idempotency).await.unwrap_or_else(|reply| reply)
-    })
-    .await
-}
+/// Datadog's endpoint: its dialect over the one create pipeline (`orgmint::pipeline`).
+pub struct Datadog;
 
-/// Both keys in one round trip, checked in Datadog's order: API key present, API key known, application
-/// key present, application key known and of the same organization. The application key's credential is
-/// the caller; the rate window is the API key's. The request's `Idempotency-Key` record comes in the same
-/// round trip; the key is bound to both keys presented.
-async fn authenticate(
-    store: &Store,
-    req: &Request,
-) -> Result<(Credential, RateWindow, Idempotency), Response<Body>> {
-    let api_key =
-        lambda::header(req, "dd-api-key").ok_or_else(|| errors(StatusCode::FORBIDDEN, "API key required"))?;
-    let app_key = lambda::header(req, "dd-application-key");
-    let secrets: Vec<&str> = [Some(api_key), app_key].into_iter().flatten().collect();
-    let (mut found, idempotency) =
-        lambda::authenticate(store, req, Vendor::Datadog, &secrets).await.map_err(domain_error)?;
-    let forbidden = || errors(StatusCode::FORBIDDEN, "Forbidden");
-    let api = found.credentials.remove(0).ok().filter(|c| c.kind == API_KEY).ok_or_else(forbidden)?;
-    if app_key.is_none() {
-        return Err(errors(StatusCode::FORBIDDEN, "Application key required"));
-    }
-    let owner = found
-        .credentials
-        .remove(0)
-        .ok()
-        .filter(|c| c.kind == APPLICATION_KEY && c.tenant == api.tenant)
-        .ok_or_else(forbidden)?;
-    Ok((owner, found.rate, idempotency.map_err(domain_error)?))
-}
+impl Endpoint for Datadog {
+    const ROUTE: &'static str = ROUTE;
+    const RATE_LIMIT_HEADERS: Option<&'static RateLimitHeaders> = Some(&RATE_LIMIT_HEADERS);
+    type Ctx = Call;
+    /// The application key's credential: its owner is the caller.
+    type Caller = Credential;
+    type Input = OrganizationCreateBody;
 
-async fn create(
-    store: &Store,
-    req: &Request,
-    call: &Call,
-    owner: &Credential,
-    rate: &RateWindow,
-    idempotency: Idempotency,
-) -> Result<Response<Body>, Response<Body>> {
-    if !owner.has_permission(ORG_MANAGEMENT) || !owner.has_feature(MULTI_ORG) {
-        return Err(errors(StatusCode::FORBIDDEN, "Forbidden"));
+    fn context(_req: &Request, call: &Call) -> Call {
+        call.clone()
     }
-    if let Some(replay) = idempotency.replay() {
-        return replay.map_err(domain_error);
+
+    fn headers_too_large(_call: &Call, message: &str) -> Response<Body> {
+        errors(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, message)
     }
-    let (bytes, _) = lambda::body(req, false).map_err(|problem| match problem {
-        BodyProblem::TooLarge => errors(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("Request body too large: at most {} bytes", lambda::MAX_BODY_BYTES),
-        ),
-        BodyProblem::UnsupportedType(kind) => errors(
-            StatusCode::BAD_REQUEST,
-            &format!("Unsupported Content-Type '{kind}': send application/json"),
-        ),
-    })?;
-    let body = validate(bytes)
-        .map_err(|problems| with_code(all_errors(StatusCode::BAD_REQUEST, &problems), "invalid"))?;
 
-    let public_id = ids::random_hex(12);
-    let api_key = ids::random_hex(32);
-    let app_key = ids::random_hex(40);
-    let handle = owner.principal.clone();
-    let org = json!({
-        "billing": {"type": body.billing_type},
-        "created": orgmint::clock::rfc3339(call.now_ms),
-        "description": "",
-        "name": body.name,
-        "public_id": public_id,
-        "settings": {
-            "private_widget_share": false,
-            "saml": {"enabled": false},
-            "saml_autocreate_access_role": "st",
-            "saml_autocreate_users_domains": {"domains": [], "enabled": false},
-            "saml_can_be_enabled": false,
-            "saml_idp_endpoint": "",
-            "saml_idp_initiated_login": {"enabled": false},
-            "saml_idp_metadata_uploaded": false,
-            "saml_login_url": "",
-            "saml_strict_mode": {"enabled": false},
-        },
-        "subscription": {"type": body.subscription_type},
-        "trial": body.subscription_type == "trial",
-    });
-    let created = json!({
-        "api_key": {
-            "created": orgmint::clock::sql_datetime(call.now_ms),
-            "created_by": handle,
-            "key": api_key,
-            "name": "Default",
-        },
-        "application_key": {"hash": app_key, "name": "Default", "owner": handle},
-        "org": org,
-        "user": {
-            "access_role": ADMIN_ROLE,
-            "disabled": false,
-            "email": handle,
-            "handle": handle,
-            "icon": "",
-            "name": handle,
-            "verified": true,
-        },
-    });
-
-    // The child is the parent of its own scope: the creator administers it with the same rights.
-    let child = TenantRef::new(Vendor::Datadog, &public_id);
-    let mut child_tenant = Tenant::new(child.clone(), &body.name, orgmint::model::default_cap(), call.now_ms);
-    child_tenant.features = vec![MULTI_ORG.to_owned()];
-    child_tenant.rate_limit = owner.rate_limit;
-    let key = |kind: &str, permissions: Vec<String>| Credential {
-        tenant: child.clone(),
-        kind: kind.to_owned(),
-        principal: handle.clone(),
-        role: ADMIN_ROLE.to_owned(),
-        permissions,
-        plan: None,
-        features: child_tenant.features.clone(),
-        expires_s: None,
-        rate_limit: owner.rate_limit,
-        public_id: None,
-        created_ms: call.now_ms,
-    };
-    let new = NewOrg {
-        tenant: owner.tenant.clone(),
-        slug_scope: None,
-        org: Org {
-            id: public_id.clone(),
-            name: body.name.clone(),
-            slug: None,
-            created_ms: call.now_ms,
-            doc: created["org"].to_string(),
-        },
-        members: vec![Member { principal: handle.clone(), role: ADMIN_ROLE.to_owned() }],
-        credentials: vec![
-            NewCredential { digest: secrets::digest(&api_key), credential: key(API_KEY, Vec::new()) },
-            NewCredential {
-                digest: secrets::digest(&app_key),
-                credential: key(APPLICATION_KEY, vec![ORG_MANAGEMENT.to_owned()]),
-            },
-        ],
-        child_tenant: Some(child_tenant.clone()),
-        rate: Some(rate.clone()),
-        idempotency: None,
-    };
-    lambda::create_once(store, new, idempotency.key.as_ref(), StatusCode::OK, &created).await.map_err(|err| {
-        match err {
-            Error::Throttled { .. } => too_many_requests(rate),
-            other => domain_error(other),
+    /// Both keys in one round trip, checked in Datadog's order: API key present, API key known,
+    /// application key present, application key known and of the same organization. The application
+    /// key's credential is the caller; the rate window is the API key's. The request's `Idempotency-Key`
+    /// record comes in the same round trip; the key is bound to both keys presented.
+    async fn authenticate(
+        store: &Store,
+        req: &Request,
+        _call: &Call,
+    ) -> Result<Authenticated<Credential>, Response<Body>> {
+        let api_key = lambda::header(req, "dd-api-key")
+            .ok_or_else(|| errors(StatusCode::FORBIDDEN, "API key required"))?;
+        let app_key = lambda::header(req, "dd-application-key");
+        let secrets: Vec<&str> = [Some(api_key), app_key].into_iter().flatten().collect();
+        let (mut found, idempotency) =
+            lambda::authenticate(store, req, Vendor::Datadog, &secrets).await.map_err(domain_error)?;
+        let forbidden = || errors(StatusCode::FORBIDDEN, "Forbidden");
+        let api = found.credentials.remove(0).ok().filter(|c| c.kind == API_KEY).ok_or_else(forbidden)?;
+        if app_key.is_none() {
+            return Err(errors(StatusCode::FORBIDDEN, "Application key required"));
         }
-    })
+        let caller = found
+            .credentials
+            .remove(0)
+            .ok()
+            .filter(|c| c.kind == APPLICATION_KEY && c.tenant == api.tenant)
+            .ok_or_else(forbidden)?;
+        Ok(Authenticated { caller, rate: found.rate, idempotency: idempotency.map_err(domain_error)? })
+    }
+
+    fn authorize(_req: &Request, _call: &Call, owner: &Credential) -> Result<(), Response<Body>> {
+        if !owner.has_permission(ORG_MANAGEMENT) || !owner.has_feature(MULTI_ORG) {
+            return Err(errors(StatusCode::FORBIDDEN, "Forbidden"));
+        }
+        Ok(())
+    }
+
+    fn parse(req: &Request, _call: &Call) -> Result<OrganizationCreateBody, Response<Body>> {
+        let (bytes, _) = lambda::body(req, false).map_err(|problem| match problem {
+            BodyProblem::TooLarge => errors(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("Request body too large: at most {} bytes", lambda::MAX_BODY_BYTES),
+            ),
+            BodyProblem::UnsupportedType(kind) => errors(
+                StatusCode::BAD_REQUEST,
+                &format!("Unsupported Content-Type '{kind}': send application/json"),
+            ),
+        })?;
+        validate(bytes)
+            .map_err(|problems| with_code(all_errors(StatusCode::BAD_REQUEST, &problems), "invalid"))
+    }
+
+    fn mint(
+        call: &Call,
+        owner: &Credential,
+        input: &OrganizationCreateBody,
+        rate: &RateWindow,
+        _attempt: u32,
+    ) -> Minted {
+        let public_id = ids::random_hex(12);
+        let api_key = ids::random_hex(32);
+        let app_key = ids::random_hex(40);
+        let handle = owner.principal.clone();
+        let org = json!({
+            "billing": {"type": input.billing_type},
+            "created": orgmint::clock::rfc3339(call.now_ms),
+            "description": "",
+            "name": input.name,
+            "public_id": public_id,
+            "settings": {
+                "private_widget_share": false,
+                "saml": {"enabled": false},
+                "saml_autocreate_access_role": "st",
+                "saml_autocreate_users_domains": {"domains": [], "enabled": false},
+                "saml_can_be_enabled": false,
+                "saml_idp_endpoint": "",
+                "saml_idp_initiated_login": {"enabled": false},
+                "saml_idp_metadata_uploaded": false,
+                "saml_login_url": "",
+                "saml_strict_mode": {"enabled": false},
+            },
+            "subscription": {"type": input.subscription_type},
+            "trial": input.subscription_type == "trial",
+        });
+        let created = json!({
+            "api_key": {
+                "created": orgmint::clock::sql_datetime(call.now_ms),
+                "created_by": handle,
+                "key": api_key,
+                "name": "Default",
+            },
+            "application_key": {"hash": app_key, "name": "Default", "owner": handle},
+            "org": org,
+            "user": {
+                "access_role": ADMIN_ROLE,
+                "disabled": false,
+                "email": handle,
+                "handle": handle,
+                "icon": "",
+                "name": handle,
+                "verified": true,
+            },
+        });
+
+        // The child is the parent of its own scope: the creator administers it with the same rights.
+        let child = TenantRef::new(Vendor::Datadog, &public_id);
+        let mut child_tenant =
+            Tenant::new(child.clone(), &input.name, orgmint::model::default_cap(), call.now_ms);
+        child_tenant.features = vec![MULTI_ORG.to_owned()];
+        child_tenant.rate_limit = owner.rate_limit;
+        let key = |kind: &str, permissions: Vec<String>| Credential {
+            tenant: child.clone(),
+            kind: kind.to_owned(),
+            principal: handle.clone(),
+            role: ADMIN_ROLE.to_owned(),
+            permissions,
+            plan: None,
+            features: child_tenant.features.clone(),
+            expires_s: None,
+            rate_limit: owner.rate_limit,
+            public_id: None,
+            created_ms: call.now_ms,
+        };
+        let new = NewOrg {
+            tenant: owner.tenant.clone(),
+            slug_scope: None,
+            org: Org {
+                id: public_id.clone(),
+                name: input.name.clone(),
+                slug: None,
+                created_ms: call.now_ms,
+                doc: created["org"].to_string(),
+            },
+            members: vec![Member { principal: handle.clone(), role: ADMIN_ROLE.to_owned() }],
+            credentials: vec![
+                NewCredential { digest: secrets::digest(&api_key), credential: key(API_KEY, Vec::new()) },
+                NewCredential {
+                    digest: secrets::digest(&app_key),
+                    credential: key(APPLICATION_KEY, vec![ORG_MANAGEMENT.to_owned()]),
+                },
+            ],
+            child_tenant: Some(child_tenant.clone()),
+            rate: Some(rate.clone()),
+            idempotency: None,
+        };
+        Minted { new, status: StatusCode::OK, answer: created }
+    }
+
+    fn too_many_requests(_call: &Call, rate: &RateWindow) -> Response<Body> {
+        too_many_requests(rate)
+    }
+
+    fn refuse(_call: &Call, _owner: Option<&Credential>, err: Error) -> Response<Body> {
+        domain_error(err)
+    }
 }
 
 /// Domain errors in Datadog's words.
