@@ -12,7 +12,10 @@ mod validate;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
-use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, Idempotency, RateLimitHeaders};
+use std::future::Future;
+
+use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateLimitHeaders};
+use orgmint::pipeline::{self, Authenticated, Endpoint, Minted};
 use orgmint::{
     ids, secrets, AuthFailure, Credential, Denied, Error, Member, NewCredential, NewOrg, Org, RateWindow,
     Store, Tenant, TenantRef, Vendor,
@@ -43,7 +46,7 @@ const JS_SAFE_LIMIT: u64 = 1 << 53;
 
 /// The handler as the Lambda runtime and the tests call it.
 pub async fn handler(store: &'static Store, req: Request) -> Response<Body> {
-    lambda::serve(store, ROUTE, req, handle).await
+    pipeline::handler::<Calcom>(store, req).await
 }
 
 /// The path and query as received, for the error envelope's `path`.
@@ -57,26 +60,12 @@ fn request_path(req: &Request) -> String {
     path
 }
 
-/// What every error answer needs besides its status and message.
-struct Ctx {
+/// What every answer needs besides its status and message: the envelope's path and timestamp, and the
+/// path's `{orgId}` (or why it is not one), read once.
+pub struct Ctx {
     path: String,
     now_ms: i64,
-}
-
-pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response<Body> {
-    let ctx = Ctx { path: request_path(&req), now_ms: call.now_ms };
-    if let Some(message) = lambda::oversized_headers(&req) {
-        return fail(&ctx, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, &message, Value::Null);
-    }
-    let (caller, rate, idempotency) = match authenticate(store, &req, &ctx).await {
-        Ok(found) => found,
-        Err(reply) => return reply,
-    };
-    let headers = Some(&RATE_LIMIT_HEADERS);
-    lambda::metered(store, &rate, headers, |rate| too_many_requests(rate, &ctx), async {
-        create(store, &req, &ctx, &caller, &rate, idempotency).await.unwrap_or_else(|reply| reply)
-    })
-    .await
+    org_id: Result<u64, String>,
 }
 
 /// One `BatchGetItem` for the credential, its rate window and the request's idempotency record.
@@ -86,7 +75,7 @@ async fn authenticate(
     store: &Store,
     req: &Request,
     ctx: &Ctx,
-) -> Result<(Credential, RateWindow, Idempotency), Response<Body>> {
+) -> Result<Authenticated<Credential>, Response<Body>> {
     let unauthorized = |message: &str| fail(ctx, StatusCode::UNAUTHORIZED, message, Value::Null);
     let bearer = lambda::bearer_token(req);
     let client_id = lambda::header(req, CLIENT_ID_HEADER);
@@ -125,13 +114,17 @@ async fn authenticate(
         }
         (_, Err(other)) => return Err(domain_error(other, ctx)),
     };
-    Ok((caller, found.rate, idempotency.map_err(|e| domain_error(e, ctx))?))
+    Ok(Authenticated {
+        caller,
+        rate: found.rate,
+        idempotency: idempotency.map_err(|e| domain_error(e, ctx))?,
+    })
 }
 
 /// `{orgId}` as NestJS's `ParseIntPipe` plus orgmint's id rule would take it: ASCII digits only (no sign,
 /// spaces or exponent), a positive integer below 2^53. API Gateway puts it in `pathParameters`; under
 /// `cargo lambda watch` it arrives there undecoded; without either, the raw path is read.
-fn org_id(req: &Request) -> Result<(u64, String), String> {
+fn org_id(req: &Request) -> Result<u64, String> {
     let from_params = req.path_parameters_ref().and_then(|p| p.first("orgId")).map(str::to_owned);
     let raw = from_params.unwrap_or_else(|| {
         let path = req.raw_http_path();
@@ -147,7 +140,7 @@ fn org_id(req: &Request) -> Result<(u64, String), String> {
         return Err("Validation failed (numeric string is expected)".to_owned());
     }
     match raw.parse::<u64>() {
-        Ok(id) if id > 0 && id < JS_SAFE_LIMIT => Ok((id, raw)),
+        Ok(id) if id > 0 && id < JS_SAFE_LIMIT => Ok(id),
         _ => Err("Validation failed: orgId must be a positive integer below 2^53".to_owned()),
     }
 }
@@ -188,55 +181,81 @@ fn authorize(caller: &Credential, org_id: u64) -> Result<(), String> {
     Ok(())
 }
 
-async fn create(
-    store: &Store,
-    req: &Request,
-    ctx: &Ctx,
-    caller: &Credential,
-    rate: &RateWindow,
-    idempotency: Idempotency,
-) -> Result<Response<Body>, Response<Body>> {
-    let (org_id, _) =
-        org_id(req).map_err(|message| fail(ctx, StatusCode::BAD_REQUEST, &message, Value::Null))?;
-    authorize(caller, org_id).map_err(|message| fail(ctx, StatusCode::FORBIDDEN, &message, Value::Null))?;
-    if let Some(replay) = idempotency.replay() {
-        return replay.map_err(|err| domain_error(err, ctx));
-    }
-    let (bytes, _) = lambda::body(req, false).map_err(|problem| match problem {
-        // Express's body parser in Cal.com answers this with "request entity too large".
-        BodyProblem::TooLarge => fail(
-            ctx,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "request entity too large",
-            json!(format!("The body must be at most {} bytes", lambda::MAX_BODY_BYTES)),
-        ),
-        BodyProblem::UnsupportedType(kind) => fail(
-            ctx,
-            StatusCode::BAD_REQUEST,
-            &format!("Unsupported Content-Type '{kind}': send application/json"),
-            Value::Null,
-        ),
-    })?;
-    // Cal.com's ValidationPipe wraps class-validator's errors in `{errors}`, which its HttpExceptionFilter
-    // renders as the bare "Bad Request Exception" (the filter keeps only `exception.message`). Doing better:
-    // `message` is every constraint message joined with "; " (exactly the one message when only one
-    // constraint failed, e.g. the metadata sentence of wire.md), and `details` lists them one by one
-    // (`ErrorType.details` is `string | string[]` in @calcom/platform-types).
-    let input = validate(bytes)
-        .map_err(|problems| fail(ctx, StatusCode::BAD_REQUEST, &problems.join("; "), json!(problems)))?;
+/// Cal.com's endpoint: its dialect over the one create pipeline (`orgmint::pipeline`).
+pub struct Calcom;
 
-    let ttl_s = input.api_key_ttl_s();
-    let now_s = ctx.now_ms.div_euclid(1_000);
-    let manager = caller.tenant.clone();
-    // The id is drawn without reading the table: the transaction proves it unique (the child tenant's key
-    // `TENANT#calcom#<id>` is global and put with `attribute_not_exists`). 53 random bits make a collision
-    // rare but not impossible among millions of organizations, so a collision is retried once with a
-    // fresh id.
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
+impl Endpoint for Calcom {
+    const ROUTE: &'static str = ROUTE;
+    const RATE_LIMIT_HEADERS: Option<&'static RateLimitHeaders> = Some(&RATE_LIMIT_HEADERS);
+    type Ctx = Ctx;
+    type Caller = Credential;
+    type Input = CreateOrganizationInput;
+
+    fn context(req: &Request, call: &Call) -> Ctx {
+        Ctx { path: request_path(req), now_ms: call.now_ms, org_id: org_id(req) }
+    }
+
+    fn headers_too_large(ctx: &Ctx, message: &str) -> Response<Body> {
+        fail(ctx, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, message, Value::Null)
+    }
+
+    fn authenticate(
+        store: &Store,
+        req: &Request,
+        ctx: &Ctx,
+    ) -> impl Future<Output = Result<Authenticated<Credential>, Response<Body>>> + Send {
+        authenticate(store, req, ctx)
+    }
+
+    /// `{orgId}` (400), then the guards (403).
+    fn authorize(_req: &Request, ctx: &Ctx, caller: &Credential) -> Result<(), Response<Body>> {
+        let org_id = ctx
+            .org_id
+            .clone()
+            .map_err(|message| fail(ctx, StatusCode::BAD_REQUEST, &message, Value::Null))?;
+        authorize(caller, org_id).map_err(|message| fail(ctx, StatusCode::FORBIDDEN, &message, Value::Null))
+    }
+
+    fn parse(req: &Request, ctx: &Ctx) -> Result<CreateOrganizationInput, Response<Body>> {
+        let (bytes, _) = lambda::body(req, false).map_err(|problem| match problem {
+            // Express's body parser in Cal.com answers this with "request entity too large".
+            BodyProblem::TooLarge => fail(
+                ctx,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request entity too large",
+                json!(format!("The body must be at most {} bytes", lambda::MAX_BODY_BYTES)),
+            ),
+            BodyProblem::UnsupportedType(kind) => fail(
+                ctx,
+                StatusCode::BAD_REQUEST,
+                &format!("Unsupported Content-Type '{kind}': send application/json"),
+                Value::Null,
+            ),
+        })?;
+        // Cal.com's ValidationPipe wraps class-validator's errors in `{errors}`, which its
+        // HttpExceptionFilter renders as the bare "Bad Request Exception" (the filter keeps only
+        // `exception.message`). Doing better: `message` is every constraint message joined with "; "
+        // (exactly the one message when only one constraint failed, e.g. the metadata sentence of
+        // wire.md), and `details` lists them one by one (`ErrorType.details` is `string | string[]` in
+        // @calcom/platform-types).
+        validate(bytes)
+            .map_err(|problems| fail(ctx, StatusCode::BAD_REQUEST, &problems.join("; "), json!(problems)))
+    }
+
+    /// The id is drawn without reading the table: the transaction proves it unique (the child tenant's key
+    /// `TENANT#calcom#<id>` is global and put with `attribute_not_exists`). 53 random bits make a collision
+    /// rare but not impossible among millions of organizations: the pipeline mints again once.
+    fn mint(
+        ctx: &Ctx,
+        caller: &Credential,
+        input: &CreateOrganizationInput,
+        rate: &RateWindow,
+        _attempt: u32,
+    ) -> Minted {
+        let ttl_s = input.api_key_ttl_s();
+        let now_s = ctx.now_ms.div_euclid(1_000);
         let id = ids::random_js_safe_id();
-        let slug = effective_slug(&input, id);
+        let slug = effective_slug(input, id);
         let api_key = secrets::mint(API_KEY_PREFIX, 32);
         let org = json!({"id": id, "name": input.name, "slug": slug, "metadata": input.metadata});
         let child_ref = TenantRef::new(Vendor::Calcom, id.to_string());
@@ -259,12 +278,12 @@ async fn create(
             created_ms: ctx.now_ms,
         };
         let new = NewOrg {
-            tenant: manager.clone(),
+            tenant: caller.tenant.clone(),
             slug_scope: None,
             org: Org {
                 id: id.to_string(),
                 name: input.name.clone(),
-                slug: Some(slug.clone()),
+                slug: Some(slug),
                 created_ms: ctx.now_ms,
                 doc: org.to_string(),
             },
@@ -276,50 +295,22 @@ async fn create(
         };
         let mut data = org;
         data["apiKey"] = Value::from(api_key);
-        let answer = json!({"status": "success", "data": data});
-        match lambda::create_once(store, new, idempotency.key.as_ref(), StatusCode::CREATED, &answer).await {
-            Ok(reply) => return Ok(reply),
-            Err(Error::IdCollision) if attempt == 1 => continue,
-            Err(Error::Throttled { .. }) => return Err(too_many_requests(rate, ctx)),
-            Err(Error::CapReached { cap }) => {
-                return Err(with_code(
-                    fail(
-                        ctx,
-                        StatusCode::FORBIDDEN,
-                        &format!(
-                        "Organization with id={org_id} has reached its limit of {cap} managed organizations."
-                    ),
-                        Value::Null,
-                    ),
-                    "cap_reached",
-                ))
-            }
-            Err(Error::SlugTaken { slug }) => {
-                return Err(with_code(
-                    fail(
-                        ctx,
-                        StatusCode::CONFLICT,
-                        &format!(
-                            "Organization with slug '{slug}' already exists under this organization. Please, \
-                             either provide a different slug or change name so that the automatically \
-                             generated slug is different."
-                        ),
-                        Value::Null,
-                    ),
-                    "slug_taken",
-                ))
-            }
-            Err(Error::Forbidden(Denied::NotInScope)) => {
-                // The credential outlived its organization's tenant item.
-                return Err(fail(
-                    ctx,
-                    StatusCode::FORBIDDEN,
-                    &format!("RolesGuard - User is not a member of the organization with id={org_id}."),
-                    Value::Null,
-                ));
-            }
-            Err(other) => return Err(domain_error(other, ctx)),
-        }
+        Minted { new, status: StatusCode::CREATED, answer: json!({"status": "success", "data": data}) }
+    }
+
+    fn too_many_requests(ctx: &Ctx, rate: &RateWindow) -> Response<Body> {
+        too_many_requests(rate, ctx)
+    }
+
+    fn refuse(ctx: &Ctx, _caller: Option<&Credential>, err: Error) -> Response<Body> {
+        domain_error(err, ctx)
+    }
+}
+
+impl Ctx {
+    /// The path's `{orgId}` as the guards' messages name it.
+    fn org_id_text(&self) -> String {
+        self.org_id.as_ref().map_or_else(|_| "undefined".to_owned(), u64::to_string)
     }
 }
 
@@ -339,17 +330,30 @@ fn domain_error(err: Error, ctx: &Ctx) -> Response<Body> {
         Error::Unauthenticated(_) => {
             fail(ctx, StatusCode::UNAUTHORIZED, "Your api key is not valid", Value::Null)
         }
+        // The credential outlived its organization's tenant item.
+        Error::Forbidden(Denied::NotInScope) => fail(
+            ctx,
+            StatusCode::FORBIDDEN,
+            &format!("RolesGuard - User is not a member of the organization with id={}.", ctx.org_id_text()),
+            Value::Null,
+        ),
         Error::Forbidden(_) => fail(ctx, StatusCode::FORBIDDEN, "Forbidden resource", Value::Null),
         Error::CapReached { cap } => fail(
             ctx,
             StatusCode::FORBIDDEN,
-            &format!("The limit of {cap} managed organizations is reached."),
+            &format!(
+                "Organization with id={} has reached its limit of {cap} managed organizations.",
+                ctx.org_id_text()
+            ),
             Value::Null,
         ),
         Error::SlugTaken { slug } => fail(
             ctx,
             StatusCode::CONFLICT,
-            &format!("Organization with slug '{slug}' already exists under this organization."),
+            &format!(
+                "Organization with slug '{slug}' already exists under this organization. Please, either provide \
+                 a different slug or change name so that the automatically generated slug is different."
+            ),
             Value::Null,
         ),
         Error::Invalid(what) => fail(ctx, StatusCode::BAD_REQUEST, &what, Value::Null),

@@ -1,8 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    orgmint::lambda::run(
-        calcom_create_managed_organization::ROUTE,
-        calcom_create_managed_organization::handle,
-    )
-    .await
+    orgmint::pipeline::run::<calcom_create_managed_organization::Calcom>().await
 }
