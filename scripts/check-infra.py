@@ -173,7 +173,9 @@ def rust_functions(src):
     return fns
 
 
-CALL = re.compile(r"(?:\.|::|\b)(\w+)\s*(?:::<[^>]*>)?\(")
+# A call, or a generic function named with a turbofish and passed on as a value (`serve(…, create::<E>)`,
+# as the pipeline hands its steps to the runtime).
+CALL = re.compile(r"(?:\.|::|\b)(\w+)\s*(?:::<[^>]*>\s*\(|::<[^>]*>|\()")
 
 
 def derived_actions(crate_src, shared_fns, roots=("run",)):
