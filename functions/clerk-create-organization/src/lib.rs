@@ -12,7 +12,10 @@ mod validate;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
-use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, Idempotency};
+use std::future::Future;
+
+use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, Idempotency, RateLimitHeaders};
+use orgmint::pipeline::{self, Authenticated, Endpoint, Minted};
 use orgmint::{ids, Denied, Error, Member, NewOrg, Org, RateWindow, Store, Tenant, TenantRef, Vendor};
 use serde_json::{json, Value};
 
@@ -36,48 +39,14 @@ const SLUG_ATTEMPTS: u32 = 4;
 
 /// The handler as the Lambda runtime and the tests call it.
 pub async fn handler(store: &'static Store, req: Request) -> Response<Body> {
-    lambda::serve(store, ROUTE, req, handle).await
+    pipeline::handler::<Clerk>(store, req).await
 }
 
-pub async fn handle(store: &'static Store, req: Request, call: Call) -> Response<Body> {
-    // Header sizes (431) → authentication (401) → the instance's feature (403) → body (400/413/422) → the
-    // transaction.
-    if let Some(message) = lambda::oversized_headers(&req) {
-        let status = StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
-        return error(
-            &call,
-            status,
-            "request_header_fields_too_large",
-            "Request header fields too large",
-            &message,
-        );
-    }
-    let session = match authenticate(store, &req, &call).await {
-        Ok(session) => session,
-        Err(reply) => return reply,
-    };
-    let rate = RateWindow::new(
-        session.rate_key.clone(),
-        session.account.rate_limit,
-        session.rate_used,
-        call.now_ms.div_euclid(1_000),
-    );
-    // Clerk sends no rate-limit headers.
-    lambda::metered(store, &rate, None, |rate| too_many_requests(&call, rate), async {
-        create(store, &req, &call, &session, &rate).await.unwrap_or_else(|reply| reply)
-    })
-    .await
-}
-
-/// A verified session: its instance, the user's account (the cap's scope) and the account's rate window.
-struct Session {
+/// A verified session: its instance and the user's account (the cap's scope).
+pub struct Session {
     instance: Tenant,
     account: Tenant,
     user_id: String,
-    rate_key: String,
-    rate_used: u32,
-    /// The request's `Idempotency-Key`, bound to the account, and its record if one is live.
-    idempotency: Idempotency,
 }
 
 /// `<prefix>` followed by 27 base62 characters: the shape of Clerk's ids.
@@ -113,7 +82,11 @@ fn session_token(req: &Request) -> Option<&str> {
 /// One round trip: the instance and the user's account (and its rate window), both named by the token's
 /// claims. Nothing of the token is trusted until its signature verifies with the instance's key, and its
 /// issuer is the instance's. Every failure is the same 401.
-async fn authenticate(store: &Store, req: &Request, call: &Call) -> Result<Session, Response<Body>> {
+async fn authenticate(
+    store: &Store,
+    req: &Request,
+    call: &Call,
+) -> Result<Authenticated<Session>, Response<Body>> {
     let unauthorized = || unauthorized(call);
     let token = session_token(req).ok_or_else(unauthorized)?;
     // Unverified: only to know which keys to read.
@@ -161,55 +134,90 @@ async fn authenticate(store: &Store, req: &Request, call: &Call) -> Result<Sessi
     // The session's user exists: their account does.
     let account = account.ok_or_else(unauthorized)?;
     let idempotency = Idempotency { key: idempotency_key.map_err(|err| domain_error(call, err))?, prior };
-    Ok(Session { instance, account, user_id: claims.sub, rate_key, rate_used, idempotency })
+    // Clerk's window is the account's, whichever session or client the user signs in with.
+    let rate = RateWindow::new(rate_key, account.rate_limit, rate_used, now_s);
+    Ok(Authenticated { caller: Session { instance, account, user_id: claims.sub }, rate, idempotency })
 }
 
-async fn create(
-    store: &Store,
-    req: &Request,
-    call: &Call,
-    session: &Session,
-    rate: &RateWindow,
-) -> Result<Response<Body>, Response<Body>> {
-    if !session.instance.features.iter().any(|f| f == ORGANIZATIONS) {
-        return Err(not_enabled(call));
-    }
-    if let Some(replay) = session.idempotency.replay() {
-        return replay.map_err(|err| domain_error(call, err));
-    }
-    let (bytes, kind) = lambda::body(req, true).map_err(|problem| match problem {
-        BodyProblem::TooLarge => error(
-            call,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "request_body_too_large",
-            "Request body too large",
-            &format!("The request body must be at most {} bytes.", lambda::MAX_BODY_BYTES),
-        ),
-        BodyProblem::UnsupportedType(_) => body_invalid(call),
-    })?;
-    let input = validate(bytes, kind).map_err(|invalid| match invalid {
-        Invalid::Body => body_invalid(call),
-        Invalid::Params(problems) => errors(
-            call,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            problems.iter().map(ParamError::to_json).collect(),
-            problems.first().map_or("invalid", |p| p.code),
-        ),
-    })?;
+/// Clerk's endpoint: its dialect over the one create pipeline (`orgmint::pipeline`).
+pub struct Clerk;
 
-    let org_id = format!("org_{}", ids::random_from(ids::BASE62, 27));
-    let max_memberships = session
-        .instance
-        .attributes
-        .get(ATTR_MAX_MEMBERSHIPS)
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(DEFAULT_MAX_MEMBERSHIPS);
-    let derived = input.slug.is_none();
-    let base = input.slug.clone().or_else(|| derived_slug(&input.name));
-    let mut slug = base.clone().unwrap_or_else(|| format!("org-{}", suffix()));
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
+impl Endpoint for Clerk {
+    const ROUTE: &'static str = ROUTE;
+    /// Clerk sends no rate-limit headers.
+    const RATE_LIMIT_HEADERS: Option<&'static RateLimitHeaders> = None;
+    type Ctx = Call;
+    type Caller = Session;
+    type Input = CreateOrganization;
+
+    fn context(_req: &Request, call: &Call) -> Call {
+        call.clone()
+    }
+
+    fn headers_too_large(call: &Call, message: &str) -> Response<Body> {
+        let status = StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
+        error(call, status, "request_header_fields_too_large", "Request header fields too large", message)
+    }
+
+    fn authenticate(
+        store: &Store,
+        req: &Request,
+        call: &Call,
+    ) -> impl Future<Output = Result<Authenticated<Session>, Response<Body>>> + Send {
+        authenticate(store, req, call)
+    }
+
+    fn authorize(_req: &Request, call: &Call, session: &Session) -> Result<(), Response<Body>> {
+        if !session.instance.features.iter().any(|f| f == ORGANIZATIONS) {
+            return Err(not_enabled(call));
+        }
+        Ok(())
+    }
+
+    fn parse(req: &Request, call: &Call) -> Result<CreateOrganization, Response<Body>> {
+        let (bytes, kind) = lambda::body(req, true).map_err(|problem| match problem {
+            BodyProblem::TooLarge => error(
+                call,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request_body_too_large",
+                "Request body too large",
+                &format!("The request body must be at most {} bytes.", lambda::MAX_BODY_BYTES),
+            ),
+            BodyProblem::UnsupportedType(_) => body_invalid(call),
+        })?;
+        validate(bytes, kind).map_err(|invalid| match invalid {
+            Invalid::Body => body_invalid(call),
+            Invalid::Params(problems) => errors(
+                call,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                problems.iter().map(ParamError::to_json).collect(),
+                problems.first().map_or("invalid", |p| p.code),
+            ),
+        })
+    }
+
+    /// The slug as sent; else derived from the name, and from the second attempt on (a derived slug that
+    /// was taken) with a random suffix.
+    fn mint(
+        call: &Call,
+        session: &Session,
+        input: &CreateOrganization,
+        rate: &RateWindow,
+        attempt: u32,
+    ) -> Minted {
+        let org_id = format!("org_{}", ids::random_from(ids::BASE62, 27));
+        let max_memberships = session
+            .instance
+            .attributes
+            .get(ATTR_MAX_MEMBERSHIPS)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(DEFAULT_MAX_MEMBERSHIPS);
+        let base = input.slug.clone().or_else(|| derived_slug(&input.name));
+        let slug = match (attempt, base) {
+            (1, Some(base)) => base,
+            (1, None) => format!("org-{}", suffix()),
+            (_, base) => format!("{}-{}", base.as_deref().unwrap_or("org"), suffix()),
+        };
         let org = json!({
             "object": "organization",
             "id": org_id,
@@ -228,9 +236,9 @@ async fn create(
             tenant: session.account.tenant.clone(),
             slug_scope: Some(session.instance.tenant.clone()),
             org: Org {
-                id: org_id.clone(),
+                id: org_id,
                 name: input.name.clone(),
-                slug: Some(slug.clone()),
+                slug: Some(slug),
                 created_ms: call.now_ms,
                 doc: org.to_string(),
             },
@@ -240,17 +248,25 @@ async fn create(
             rate: Some(rate.clone()),
             idempotency: None,
         };
-        let key = session.idempotency.key.as_ref();
-        match lambda::create_once(store, new, key, StatusCode::OK, &org).await {
-            Ok(reply) => return Ok(reply),
-            // A derived slug that is taken gets a random suffix; nothing was written.
-            Err(Error::SlugTaken { .. }) if derived && attempt < SLUG_ATTEMPTS => {
-                slug = format!("{}-{}", base.as_deref().unwrap_or("org"), suffix());
-            }
-            Err(Error::SlugTaken { .. }) => return Err(slug_taken(call)),
-            Err(Error::Throttled { .. }) => return Err(too_many_requests(call, rate)),
-            Err(err) => return Err(domain_error(call, err)),
+        Minted { new, status: StatusCode::OK, answer: org }
+    }
+
+    /// A derived slug that is taken gets a random suffix (nothing was written), up to `SLUG_ATTEMPTS`
+    /// tries; a fresh id that exists is drawn again once.
+    fn retry(err: &Error, attempt: u32, input: &CreateOrganization) -> bool {
+        match err {
+            Error::SlugTaken { .. } => input.slug.is_none() && attempt < SLUG_ATTEMPTS,
+            Error::IdCollision => attempt < 2,
+            _ => false,
         }
+    }
+
+    fn too_many_requests(call: &Call, rate: &RateWindow) -> Response<Body> {
+        too_many_requests(call, rate)
+    }
+
+    fn refuse(call: &Call, _session: Option<&Session>, err: Error) -> Response<Body> {
+        domain_error(call, err)
     }
 }
 
