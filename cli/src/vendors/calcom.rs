@@ -6,11 +6,16 @@
 use orgmint::{ids, secrets, Credential, NewCredential, Tenant, TenantRef, Vendor};
 use serde_json::{json, Map};
 
-use super::{Provisioned, TenantOptions};
+pub use calcom_create_managed_organization::PLANS;
+use calcom_create_managed_organization::{
+    API_KEY, API_KEY_PREFIX, CLIENT_ID_HEADER, MEMBER, OAUTH_CLIENT, ORGANIZATION_CREATE, OWNER, ROUTE,
+    SECRET_KEY_HEADER,
+};
 
-/// Cal.com's platform plans, lowest first.
-pub const PLANS: [&str; 6] = ["FREE", "STARTER", "ESSENTIALS", "SCALE", "PER_ACTIVE_USER", "ENTERPRISE"];
-pub const DEFAULT_PLAN: &str = "SCALE";
+use super::{route_path, Provisioned, TenantOptions};
+
+/// The plan of a tenant made without `--plan`: the lowest that may create managed organizations.
+pub const DEFAULT_PLAN: &str = calcom_create_managed_organization::MINIMUM_PLAN;
 
 pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, String> {
     let plan = match options.plan.as_deref() {
@@ -25,11 +30,8 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
     tenant.rate_limit = options.rate_limit;
     tenant.plan = Some(plan.clone());
     let user_id = ids::random_js_safe_id().to_string();
-    let (role, permissions) = if options.restricted {
-        ("MEMBER", Vec::new())
-    } else {
-        ("OWNER", vec!["organization.create".to_owned()])
-    };
+    let (role, permissions) =
+        if options.restricted { (MEMBER, Vec::new()) } else { (OWNER, vec![ORGANIZATION_CREATE.to_owned()]) };
     let credential = |kind: &str, expires_s, public_id| Credential {
         tenant: tenant_ref.clone(),
         kind: kind.to_owned(),
@@ -43,18 +45,18 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
         public_id,
         created_ms: now_ms,
     };
-    let api_key = secrets::mint("cal_", 32);
+    let api_key = secrets::mint(API_KEY_PREFIX, 32);
     // Cal.com's client ids look like cuids: 25 lowercase alphanumerics.
     let client_id = ids::random_from(ids::BASE36, 25);
     let client_secret = ids::random_hex(64);
     let credentials = vec![
         NewCredential {
             digest: secrets::digest(&api_key),
-            credential: credential("api_key", options.expires_s(now_ms), None),
+            credential: credential(API_KEY, options.expires_s(now_ms), None),
         },
         NewCredential {
             digest: secrets::digest(&client_secret),
-            credential: credential("oauth_client", None, Some(client_id.clone())),
+            credential: credential(OAUTH_CLIENT, None, Some(client_id.clone())),
         },
     ];
     let mut headers = Map::new();
@@ -62,14 +64,14 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
     let mut extra = Map::new();
     extra.insert(
         "platform_headers".to_owned(),
-        json!({"x-cal-client-id": client_id, "x-cal-secret-key": client_secret}),
+        json!({CLIENT_ID_HEADER: client_id, SECRET_KEY_HEADER: client_secret}),
     );
     extra.insert("plan".to_owned(), json!(plan));
     extra.insert("user_id".to_owned(), json!(user_id));
     Ok(Provisioned {
         tenant,
         credentials,
-        path: format!("/v2/organizations/{org_id}/organizations"),
+        path: route_path(ROUTE).replace("{orgId}", &org_id),
         public_id: org_id,
         headers,
         extra,

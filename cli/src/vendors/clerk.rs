@@ -13,15 +13,12 @@ use serde_json::{json, Map, Value};
 use super::{Provisioned, TenantOptions};
 use crate::CliError;
 
-/// The instance feature that allows creating organizations.
-pub const ORGANIZATIONS: &str = "organizations";
 /// The name of the instance's private signing key among its tenant secrets.
 pub const SIGNING_KEY: &str = "signing_key";
-/// Tenant attributes of an instance.
-pub const ATTR_ISSUER: &str = "issuer";
-pub const ATTR_PUBLIC_KEY: &str = "public_key";
+/// The instance's feature and the attributes the function reads, from the function itself.
+pub use clerk_create_organization::{ATTR_ISSUER, ATTR_MAX_MEMBERSHIPS, ATTR_PUBLIC_KEY, ORGANIZATIONS};
+/// The attribute naming the user an instance was created with (the CLI's own: no function reads it).
 pub const ATTR_FIRST_USER: &str = "first_user";
-pub const ATTR_MAX_MEMBERSHIPS: &str = "max_allowed_memberships";
 /// Session tokens live this long unless `--ttl` says otherwise.
 pub const DEFAULT_TTL_S: i64 = 3600;
 
@@ -107,7 +104,8 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<(Provisioned, I
     tenant.attributes.insert(ATTR_ISSUER.to_owned(), issuer(&instance_id));
     tenant.attributes.insert(ATTR_PUBLIC_KEY.to_owned(), public_pem);
     tenant.attributes.insert(ATTR_FIRST_USER.to_owned(), user_id.clone());
-    tenant.attributes.insert(ATTR_MAX_MEMBERSHIPS.to_owned(), "5".to_owned());
+    let max_memberships = clerk_create_organization::DEFAULT_MAX_MEMBERSHIPS.to_string();
+    tenant.attributes.insert(ATTR_MAX_MEMBERSHIPS.to_owned(), max_memberships);
     let first_user = account(&tenant, &user_id, now_ms);
     let ttl = options.key_ttl.unwrap_or(DEFAULT_TTL_S);
     let claims = SessionClaims::new(&instance_id, &user_id, now_ms.div_euclid(1_000), ttl);
@@ -120,7 +118,7 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<(Provisioned, I
         tenant: tenant.clone(),
         credentials: Vec::new(),
         public_id: instance_id,
-        path: "/v1/organizations".to_owned(),
+        path: super::route_path(clerk_create_organization::ROUTE).to_owned(),
         headers,
         extra,
         sample_body: "name=Acme%20Inc".to_owned(),

@@ -4,7 +4,12 @@
 use orgmint::{ids, secrets, Credential, NewCredential, Tenant, TenantRef, Vendor};
 use serde_json::{json, Map};
 
-use super::{Provisioned, TenantOptions};
+use datadog_create_child_org::{
+    ADMIN_ROLE, API_KEY, API_KEY_HEADER, APPLICATION_KEY, APPLICATION_KEY_HEADER, MULTI_ORG, ORG_MANAGEMENT,
+    ROUTE,
+};
+
+use super::{route_path, Provisioned, TenantOptions};
 
 pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, String> {
     let public_id = ids::random_hex(12);
@@ -13,7 +18,7 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
     let mut tenant = Tenant::new(tenant_ref.clone(), name, options.cap, now_ms);
     tenant.rate_limit = options.rate_limit;
     if !options.no_multi_org {
-        tenant.features = vec!["multi_org".to_owned()];
+        tenant.features = vec![MULTI_ORG.to_owned()];
     }
     let handle = format!("admin-{}@example.com", ids::random_hex(8));
     let (api_key, app_key) = (ids::random_hex(32), ids::random_hex(40));
@@ -21,7 +26,7 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
         tenant: tenant_ref.clone(),
         kind: kind.to_owned(),
         principal: handle.clone(),
-        role: if options.restricted { "st" } else { "adm" }.to_owned(),
+        role: if options.restricted { "st" } else { ADMIN_ROLE }.to_owned(),
         permissions,
         plan: None,
         features: tenant.features.clone(),
@@ -31,25 +36,25 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
         created_ms: now_ms,
     };
     // A restricted tenant's user authenticates but lacks `org_management`.
-    let permissions = if options.restricted { Vec::new() } else { vec!["org_management".to_owned()] };
+    let permissions = if options.restricted { Vec::new() } else { vec![ORG_MANAGEMENT.to_owned()] };
     let credentials = vec![
         NewCredential {
             digest: secrets::digest(&api_key),
-            credential: credential("api_key", Vec::new(), None),
+            credential: credential(API_KEY, Vec::new(), None),
         },
         NewCredential {
             digest: secrets::digest(&app_key),
-            credential: credential("app_key", permissions, options.expires_s(now_ms)),
+            credential: credential(APPLICATION_KEY, permissions, options.expires_s(now_ms)),
         },
     ];
     let mut headers = Map::new();
-    headers.insert("DD-API-KEY".to_owned(), json!(api_key));
-    headers.insert("DD-APPLICATION-KEY".to_owned(), json!(app_key));
+    headers.insert(API_KEY_HEADER.to_owned(), json!(api_key));
+    headers.insert(APPLICATION_KEY_HEADER.to_owned(), json!(app_key));
     Ok(Provisioned {
         tenant,
         credentials,
         public_id,
-        path: "/api/v1/org".to_owned(),
+        path: route_path(ROUTE).to_owned(),
         headers,
         extra: Map::new(),
         sample_body:

@@ -3,7 +3,9 @@
 use orgmint::{ids, secrets, Credential, NewCredential, Tenant, TenantRef, Vendor};
 use serde_json::{json, Map};
 
-use super::{Provisioned, TenantOptions};
+use devin_create_enterprise_organization::{API_KEY, API_KEY_PREFIX, ENTERPRISE_ADMIN, ROUTE};
+
+use super::{route_path, Provisioned, TenantOptions};
 
 pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, String> {
     let id = format!("ent-{}", ids::random_hex(16));
@@ -15,12 +17,12 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
         now_ms,
     );
     tenant.rate_limit = options.rate_limit;
-    let key = secrets::mint("apk_user_", 40);
+    let key = secrets::mint(API_KEY_PREFIX, 40);
     let credential = Credential {
         tenant: tenant_ref,
-        kind: "api_key".to_owned(),
+        kind: API_KEY.to_owned(),
         principal: format!("user-{}", ids::random_hex(24)),
-        role: if options.restricted { "member" } else { "enterprise_admin" }.to_owned(),
+        role: if options.restricted { "member" } else { ENTERPRISE_ADMIN }.to_owned(),
         permissions: Vec::new(),
         plan: None,
         features: Vec::new(),
@@ -35,7 +37,7 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
         tenant,
         credentials: vec![NewCredential { digest: secrets::digest(&key), credential }],
         public_id: id,
-        path: "/v2/enterprise/organizations".to_owned(),
+        path: route_path(ROUTE).to_owned(),
         headers,
         extra: Map::new(),
         sample_body: r#"{"display_name":"Acme Research","acu_limit":500}"#.to_owned(),

@@ -78,6 +78,11 @@ impl TenantOptions {
     }
 }
 
+/// The path of a route (`POST /v1/organizations` → `/v1/organizations`), as the function crates name it.
+pub fn route_path(route: &str) -> &str {
+    route.split_once(' ').map_or(route, |(_, path)| path)
+}
+
 /// The scope id the store keys a tenant by: the public id; for Clerk the account of `user` (default: the
 /// instance's first user) within the instance, `<instance>/<user>`.
 pub async fn scope_id(

@@ -19,6 +19,9 @@ pub use validate::{validate, OrganizationCreateBody};
 pub const ROUTE: &str = "POST /api/v1/org";
 pub const API_KEY: &str = "api_key";
 pub const APPLICATION_KEY: &str = "app_key";
+/// The headers that carry the two keys (matched case-insensitively).
+pub const API_KEY_HEADER: &str = "DD-API-KEY";
+pub const APPLICATION_KEY_HEADER: &str = "DD-APPLICATION-KEY";
 /// The permission an application key's owner needs to manage organizations.
 pub const ORG_MANAGEMENT: &str = "org_management";
 /// The parent organization's multi-organization feature.
@@ -59,9 +62,9 @@ impl Endpoint for Datadog {
         req: &Request,
         _call: &Call,
     ) -> Result<Authenticated<Credential>, Response<Body>> {
-        let api_key = lambda::header(req, "dd-api-key")
+        let api_key = lambda::header(req, API_KEY_HEADER)
             .ok_or_else(|| errors(StatusCode::FORBIDDEN, "API key required"))?;
-        let app_key = lambda::header(req, "dd-application-key");
+        let app_key = lambda::header(req, APPLICATION_KEY_HEADER);
         let secrets: Vec<&str> = [Some(api_key), app_key].into_iter().flatten().collect();
         let (mut found, idempotency) =
             lambda::authenticate(store, req, Vendor::Datadog, &secrets).await.map_err(domain_error)?;

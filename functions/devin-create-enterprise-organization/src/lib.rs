@@ -18,6 +18,8 @@ pub const ROUTE: &str = "POST /v2/enterprise/organizations";
 pub const API_KEY_PREFIX: &str = "apk_user_";
 /// The role of an enterprise admin, the only role that may create organizations.
 pub const ENTERPRISE_ADMIN: &str = "enterprise_admin";
+/// The kind of credential a personal API key is stored as.
+pub const API_KEY: &str = "api_key";
 
 /// The handler as the Lambda runtime and the tests call it: request id, round trips and the log line
 /// around the pipeline.
