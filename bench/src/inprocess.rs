@@ -18,18 +18,11 @@ use aws_sdk_dynamodb::operation::transact_write_items::{TransactWriteItemsError,
 use aws_sdk_dynamodb::types::WriteRequest;
 use aws_sdk_dynamodb::Client;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use orgmint::{ids, Store, Vendor};
 
-/// Each vendor's real handler (`lambda::serve` around its `handle`: request id, round trips, log line).
-pub async fn handler(vendor: Vendor, store: &'static Store, req: Request) -> Response<Body> {
-    match vendor {
-        Vendor::Devin => devin_create_enterprise_organization::handler(store, req).await,
-        Vendor::Datadog => datadog_create_child_org::handler(store, req).await,
-        Vendor::Calcom => calcom_create_managed_organization::handler(store, req).await,
-        Vendor::Clerk => clerk_create_organization::handler(store, req).await,
-    }
-}
+/// Each vendor's real handler (the pipeline behind `lambda::serve`: request id, round trips, log line).
+pub use orgmint_cli::registry::handler;
 
 /// A request the handler sent, as the SDK received it.
 #[derive(Debug, Clone)]

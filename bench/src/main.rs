@@ -30,12 +30,7 @@ use serde_json::{json, Value};
 use inprocess::{Capture, Conflicts, Quiet};
 use runtime_api::Function;
 
-const FUNCTIONS: [(&str, Vendor); 4] = [
-    ("calcom-create-managed-organization", Vendor::Calcom),
-    ("clerk-create-organization", Vendor::Clerk),
-    ("datadog-create-child-org", Vendor::Datadog),
-    ("devin-create-enterprise-organization", Vendor::Devin),
-];
+use orgmint_cli::registry::FUNCTIONS;
 const FLOOR: &str = "sdk-floor";
 const HELLO: &str = "hello-world";
 /// Tenants per vendor the creates are spread over.
@@ -201,8 +196,8 @@ fn main() {
     let tenants: Vec<Arc<Tenants>> = rt.block_on(async {
         store.create_table().await.expect("create the bench table");
         let mut all = Vec::new();
-        for (_, vendor) in FUNCTIONS {
-            all.push(Arc::new(provision(&store, vendor, TENANTS).await));
+        for function in FUNCTIONS {
+            all.push(Arc::new(provision(&store, function.vendor, TENANTS).await));
         }
         all
     });
@@ -222,7 +217,7 @@ fn main() {
     let binaries: Vec<(&str, usize)> = FUNCTIONS
         .iter()
         .enumerate()
-        .map(|(k, (name, _))| (*name, k))
+        .map(|(k, function)| (function.name, k))
         .chain([(FLOOR, 3), (HELLO, 3)])
         .collect();
     for (name, _) in &binaries {
@@ -284,7 +279,7 @@ fn main() {
         }
         eprintln!("bench: {name}: peak RSS {rss_100} B at 100, {rss_end} B at {}", settings.invocations);
     }
-    for (name, vendor) in FUNCTIONS.iter().enumerate().map(|(k, (name, _))| (*name, k)) {
+    for (name, vendor) in FUNCTIONS.iter().enumerate().map(|(k, function)| (function.name, k)) {
         let mut by_concurrency = serde_json::Map::new();
         for concurrency in PROCESS_CONCURRENCY {
             let mut env = env.clone();
@@ -325,7 +320,7 @@ fn main() {
         r.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN)
     };
     let mut functions = serde_json::Map::new();
-    for (name, _) in FUNCTIONS {
+    for name in FUNCTIONS.map(|function| function.name) {
         let r = results.get_mut(name).expect("results of each function");
         r.insert("floor_init_ms".into(), floor["init_ms"].clone());
         r.insert("floor_init_first_ms".into(), floor["init_first_ms"].clone());
@@ -403,13 +398,13 @@ async fn in_process(
     inprocess::copy_table(&floor, table, floor_table).await;
 
     // Warm latency: handler, then the floor replaying its requests, create after create.
-    for (k, (name, vendor)) in FUNCTIONS.iter().enumerate() {
+    for (k, &orgmint_cli::registry::Function { name, vendor, .. }) in FUNCTIONS.iter().enumerate() {
         let (mut ours, mut theirs) = (Vec::new(), Vec::new());
         let warmup = 20;
         for i in 0..settings.creates + warmup {
             let req = tenants[k].request(i);
             let started = Instant::now();
-            let response = inprocess::handler(*vendor, captured, req).await;
+            let response = inprocess::handler(vendor, captured, req).await;
             let took = ms(started.elapsed());
             assert!(response.status().is_success(), "{name} create {i}: {}", response.status());
             let floor_took = inprocess::replay(&floor, floor_table, capture.take()).await;
@@ -431,22 +426,22 @@ async fn in_process(
         Client::from_conf(Store::client_builder(&sdk).interceptor(conflicts.clone()).build()),
         table,
     )));
-    for (k, (name, vendor)) in FUNCTIONS.iter().enumerate() {
+    for (k, &orgmint_cli::registry::Function { name, vendor, .. }) in FUNCTIONS.iter().enumerate() {
         let mut rates = serde_json::Map::new();
         for (level, concurrency) in CONCURRENCY.into_iter().enumerate() {
             let t = tenants[k].clone();
             let base = 5_000_000 + 100_000 * level;
             let request = Arc::new(move |i: usize| t.request(base + i));
-            let rate = inprocess::throughput(*vendor, shared, concurrency, 20 * 32, request).await;
+            let rate = inprocess::throughput(vendor, shared, concurrency, 20 * 32, request).await;
             rates.insert(concurrency.to_string(), json!(rate.round()));
         }
         // Contention: one fresh tenant, 32 at once.
-        let one = Arc::new(provision(store, *vendor, 1).await);
+        let one = Arc::new(provision(store, vendor, 1).await);
         let (attempts, conflicted) = (&conflicts.attempts, &conflicts.conflicts);
         let before = (attempts.load(Ordering::Relaxed), conflicted.load(Ordering::Relaxed));
         let total = 20 * 32;
         let request = Arc::new(move |i: usize| one.request(6_000_000 + i));
-        let rate = inprocess::throughput(*vendor, shared, 32, total, request).await;
+        let rate = inprocess::throughput(vendor, shared, 32, total, request).await;
         let r = results.entry(name).or_default();
         r.insert("creates_per_s".into(), Value::Object(rates));
         r.insert(

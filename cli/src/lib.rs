@@ -2,6 +2,7 @@
 //! provision exactly as operators do.
 
 pub mod jwt;
+pub mod registry;
 pub mod vendors;
 
 use std::fmt;

@@ -313,12 +313,7 @@ pub fn vendor_request(vendor: Vendor, path: &str, headers: &[(String, Vec<u8>)],
 
 /// The vendor's real handler, as the Lambda runtime calls it.
 pub async fn handle(vendor: Vendor, store: &'static Store, req: Request) -> Response<Body> {
-    match vendor {
-        Vendor::Calcom => calcom_create_managed_organization::handler(store, req).await,
-        Vendor::Datadog => datadog_create_child_org::handler(store, req).await,
-        Vendor::Clerk => clerk_create_organization::handler(store, req).await,
-        Vendor::Devin => devin_create_enterprise_organization::handler(store, req).await,
-    }
+    orgmint_cli::registry::handler(vendor, store, req).await
 }
 
 /// What is wrong with an error answer of `vendor` (`status` ≥ 400), `None` when it is the vendor's

@@ -72,13 +72,7 @@ impl Caller {
     /// Creates an organization named `name` through the vendor's real handler.
     pub async fn create(&self, store: &'static Store, name: &str) -> Response<Body> {
         let req = request(&self.event(name));
-        // Boxed: unoptimised handler futures are large, and the load runs them on spawned tasks.
-        match self.vendor {
-            Vendor::Devin => Box::pin(devin_create_enterprise_organization::handler(store, req)).await,
-            Vendor::Datadog => Box::pin(datadog_create_child_org::handler(store, req)).await,
-            Vendor::Calcom => Box::pin(calcom_create_managed_organization::handler(store, req)).await,
-            Vendor::Clerk => Box::pin(clerk_create_organization::handler(store, req)).await,
-        }
+        orgmint_cli::registry::handler(self.vendor, store, req).await
     }
 }
 

@@ -1,0 +1,73 @@
+//! Every vendor orgmint serves, in one table: its function (the crate, binary and template name), its
+//! route, and its real handler. The CLI, the tests and the bench read vendors from here; a new vendor is
+//! one row and one arm of [`handler`].
+
+use lambda_http::{Body, Request, Response};
+use orgmint::{pipeline, Store, Vendor};
+
+/// One vendor's endpoint.
+#[derive(Debug, Clone, Copy)]
+pub struct Function {
+    pub vendor: Vendor,
+    /// The crate, its binary and the function in `infra/template.yaml`.
+    pub name: &'static str,
+    /// `METHOD /path`, as the router and the log line name it.
+    pub route: &'static str,
+}
+
+/// Every vendor's function, in name order.
+pub const FUNCTIONS: [Function; 4] = [
+    Function {
+        vendor: Vendor::Calcom,
+        name: "calcom-create-managed-organization",
+        route: calcom_create_managed_organization::ROUTE,
+    },
+    Function {
+        vendor: Vendor::Clerk,
+        name: "clerk-create-organization",
+        route: clerk_create_organization::ROUTE,
+    },
+    Function {
+        vendor: Vendor::Datadog,
+        name: "datadog-create-child-org",
+        route: datadog_create_child_org::ROUTE,
+    },
+    Function {
+        vendor: Vendor::Devin,
+        name: "devin-create-enterprise-organization",
+        route: devin_create_enterprise_organization::ROUTE,
+    },
+];
+
+/// The function of `vendor`.
+pub fn function(vendor: Vendor) -> &'static Function {
+    FUNCTIONS.iter().find(|f| f.vendor == vendor).expect("every vendor has a function")
+}
+
+/// `vendor`'s real handler, as the Lambda runtime calls it (request id, deadline, round trips, log line
+/// around the pipeline). Boxed: handler futures are large, and callers run many on spawned tasks.
+pub async fn handler(vendor: Vendor, store: &'static Store, req: Request) -> Response<Body> {
+    use pipeline::handler as piped;
+    match vendor {
+        Vendor::Calcom => Box::pin(piped::<calcom_create_managed_organization::Calcom>(store, req)).await,
+        Vendor::Clerk => Box::pin(piped::<clerk_create_organization::Clerk>(store, req)).await,
+        Vendor::Datadog => Box::pin(piped::<datadog_create_child_org::Datadog>(store, req)).await,
+        Vendor::Devin => Box::pin(piped::<devin_create_enterprise_organization::Devin>(store, req)).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_vendor_has_exactly_one_function_whose_route_is_its_crates() {
+        for vendor in [Vendor::Calcom, Vendor::Clerk, Vendor::Datadog, Vendor::Devin] {
+            assert_eq!(FUNCTIONS.iter().filter(|f| f.vendor == vendor).count(), 1, "{vendor}");
+            assert!(function(vendor).name.starts_with(vendor.as_str()), "{vendor}");
+        }
+        let mut names: Vec<_> = FUNCTIONS.iter().map(|f| f.name).collect();
+        names.sort_unstable();
+        assert_eq!(names, FUNCTIONS.iter().map(|f| f.name).collect::<Vec<_>>(), "name order");
+    }
+}
