@@ -54,6 +54,7 @@ where
     H: Fn(&'static Store, Request, Call) -> F + Send + Sync + Copy + 'static,
     F: Future<Output = Response<Body>> + Send + 'static,
 {
+    init_tracing();
     // The store lives as long as the execution environment; leaking it gives handlers a plain reference.
     let store: &'static Store = Box::leak(Box::new(Store::from_env().await));
     store.prime().await;
@@ -64,6 +65,22 @@ where
         Ok::<_, std::convert::Infallible>(serve(store, route, req, handler).await)
     }))
     .await
+}
+
+/// A `tracing` subscriber for what the runtime itself reports (an event it cannot parse, a handler that
+/// panicked, its own errors), as Lambda's advanced logging controls ask: JSON lines when
+/// `AWS_LAMBDA_LOG_FORMAT=JSON`, at `AWS_LAMBDA_LOG_LEVEL` (default `INFO`). The per-request line of
+/// [`serve`] is written by itself, whatever the level.
+fn init_tracing() {
+    use tracing_subscriber::filter::LevelFilter;
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .ok()
+        .and_then(|level| level.parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::INFO);
+    let fmt = tracing_subscriber::fmt().with_target(false).without_time().with_max_level(level);
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
+    // `try_init`: a test or a host that installed a subscriber first keeps it.
+    let _ = if json { fmt.json().try_init() } else { fmt.try_init() };
 }
 
 /// Runs one request through `handler`: assigns the request id, bounds its DynamoDB calls by

@@ -398,6 +398,11 @@ pub struct Watch {
 
 impl Watch {
     pub fn start(table: &str) -> Watch {
+        Watch::start_with(table, &[])
+    }
+
+    /// [`Watch::start`] with more environment for watch and its functions.
+    pub fn start_with(table: &str, env: &[(&str, &str)]) -> Watch {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let log = std::env::temp_dir().join(format!("orgmint-watch-{port}.log"));
         let out = std::fs::File::create(&log).unwrap();
@@ -405,6 +410,7 @@ impl Watch {
             .args(["lambda", "watch", "-A", "127.0.0.1", "-P", &port.to_string(), "--concurrency", "8"])
             .current_dir(root())
             .env("ORGMINT_TABLE", table)
+            .envs(env.iter().copied())
             .stdout(Stdio::from(out.try_clone().unwrap()))
             .stderr(Stdio::from(out))
             .spawn()

@@ -518,3 +518,32 @@ fn the_cli_without_a_reachable_endpoint_explains_itself() {
     assert!(stderr.contains("Connection refused"), "{stderr}");
     assert!(stderr.contains("export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000"), "{stderr}");
 }
+
+/// What the runtime itself reports reaches the logs, as Lambda's advanced logging asks: an event no
+/// handler can read (here, not an API Gateway event) is a JSON line at ERROR under
+/// `AWS_LAMBDA_LOG_FORMAT=JSON`, not silence.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_runtimes_own_errors_reach_the_logs_as_json() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
+    let table = store().await.table().to_owned();
+    let watch = Watch::start_with(&table, &[("AWS_LAMBDA_LOG_FORMAT", "JSON")]);
+    let invoked = Command::new("cargo")
+        .args(["lambda", "invoke", "-A", "127.0.0.1", "-P", &watch.port.to_string()])
+        .args(["devin-create-enterprise-organization", "--data-ascii", r#"{"not":"an API Gateway event"}"#])
+        .current_dir(root())
+        .output()
+        .expect("cargo lambda invoke");
+    assert!(!invoked.status.success(), "the invocation fails: the event is no API Gateway event");
+    let log = watch.stop();
+    let reported = log
+        .lines()
+        .filter_map(|l| l.find("{\"").map(|at| &l[at..]))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["level"] == "ERROR");
+    let reported = reported.unwrap_or_else(|| panic!("no JSON line at ERROR from the runtime:\n{log}"));
+    assert!(
+        reported["fields"]["message"].as_str().is_some_and(|m| m.contains("deserialization")),
+        "{reported}"
+    );
+    assert!(reported["span"]["requestId"].is_string(), "{reported}");
+}
