@@ -7,15 +7,20 @@ It fails when the template and the workspace disagree:
   function; and the template has no route the router lacks;
 - every function crate under functions/ has exactly one template function building it, and every template
   function builds a crate under functions/ that is a workspace member;
-- every function is provided.al2023 / arm64 / bootstrap / rust-cargolambda from the workspace root, reads
-  ORGMINT_TABLE = the table, has its own role whose DynamoDB actions are exactly the ones its code performs
-  (read from the sources: see SDK_OPERATIONS), on the table only, its own log group with retention, and
-  Errors and Throttles alarms;
+- every function is provided.al2023 / arm64 / bootstrap / rust-cargolambda from the workspace root (set in
+  Globals or on the function), reads ORGMINT_TABLE = the table, has its own role (for its own log group),
+  its own log group with retention, and Errors and Throttles alarms;
+- the DynamoDB actions a role allows, from every policy it has (inline, the template's managed policy the
+  roles share, any policy naming the role; no policy from outside the template), are exactly the ones its
+  crate's code performs (read from the sources: see SDK_OPERATIONS), on the table only, and the role is
+  denied every DynamoDB action on SECRET#* leading keys (tenant secrets are for the admin CLI only);
 - the table has the key schema, attribute types, billing mode, TTL attribute and (no) indexes that
   `orgmint table create` makes: read from Store::create_table in shared/src/store/.
 
 A self-test then proves on altered copies that the check catches a missing route, a missing function, an
-extra IAM action, code that needs a new action, a skip without a reason and a schema drift. Needs PyYAML (in the project venv, with aws-sam-cli) and Python 3.11+.
+extra IAM action (inline or in the shared policy), a missing secrets Deny, an AWS managed policy, code that
+needs a new action, a skip without a reason and a schema drift. Needs PyYAML (in the project venv, with
+aws-sam-cli) and Python 3.11+.
 """
 
 import copy
@@ -33,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # the shared crate's own calls, and the SDK operations and transaction items in their bodies. A
 # TransactWriteItems has no IAM action of its own: each of its items is authorised as its kind (Put ->
 # PutItem, Update -> UpdateItem, Delete -> DeleteItem, ConditionCheck -> ConditionCheckItem). Each role must
-# grant exactly these actions, on the table only.
+# allow exactly these actions, on the table only, whichever of its policies allows them.
 SDK_OPERATIONS = {
     r"\.get_item\(\)": "dynamodb:GetItem",
     r"\.batch_get_item\(\)": "dynamodb:BatchGetItem",
@@ -54,6 +59,9 @@ SDK_OPERATIONS = {
     r"\.describe_table\(\)": "dynamodb:DescribeTable",
     r"\.delete_table\(\)": "dynamodb:DeleteTable",
 }
+
+# Tenant secrets (shared/src/store/keys.rs) live under these leading keys, which no function may touch.
+SECRET_KEYS = "SECRET#*"
 
 RUST_BILLING = {"PayPerRequest": "PAY_PER_REQUEST", "Provisioned": "PROVISIONED"}
 RUST_KEY_TYPE = {"Hash": "HASH", "Range": "RANGE"}
@@ -227,6 +235,28 @@ def check(template, cargo, crates, store, code):
         return errors
     table_id, table = next(iter(tables.items()))
     alarms = by_kind("AWS::CloudWatch::Alarm").values()
+    policies = {pid: p.get("Properties", {}) for pid, p in {**by_kind("AWS::IAM::ManagedPolicy"), **by_kind("AWS::IAM::Policy")}.items()}
+
+    def role_statements(role_id):
+        """(policy, statement) of every policy the role has: inline, the template's managed policies it names,
+        any policy of the template naming it in Roles. A managed policy from outside the template is an error."""
+        props = resources[role_id].get("Properties", {})
+        named = [ref_name(arn) for arn in as_list(props.get("ManagedPolicyArns", []))]
+        for arn in [a for a, n in zip(as_list(props.get("ManagedPolicyArns", [])), named) if n not in policies]:
+            err(f"{role_id}: managed policy {arn!r} is none of the template's (those grant more than the functions use)")
+        docs = [(f"{role_id}.{p.get('PolicyName')}", p.get("PolicyDocument", {})) for p in props.get("Policies", [])]
+        docs += [(pid, p.get("PolicyDocument", {})) for pid, p in policies.items()
+                 if pid in named or role_id in map(ref_name, as_list(p.get("Roles", [])))]
+        return [(pid, stmt) for pid, doc in docs for stmt in as_list(doc.get("Statement", []))]
+
+    def denies_secrets(stmt):
+        leading = stmt.get("Condition", {}).get("ForAnyValue:StringLike", {}).get("dynamodb:LeadingKeys", [])
+        return (
+            stmt.get("Effect") == "Deny"
+            and {"dynamodb:*", "*"} & set(as_list(stmt.get("Action", [])))
+            and all(ref_name(r) == table_id or r == "*" for r in as_list(stmt.get("Resource")))
+            and SECRET_KEYS in as_list(leading)
+        )
 
     # ---- functions and what they build
     binary_of = {}
@@ -261,34 +291,31 @@ def check(template, cargo, crates, store, code):
         elif "RetentionInDays" not in resources[group].get("Properties", {}):
             err(f"{group}: RetentionInDays is missing")
 
-        # its own role: exactly the DynamoDB actions the code performs, on the table only
+        # its own role; from all its policies, exactly the DynamoDB actions the code performs, on the table only
         role_id = ref_name(props.get("Role"))
-        role = resources.get(role_id, {})
-        if role.get("Type") != "AWS::IAM::Role":
+        if resources.get(role_id, {}).get("Type") != "AWS::IAM::Role":
             err(f"{lid}: Role must be !GetAtt <an AWS::IAM::Role of the template>.Arn")
         else:
             if [other for other, f in functions.items() if ref_name(f.get("Properties", {}).get("Role")) == role_id] != [lid]:
                 err(f"{lid}: role {role_id} must belong to this function alone")
-            actions = set()
-            for policy in role.get("Properties", {}).get("Policies", []):
-                for stmt in as_list(policy.get("PolicyDocument", {}).get("Statement", [])):
-                    acts = {a for a in as_list(stmt.get("Action", [])) if a.lower().startswith("dynamodb:") or a == "*"}
-                    if not acts:
-                        continue
-                    if stmt.get("Effect") != "Allow":
-                        continue
+            actions, sources, statements = set(), set(), role_statements(role_id)
+            for source, stmt in statements:
+                acts = {a for a in as_list(stmt.get("Action", [])) if a.lower().startswith("dynamodb:") or a == "*"}
+                if acts and stmt.get("Effect") == "Allow":
                     actions |= acts
+                    sources.add(source)
                     for res in as_list(stmt.get("Resource")):
                         if ref_name(res) != table_id or "Fn::GetAtt" not in res:
-                            err(f"{role_id}: DynamoDB actions must be on !GetAtt {table_id}.Arn only, found {res!r}")
-            if role.get("Properties", {}).get("ManagedPolicyArns"):
-                err(f"{role_id}: no managed policies (they grant more than the function uses)")
+                            err(f"{source}: DynamoDB actions must be on !GetAtt {table_id}.Arn only, found {res!r}")
+            if not any(denies_secrets(stmt) for _, stmt in statements):
+                err(f"{role_id}: none of its policies denies dynamodb:* on the table's {SECRET_KEYS} leading keys")
             if binary in code["crate_src"]:
                 performed = derived_actions(code["crate_src"][binary], code["shared_fns"])
+                where = f"{role_id} (via {', '.join(sorted(sources)) or 'no policy'})"
                 for action in sorted(set(performed) - actions):
-                    err(f"{role_id}: lacks {action}, which {binary} performs (via {performed[action]})")
+                    err(f"{where}: lacks {action}, which {binary} performs (via {performed[action]})")
                 for action in sorted(actions - set(performed)):
-                    err(f"{role_id}: grants {action}, which {binary} never performs")
+                    err(f"{where}: grants {action}, which {binary} never performs")
                 if not performed:
                     err(f"{lid}: found no DynamoDB operation reachable from {binary}: is the code still readable to scripts/check-infra.py?")
 
@@ -387,7 +414,7 @@ def check(template, cargo, crates, store, code):
     for name in ("ApiUrl", "TableName"):
         if name not in template.get("Outputs", {}):
             err(f"output {name} is missing")
-    return errors
+    return list(dict.fromkeys(errors))  # a fault in the policy the roles share is reported once
 
 
 # ---- self-test: the check must catch drift -----------------------------------------------------------------
@@ -395,42 +422,33 @@ def check(template, cargo, crates, store, code):
 
 def self_test(template, cargo, crates, store, code):
     """Each alteration below must make check() fail; returns the ones it missed."""
-    fn_id = next(lid for lid, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function")
-    role_id = ref_name(template["Resources"][fn_id]["Properties"]["Role"])
-
-    def new_route(t, c, k, s):
-        c["workspace"]["metadata"]["lambda"]["watch"]["router"]["/v1/new"] = [{"method": "POST", "function": "new-fn"}]
-
-    def new_crate(t, c, k, s):
-        k["new-fn"] = "functions/new-fn"
-
-    def drop_event(t, c, k, s):
-        t["Resources"][fn_id]["Properties"]["Events"] = {}
-
-    def wider_role(t, c, k, s):
-        t["Resources"][role_id]["Properties"]["Policies"].append(
-            {"PolicyName": "more", "PolicyDocument": {"Statement": [
-                {"Effect": "Allow", "Action": "dynamodb:Scan", "Resource": {"Fn::GetAtt": ["Table", "Arn"]}}]}})
-
-    def unexplained_skip(t, c, k, s):
-        t["Resources"][fn_id].setdefault("Metadata", {}).setdefault("checkov", {}).setdefault("skip", []).append({"id": "CKV_AWS_1"})
-
-    def schema_drift(t, c, k, s):
-        return s.replace('key("sk", KeyType::Range)', 'key("sort", KeyType::Range)')
-
-    def gsi_in_code(t, c, k, s):
-        return s.replace(".billing_mode(", ".global_secondary_indexes(gsi)\n            .billing_mode(")
-
-    def code_reads_more(t, c, k, s):
-        code["shared_fns"].setdefault("prime", []).append("{ self.client.delete_table() }")
-
+    res = template["Resources"]
+    fn_id = next(lid for lid, r in res.items() if r["Type"] == "AWS::Serverless::Function")
+    role_id = ref_name(res[fn_id]["Properties"]["Role"])
+    shared_id = ref_name(res[role_id]["Properties"]["ManagedPolicyArns"][0])
+    scan = {"Effect": "Allow", "Action": "dynamodb:Scan", "Resource": {"Fn::GetAtt": ["Table", "Arn"]}}
+    role = lambda t: t["Resources"][role_id]["Properties"]
+    shared = lambda t: t["Resources"][shared_id]["Properties"]["PolicyDocument"]["Statement"]
+    alterations = {
+        "new_route": lambda t, c, k, s: c["workspace"]["metadata"]["lambda"]["watch"]["router"].update(
+            {"/v1/new": [{"method": "POST", "function": "new-fn"}]}),
+        "new_crate": lambda t, c, k, s: k.update({"new-fn": "functions/new-fn"}),
+        "drop_event": lambda t, c, k, s: t["Resources"][fn_id]["Properties"].update(Events={}),
+        "wider_role": lambda t, c, k, s: role(t)["Policies"].append({"PolicyName": "more", "PolicyDocument": {"Statement": [scan]}}),
+        "wider_shared_policy": lambda t, c, k, s: shared(t).append(scan),
+        "no_secrets_deny": lambda t, c, k, s: next(st for st in shared(t) if st["Effect"] == "Deny").pop("Condition"),
+        "aws_managed_policy": lambda t, c, k, s: role(t)["ManagedPolicyArns"].append("arn:aws:iam::aws:policy/AmazonDynamoDBReadOnlyAccess"),
+        "unexplained_skip": lambda t, c, k, s: t["Resources"][fn_id]["Metadata"]["checkov"]["skip"].append({"id": "CKV_AWS_1"}),
+        "schema_drift": lambda t, c, k, s: s.replace('key("sk", KeyType::Range)', 'key("sort", KeyType::Range)'),
+        "gsi_in_code": lambda t, c, k, s: s.replace(".billing_mode(", ".global_secondary_indexes(gsi)\n            .billing_mode("),
+        "code_reads_more": lambda t, c, k, s: code["shared_fns"].setdefault("prime", []).append("{ self.client.delete_table() }"),
+    }
     missed = []
-    for alter in (new_route, new_crate, drop_event, wider_role, unexplained_skip, schema_drift, gsi_in_code, code_reads_more):
-        t, c, k = copy.deepcopy(template), copy.deepcopy(cargo), dict(crates)
-        saved = copy.deepcopy(code)
-        s = alter(t, c, k, store) or store
-        if not check(t, c, k, s, code):
-            missed.append(alter.__name__)
+    for name, alter in alterations.items():
+        t, c, k, saved = copy.deepcopy(template), copy.deepcopy(cargo), dict(crates), copy.deepcopy(code)
+        s = alter(t, c, k, store)
+        if not check(t, c, k, s if isinstance(s, str) else store, code):
+            missed.append(name)
         code.clear()
         code.update(saved)
     return missed
