@@ -301,7 +301,9 @@ fn replayed(key: &IdempotencyKey, record: &IdempotencyRecord) -> Result<Response
 
 /// The create, at most once per `Idempotency-Key`: with a key, the answer (`status`, `body`) is recorded,
 /// sealed, by the create's own transaction. A duplicate that lost the race to its twin gets the twin's
-/// answer (one more read, on that path only). Any other failure is the vendor's to word.
+/// answer, from the record its failed transaction returned: two round trips, and not charged again (the
+/// twin's transaction charged the window for the request they both are). Any other failure is the
+/// vendor's to word.
 pub async fn create_once(
     store: &Store,
     mut new: NewOrg,
@@ -313,8 +315,15 @@ pub async fn create_once(
     if let Some(key) = key {
         new.idempotency = Some(key.record(status.as_u16(), &text, new.org.created_ms.div_euclid(1_000)));
     }
-    match store.create_org(&new).await {
-        Ok(()) => Ok(created_text(status, text)),
+    match store.create_org_or_twin(&new).await {
+        Ok(None) => Ok(created_text(status, text)),
+        Ok(Some(record)) => {
+            let key = key.expect("only a create with a key writes a record");
+            let mut reply = replayed(key, &record)?;
+            reply.extensions_mut().insert(RateSettled);
+            Ok(reply)
+        }
+        // The record did not come back with the cancellation: read it.
         Err(Error::Idempotency(IdempotencyProblem::Concurrent)) => {
             let key = key.expect("only a create with a key writes a record");
             match store.idempotency_record(key).await? {

@@ -14,6 +14,8 @@ pub(super) const CONFLICT_DEADLINE: Duration = Duration::from_secs(4);
 pub(super) enum Retry {
     No(Error),
     Conflict,
+    /// A duplicate lost to its `Idempotency-Key` twin, whose record came back with the cancellation.
+    Twin(IdempotencyRecord),
 }
 
 /// Where in a create's transaction the items are whose failure the caller must hear about.
@@ -32,8 +34,14 @@ pub(super) fn cancellation_to_error(
     new: &NewOrg,
 ) -> Retry {
     let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
-    if indexes.idempotency.is_some_and(|i| code(i) == "ConditionalCheckFailed") {
-        return Retry::No(Error::Idempotency(IdempotencyProblem::Concurrent));
+    if let Some(i) = indexes.idempotency.filter(|i| code(*i) == "ConditionalCheckFailed") {
+        // The twin's record, returned by the failed condition itself (`ALL_OLD`): no read to answer.
+        let id = new.idempotency.as_ref().map(|record| record.id.as_str()).unwrap_or_default();
+        return match reasons[i].item().map(|item| record_from_item(id, item)) {
+            Some(Ok(record)) => Retry::Twin(record),
+            Some(Err(err)) => Retry::No(err),
+            None => Retry::No(Error::Idempotency(IdempotencyProblem::Concurrent)),
+        };
     }
     if let (Some(i), Some(rate)) = (indexes.rate, &new.rate) {
         if code(i) == "ConditionalCheckFailed" {
@@ -76,8 +84,20 @@ impl Store {
     /// written with it or not at all.
     ///
     /// `TransactionConflict` is retried with jittered backoff, with the same client request token and the
-    /// same items, so that a retry can never create twice.
+    /// same items, so that a retry can never create twice. A duplicate of a create with the same
+    /// `Idempotency-Key` that committed first is [`IdempotencyProblem::Concurrent`]; see
+    /// [`Store::create_org_or_twin`] for its record.
     pub async fn create_org(&self, new: &NewOrg) -> Result<(), Error> {
+        match self.create_org_or_twin(new).await? {
+            None => Ok(()),
+            Some(_) => Err(Error::Idempotency(IdempotencyProblem::Concurrent)),
+        }
+    }
+
+    /// [`Store::create_org`], or, when the create's `Idempotency-Key` record already exists (a twin
+    /// committed first), that record: `Ok(Some(record))`, read by the failed transaction itself, so the
+    /// duplicate is answered in the same two round trips.
+    pub async fn create_org_or_twin(&self, new: &NewOrg) -> Result<Option<IdempotencyRecord>, Error> {
         let (items, indexes) = self.create_items(new);
         let token = ids::random_hex(32);
         let started = Instant::now();
@@ -92,7 +112,7 @@ impl Store {
                 .send()
                 .await;
             let err = match result {
-                Ok(_) => return Ok(()),
+                Ok(_) => return Ok(None),
                 Err(err) => err,
             };
             let outcome = match err.as_service_error() {
@@ -105,6 +125,7 @@ impl Store {
             };
             match outcome {
                 Retry::No(err) => return Err(err),
+                Retry::Twin(record) => return Ok(Some(record)),
                 Retry::Conflict if attempt < CONFLICT_ATTEMPTS && started.elapsed() < CONFLICT_DEADLINE => {
                     tokio::time::sleep(jittered_backoff(attempt)).await;
                 }
@@ -215,6 +236,7 @@ impl Store {
                 // An expired record that TTL has not removed yet no longer holds its key.
                 .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
                 .expression_attribute_values(":now", n(clock::now_ms().div_euclid(1_000)))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build()
                 .expect("put has its table and item");
             items.push(TransactWriteItem::builder().put(put).build());

@@ -24,16 +24,21 @@ pub(super) fn live_record(
     else {
         return Ok(None);
     };
-    let record = IdempotencyRecord {
-        id: key.id.clone(),
+    let record = record_from_item(&key.id, item)?;
+    Ok((record.expires_s > now_s).then_some(record))
+}
+
+/// The idempotency record `id` stored as `item`.
+pub(super) fn record_from_item(id: &str, item: &Item) -> Result<IdempotencyRecord, Error> {
+    Ok(IdempotencyRecord {
+        id: id.to_owned(),
         fingerprint: get_s(item, "fingerprint")?,
         sealed: match item.get("sealed") {
             Some(AttributeValue::B(b)) => b.as_ref().to_vec(),
             _ => return Err(corrupt("sealed")),
         },
         expires_s: get_n(item, TTL_ATTRIBUTE)?,
-    };
-    Ok((record.expires_s > now_s).then_some(record))
+    })
 }
 
 pub(super) fn put(table: &str, item: Item) -> TransactWriteItem {
