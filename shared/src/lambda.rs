@@ -118,6 +118,9 @@ where
     if let Some(code) = response.extensions().get::<ErrorCode>() {
         line["error"] = serde_json::Value::from(code.0);
     }
+    if let Some(cause) = response.extensions().get::<ErrorCause>() {
+        line["cause"] = serde_json::Value::from(cause.0.as_str());
+    }
     println!("{line}");
     response
 }
@@ -125,6 +128,10 @@ where
 /// The domain error code a handler attaches to an error response, so the log line names it.
 #[derive(Debug, Clone, Copy)]
 pub struct ErrorCode(pub &'static str);
+
+/// Why a server-side failure happened, for the log line only (the client gets the vendor's 503).
+#[derive(Debug, Clone)]
+pub struct ErrorCause(pub String);
 
 /// API Gateway's request id when there is one, else the Lambda invocation's, else a fresh one.
 fn request_id(req: &Request) -> String {

@@ -15,7 +15,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::lambda::{self, Call, ErrorCode, Idempotency, RateLimitHeaders};
+use crate::lambda::{self, Call, ErrorCause, ErrorCode, Idempotency, RateLimitHeaders};
 use crate::model::NewOrg;
 use crate::rate::RateWindow;
 use crate::store::Store;
@@ -91,6 +91,12 @@ pub trait Endpoint: Sync + 'static {
 
     /// A domain refusal in the vendor's words.
     fn refuse(ctx: &Self::Ctx, caller: Option<&Self::Caller>, err: Error) -> Response<Body>;
+
+    /// A domain refusal before there is a caller (in [`Endpoint::authenticate`]), with what [`refusal`]
+    /// adds for the log line.
+    fn refused(ctx: &Self::Ctx, err: Error) -> Response<Body> {
+        refusal::<Self>(ctx, None, err)
+    }
 }
 
 /// The endpoint behind [`lambda::serve`]: the request id, the deadline, round trips and the log line.
@@ -148,12 +154,22 @@ async fn authorized<E: Endpoint>(
     }
 }
 
-/// The vendor's refusal, its log line naming the domain's code unless the vendor named one.
-pub fn refusal<E: Endpoint>(ctx: &E::Ctx, caller: Option<&E::Caller>, err: Error) -> Response<Body> {
+/// The vendor's refusal, its log line naming the domain's code unless the vendor named one, and for a
+/// server-side failure its cause (the SDK's error kind, the unreadable attribute: never a secret), which the
+/// client is not told.
+pub fn refusal<E: Endpoint + ?Sized>(ctx: &E::Ctx, caller: Option<&E::Caller>, err: Error) -> Response<Body> {
     let code = err.code();
+    let cause = match &err {
+        Error::Unavailable(detail) | Error::Corrupt(detail) => Some(detail.clone()),
+        Error::IdCollision => Some(err.to_string()),
+        _ => None,
+    };
     let mut reply = E::refuse(ctx, caller, err);
     if reply.extensions().get::<ErrorCode>().is_none() {
         reply.extensions_mut().insert(ErrorCode(code));
+    }
+    if let Some(cause) = cause {
+        reply.extensions_mut().insert(ErrorCause(cause));
     }
     reply
 }

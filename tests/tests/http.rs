@@ -547,3 +547,29 @@ async fn the_runtimes_own_errors_reach_the_logs_as_json() {
     );
     assert!(reported["span"]["requestId"].is_string(), "{reported}");
 }
+
+/// A 5xx explains itself in its log line: the functions pointed at a DynamoDB that refuses connections
+/// answer every vendor's 503, and each line names the cause (the SDK's error kind), never a secret.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_503_names_its_cause_in_the_log_line() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
+    let table = store().await.table().to_owned();
+    let tenant = orgmint(&table, &["tenant", "create", "--vendor", "devin", "--json"]);
+    let auth = tenant["headers"]["Authorization"].as_str().unwrap().to_owned();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let nowhere = format!("http://127.0.0.1:{closed}");
+    let watch = Watch::start_with(&table, &[("AWS_ENDPOINT_URL_DYNAMODB", nowhere.as_str())]);
+    let headers = [("authorization", auth.as_str()), ("content-type", "application/json")];
+    let (status, _, body) =
+        http(watch.port, "POST", "/v2/enterprise/organizations", &headers, r#"{"display_name":"Nowhere"}"#);
+    assert_eq!(status, 503, "{body}");
+    let log = watch.stop();
+    let lines = log_lines(&log, Some("POST /v2/enterprise/organizations"));
+    assert_eq!(lines.len(), 1, "{log}");
+    assert_eq!((lines[0]["status"].as_u64(), lines[0]["error"].as_str()), (Some(503), Some("unavailable")));
+    let cause = lines[0]["cause"].as_str().unwrap_or_default();
+    assert!(cause.starts_with("BatchGetItem: ") && cause.contains("Connection refused"), "{}", lines[0]);
+    assert!(!body.contains("Connection refused"), "the cause is for the log, not the client: {body}");
+    let secret = auth.trim_start_matches("Bearer ");
+    assert!(!log.contains(secret), "a secret reached the log");
+}

@@ -94,7 +94,7 @@ async fn authenticate(
     };
     let (mut found, idempotency) = lambda::authenticate(store, req, Vendor::Calcom, &[secret])
         .await
-        .map_err(|e| domain_error(e, ctx))?;
+        .map_err(|e| Calcom::refused(ctx, e))?;
     let issued_to = |c: &Credential| {
         c.public_id.as_deref().zip(client_id).is_some_and(|(issued, sent)| secrets::equal(issued, sent))
     };
@@ -112,12 +112,12 @@ async fn authenticate(
         (None, Ok(_) | Err(Error::Unauthenticated(_))) => {
             return Err(unauthorized("Invalid client id or secret"))
         }
-        (_, Err(other)) => return Err(domain_error(other, ctx)),
+        (_, Err(other)) => return Err(Calcom::refused(ctx, other)),
     };
     Ok(Authenticated {
         caller,
         rate: found.rate,
-        idempotency: idempotency.map_err(|e| domain_error(e, ctx))?,
+        idempotency: idempotency.map_err(|e| Calcom::refused(ctx, e))?,
     })
 }
 

@@ -110,7 +110,7 @@ async fn authenticate(
             idempotency_key.as_ref().ok().and_then(Option::as_ref),
         )
         .await
-        .map_err(|err| domain_error(call, err))?;
+        .map_err(|err| Clerk::refused(call, err))?;
     let (account, instance) = (found.pop().flatten(), found.pop().flatten());
     let instance = instance.ok_or_else(unauthorized)?;
     let (Some(issuer), Some(public_pem)) =
@@ -133,7 +133,7 @@ async fn authenticate(
     }
     // The session's user exists: their account does.
     let account = account.ok_or_else(unauthorized)?;
-    let idempotency = Idempotency { key: idempotency_key.map_err(|err| domain_error(call, err))?, prior };
+    let idempotency = Idempotency { key: idempotency_key.map_err(|err| Clerk::refused(call, err))?, prior };
     // Clerk's window is the account's, whichever session or client the user signs in with.
     let rate = RateWindow::new(rate_key, account.rate_limit, rate_used, now_s);
     Ok(Authenticated { caller: Session { instance, account, user_id: claims.sub }, rate, idempotency })

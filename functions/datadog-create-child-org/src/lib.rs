@@ -60,14 +60,15 @@ impl Endpoint for Datadog {
     async fn authenticate(
         store: &Store,
         req: &Request,
-        _call: &Call,
+        call: &Call,
     ) -> Result<Authenticated<Credential>, Response<Body>> {
         let api_key = lambda::header(req, API_KEY_HEADER)
             .ok_or_else(|| errors(StatusCode::FORBIDDEN, "API key required"))?;
         let app_key = lambda::header(req, APPLICATION_KEY_HEADER);
         let secrets: Vec<&str> = [Some(api_key), app_key].into_iter().flatten().collect();
-        let (mut found, idempotency) =
-            lambda::authenticate(store, req, Vendor::Datadog, &secrets).await.map_err(domain_error)?;
+        let (mut found, idempotency) = lambda::authenticate(store, req, Vendor::Datadog, &secrets)
+            .await
+            .map_err(|e| Self::refused(call, e))?;
         let forbidden = || errors(StatusCode::FORBIDDEN, "Forbidden");
         let api = found.credentials.remove(0).ok().filter(|c| c.kind == API_KEY).ok_or_else(forbidden)?;
         if app_key.is_none() {
@@ -79,7 +80,11 @@ impl Endpoint for Datadog {
             .ok()
             .filter(|c| c.kind == APPLICATION_KEY && c.tenant == api.tenant)
             .ok_or_else(forbidden)?;
-        Ok(Authenticated { caller, rate: found.rate, idempotency: idempotency.map_err(domain_error)? })
+        Ok(Authenticated {
+            caller,
+            rate: found.rate,
+            idempotency: idempotency.map_err(|e| Self::refused(call, e))?,
+        })
     }
 
     fn authorize(_req: &Request, _call: &Call, owner: &Credential) -> Result<(), Response<Body>> {

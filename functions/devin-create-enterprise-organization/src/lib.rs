@@ -50,17 +50,22 @@ impl Endpoint for Devin {
     async fn authenticate(
         store: &Store,
         req: &Request,
-        _call: &Call,
+        call: &Call,
     ) -> Result<Authenticated<Credential>, Response<Body>> {
         let token =
             lambda::bearer_token(req).ok_or_else(|| unauthorized("Not authenticated", "unauthenticated"))?;
         if !token.starts_with(API_KEY_PREFIX) {
             return Err(unauthorized("Invalid API key", "unauthenticated"));
         }
-        let (mut found, idempotency) =
-            lambda::authenticate(store, req, Vendor::Devin, &[token]).await.map_err(domain_error)?;
-        let caller = found.credentials.remove(0).map_err(domain_error)?;
-        Ok(Authenticated { caller, rate: found.rate, idempotency: idempotency.map_err(domain_error)? })
+        let (mut found, idempotency) = lambda::authenticate(store, req, Vendor::Devin, &[token])
+            .await
+            .map_err(|e| Self::refused(call, e))?;
+        let caller = found.credentials.remove(0).map_err(|e| Self::refused(call, e))?;
+        Ok(Authenticated {
+            caller,
+            rate: found.rate,
+            idempotency: idempotency.map_err(|e| Self::refused(call, e))?,
+        })
     }
 
     fn authorize(_req: &Request, _call: &Call, caller: &Credential) -> Result<(), Response<Body>> {
