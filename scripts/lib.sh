@@ -129,9 +129,12 @@ start_dynamodb_local() {
     mkdir -p "$2"
     storage=(-dbPath "$2")
   fi
-  # Started from .tools/: DynamoDB Local drops a metadata file in its working directory.
+  # Started from .tools/: DynamoDB Local drops a metadata file in its working directory. -disableTelemetry:
+  # it would otherwise report usage to AWS, which nothing local should. -cors: no browser page may call it
+  # (its default is '*'); it has no option to bind one address, so it still listens on every interface.
   (cd "$TOOLS" && exec java -Djava.library.path="$DDB_DIR/DynamoDBLocal_lib" -jar "$DDB_DIR/DynamoDBLocal.jar" \
-    "${storage[@]}" -sharedDb -port "$port" >"$TOOLS/dynamodb-local-$port.log" 2>&1) &
+    "${storage[@]}" -sharedDb -disableTelemetry -cors http://127.0.0.1 -port "$port" \
+    >"$TOOLS/dynamodb-local-$port.log" 2>&1) &
   DDB_PID=$!
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
   wait_port 127.0.0.1 "$port" 30 || die "DynamoDB Local did not start on port $port (see .tools/dynamodb-local-$port.log)"

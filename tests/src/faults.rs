@@ -173,7 +173,8 @@ impl DynamoDbLocal {
             .arg(format!("-Djava.library.path={}", jar_dir.join("DynamoDBLocal_lib").display()))
             .arg("-jar")
             .arg(jar_dir.join("DynamoDBLocal.jar"))
-            .args(["-sharedDb", "-dbPath"])
+            // As scripts/lib.sh starts it: no telemetry to AWS, no browser origin.
+            .args(["-sharedDb", "-disableTelemetry", "-cors", "http://127.0.0.1", "-dbPath"])
             .arg(&self.dir)
             .args(["-port", &self.port.to_string()])
             // It drops a metadata file in its working directory.
