@@ -45,7 +45,7 @@ echo "export AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB"
 echo "# then, e.g.: cargo run -q -p orgmint-cli -- tenant create --vendor devin --json"
 echo
 log "demo tenants: paste a line into another terminal"
-for vendor in calcom clerk datadog devin; do
+for vendor in $(orgmint vendors); do
   orgmint tenant create --vendor "$vendor" --name "Demo ${vendor^}" --cap 100
 done
 echo

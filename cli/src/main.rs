@@ -33,6 +33,11 @@ enum Command {
         #[command(subcommand)]
         command: ClerkCommand,
     },
+    /// The vendors orgmint serves, one a line (with --json: each with its function and route).
+    Vendors {
+        #[arg(long)]
+        json: bool,
+    },
     /// Scan the table and report every broken invariant (counter ≠ orgs, orphans, an org over its cap);
     /// exits non-zero when any is.
     Verify {
@@ -104,6 +109,10 @@ async fn main() -> ExitCode {
         Command::Tenant { command: TenantCommand::Show(options) } => tenant_show(&store, &options).await,
         Command::Clerk { command: ClerkCommand::Session(options) } => clerk_session(&store, &options).await,
         Command::Verify { json } => verify(&store, json).await,
+        Command::Vendors { json } => {
+            vendors(json);
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -184,6 +193,17 @@ async fn verify(store: &Store, as_json: bool) -> Result<(), CliError> {
     } else {
         Err(format!("{} invariant(s) broken", violations.len()).into())
     }
+}
+
+/// The registry's vendors: what scripts iterate over instead of a list of their own.
+fn vendors(as_json: bool) {
+    use orgmint_cli::registry::FUNCTIONS;
+    let all: Vec<Value> = FUNCTIONS
+        .iter()
+        .map(|f| json!({"vendor": f.vendor.as_str(), "function": f.name, "route": f.route}))
+        .collect();
+    let text: Vec<&str> = FUNCTIONS.iter().map(|f| f.vendor.as_str()).collect();
+    print(as_json, &json!({ "vendors": all }), &text.join("\n"));
 }
 
 /// One JSON object on stdout with `--json`, human text otherwise.

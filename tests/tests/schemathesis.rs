@@ -22,12 +22,7 @@ async fn every_openapi_document_holds_against_its_function() {
     let work = std::env::temp_dir().join(format!("orgmint-schemathesis-{}", watch.port));
     std::fs::create_dir_all(&work).unwrap();
     let examples = std::env::var("ORGMINT_SCHEMATHESIS_EXAMPLES").unwrap_or_else(|_| "40".into());
-    for (vendor, function) in [
-        ("devin", "devin-create-enterprise-organization"),
-        ("datadog", "datadog-create-child-org"),
-        ("calcom", "calcom-create-managed-organization"),
-        ("clerk", "clerk-create-organization"),
-    ] {
+    for (vendor, function) in orgmint_cli::registry::FUNCTIONS.map(|f| (f.vendor.as_str(), f.name)) {
         let tenant = orgmint(
             &table,
             &["tenant", "create", "--vendor", vendor, "--rate-limit", "0", "--cap", "1000000", "--json"],
