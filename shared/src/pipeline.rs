@@ -90,12 +90,12 @@ pub trait Endpoint: Sync + 'static {
     fn too_many_requests(ctx: &Self::Ctx, rate: &RateWindow) -> Response<Body>;
 
     /// A domain refusal in the vendor's words.
-    fn refuse(ctx: &Self::Ctx, caller: Option<&Self::Caller>, err: Error) -> Response<Body>;
+    fn refuse(ctx: &Self::Ctx, err: Error) -> Response<Body>;
 
-    /// A domain refusal before there is a caller (in [`Endpoint::authenticate`]), with what [`refusal`]
-    /// adds for the log line.
+    /// [`Endpoint::refuse`] with what [`refusal`] adds for the log line: how the vendor's own steps (e.g.
+    /// [`Endpoint::authenticate`]) refuse a domain error.
     fn refused(ctx: &Self::Ctx, err: Error) -> Response<Body> {
-        refusal::<Self>(ctx, None, err)
+        refusal::<Self>(ctx, err)
     }
 }
 
@@ -133,7 +133,7 @@ async fn authorized<E: Endpoint>(
     found: &Authenticated<E::Caller>,
 ) -> Result<Response<Body>, Response<Body>> {
     let caller = &found.caller;
-    let refuse = |err: Error| refusal::<E>(ctx, Some(caller), err);
+    let refuse = |err: Error| refusal::<E>(ctx, err);
     E::authorize(req, ctx, caller)?;
     if let Some(replay) = found.idempotency.replay() {
         return replay.map_err(refuse);
@@ -157,14 +157,14 @@ async fn authorized<E: Endpoint>(
 /// The vendor's refusal, its log line naming the domain's code unless the vendor named one, and for a
 /// server-side failure its cause (the SDK's error kind, the unreadable attribute: never a secret), which the
 /// client is not told.
-pub fn refusal<E: Endpoint + ?Sized>(ctx: &E::Ctx, caller: Option<&E::Caller>, err: Error) -> Response<Body> {
+pub fn refusal<E: Endpoint + ?Sized>(ctx: &E::Ctx, err: Error) -> Response<Body> {
     let code = err.code();
     let cause = match &err {
         Error::Unavailable(detail) | Error::Corrupt(detail) => Some(detail.clone()),
         Error::IdCollision => Some(err.to_string()),
         _ => None,
     };
-    let mut reply = E::refuse(ctx, caller, err);
+    let mut reply = E::refuse(ctx, err);
     if reply.extensions().get::<ErrorCode>().is_none() {
         reply.extensions_mut().insert(ErrorCode(code));
     }

@@ -302,7 +302,7 @@ impl Endpoint for Calcom {
         too_many_requests(rate, ctx)
     }
 
-    fn refuse(ctx: &Ctx, _caller: Option<&Credential>, err: Error) -> Response<Body> {
+    fn refuse(ctx: &Ctx, err: Error) -> Response<Body> {
         domain_error(err, ctx)
     }
 }

@@ -265,7 +265,7 @@ impl Endpoint for Clerk {
         too_many_requests(call, rate)
     }
 
-    fn refuse(call: &Call, _session: Option<&Session>, err: Error) -> Response<Body> {
+    fn refuse(call: &Call, err: Error) -> Response<Body> {
         domain_error(call, err)
     }
 }

@@ -209,7 +209,7 @@ impl Endpoint for Datadog {
         too_many_requests(rate)
     }
 
-    fn refuse(_call: &Call, _owner: Option<&Credential>, err: Error) -> Response<Body> {
+    fn refuse(_call: &Call, err: Error) -> Response<Body> {
         domain_error(err)
     }
 }

@@ -139,7 +139,7 @@ impl Endpoint for Devin {
         too_many_requests(rate)
     }
 
-    fn refuse(_call: &Call, _caller: Option<&Credential>, err: Error) -> Response<Body> {
+    fn refuse(_call: &Call, err: Error) -> Response<Body> {
         domain_error(err)
     }
 }
