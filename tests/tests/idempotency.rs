@@ -242,11 +242,14 @@ async fn verify_reports_an_idempotency_record_whose_org_is_missing() {
     let p = provision(store, Vendor::Devin).await;
     assert!(send(store, &p, Some("kept"), None).await.status().is_success());
     assert_sound(store).await;
-    // A record that answers for an org the table does not hold.
+    // A whole record that answers for an org the table does not hold.
     let item = [
         ("pk", AttributeValue::S("IDEM#0123".into())),
         ("sk", AttributeValue::S("IDEM".into())),
         ("type", AttributeValue::S("idempotency".into())),
+        ("fingerprint", AttributeValue::S("f".into())),
+        ("sealed", AttributeValue::B(vec![0].into())),
+        ("expires_at", AttributeValue::N("4102444800".into())),
         ("tenant", AttributeValue::S(format!("TENANT#devin#{}", p.tenant.tenant.id))),
         ("org_id", AttributeValue::S("org-missing".into())),
     ];

@@ -51,7 +51,7 @@ pub(super) fn cancellation_to_error(
     if code(0) == "ConditionalCheckFailed" {
         return Retry::No(match reasons[0].item() {
             // The tenant exists, so its counter is at the cap.
-            Some(tenant) => Error::CapReached { cap: get_n(tenant, "cap").unwrap_or(0) as u32 },
+            Some(tenant) => Error::CapReached { cap: cap_of(tenant) },
             None => Error::Forbidden(Denied::NotInScope),
         });
     }
@@ -151,57 +151,23 @@ impl Store {
             .build()
             .expect("counter update has its key and expression");
         let org = &new.org;
-        let mut org_item = Item::from([
-            ("pk".to_owned(), s(&pk)),
-            ("sk".to_owned(), s(format!("ORG#{}", org.id))),
-            ("type".to_owned(), s("org")),
-            ("org_id".to_owned(), s(&org.id)),
-            ("name".to_owned(), s(&org.name)),
-            ("created_ms".to_owned(), n(org.created_ms)),
-            ("doc".to_owned(), s(&org.doc)),
-        ]);
-        if let Some(slug) = &org.slug {
-            org_item.insert("slug".to_owned(), s(slug));
-        }
-        let mut items =
-            vec![TransactWriteItem::builder().update(counter).build(), put(&self.table, org_item)];
-        let slug_pk = tenant_pk(new.slug_scope.as_ref().unwrap_or(&new.tenant));
+        let mut items = vec![
+            TransactWriteItem::builder().update(counter).build(),
+            put(&self.table, org_item(&new.tenant, org)),
+        ];
         let slug_index = org.slug.as_ref().map(|slug| {
-            items.push(put(
-                &self.table,
-                Item::from([
-                    ("pk".to_owned(), s(&slug_pk)),
-                    ("sk".to_owned(), s(format!("SLUG#{slug}"))),
-                    ("type".to_owned(), s("slug")),
-                    ("org_id".to_owned(), s(&org.id)),
-                    // The org's own tenant, which the slug scope may be wider than.
-                    ("tenant".to_owned(), s(&new.tenant.id)),
-                ]),
-            ));
+            let scope = new.slug_scope.as_ref().unwrap_or(&new.tenant);
+            items.push(put(&self.table, slug_item(scope, slug, &new.tenant, &org.id)));
             items.len() - 1
         });
         for member in &new.members {
-            items.push(put(
-                &self.table,
-                Item::from([
-                    ("pk".to_owned(), s(format!("ORG#{}#{}", new.tenant.vendor, org.id))),
-                    ("sk".to_owned(), s(format!("MEMBER#{}", member.principal))),
-                    ("type".to_owned(), s("member")),
-                    ("tenant".to_owned(), s(&new.tenant.id)),
-                    ("org_id".to_owned(), s(&org.id)),
-                    ("principal".to_owned(), s(&member.principal)),
-                    ("role".to_owned(), s(&member.role)),
-                ]),
-            ));
+            items.push(put(&self.table, member_item(&new.tenant, &org.id, member)));
         }
         for credential in &new.credentials {
             items.push(put(&self.table, credential_item(credential, Some(&org.id))));
         }
         if let Some(child) = &new.child_tenant {
-            let mut item = tenant_item(child);
-            item.insert("parent".to_owned(), s(&new.tenant.id));
-            item.insert("org_id".to_owned(), s(&org.id));
-            items.push(put(&self.table, item));
+            items.push(put(&self.table, child_tenant_item(child, &new.tenant, &org.id)));
         }
         let rate_index = new.rate.as_ref().filter(|r| r.enabled()).map(|rate| {
             let update = Update::builder()
@@ -220,19 +186,9 @@ impl Store {
             items.len() - 1
         });
         let idempotency_index = new.idempotency.as_ref().map(|record| {
-            let mut item = idempotency_key_of(&record.id);
-            item.extend([
-                ("type".to_owned(), s("idempotency")),
-                ("fingerprint".to_owned(), s(&record.fingerprint)),
-                ("sealed".to_owned(), AttributeValue::B(record.sealed.clone().into())),
-                (TTL_ATTRIBUTE.to_owned(), n(record.expires_s)),
-                // What the record answered for, so that `verify` can tell an orphan.
-                ("tenant".to_owned(), s(&pk)),
-                ("org_id".to_owned(), s(&org.id)),
-            ]);
             let put = Put::builder()
                 .table_name(&self.table)
-                .set_item(Some(item))
+                .set_item(Some(idempotency_item(record, &pk, &org.id)))
                 // An expired record that TTL has not removed yet no longer holds its key.
                 .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
                 .expression_attribute_values(":now", n(clock::now_ms().div_euclid(1_000)))

@@ -25,38 +25,40 @@ pub struct Inventory {
 impl Inventory {
     fn add(&mut self, item: &Item) -> Result<(), Error> {
         // Orgs and slug claims live under their tenant's partition: TENANT#<vendor>#<tenant>.
-        let tenant_of = |item: &Item| tenant_of_pk(&get_s(item, "pk")?);
+        let scope = || tenant_of_pk(&get_s(item, "pk")?);
         match get_s(item, "type")?.as_str() {
             "tenant" => self.tenants.push(tenant_from_item(item)?),
-            "org" => self.orgs.push((tenant_of(item)?, org_from_item(item)?)),
+            "org" => self.orgs.push((scope()?, org_from_item(item)?)),
             "slug" => {
                 let slug = get_s(item, "sk")?.trim_start_matches("SLUG#").to_owned();
-                let scope = tenant_of(item)?;
+                let row: SlugRow = row_of(item, "slug")?;
+                let scope = scope()?;
                 // Claims in a wider scope name the org's own tenant.
-                let tenant = match get_opt_s(item, "tenant") {
-                    Some(id) => TenantRef::new(scope.vendor, id),
-                    None => scope,
-                };
-                self.slugs.push((tenant, slug, get_s(item, "org_id")?));
+                let tenant = row.tenant.map_or(scope.clone(), |id| TenantRef::new(scope.vendor, id));
+                self.slugs.push((tenant, slug, row.org_id.into_owned()));
             }
             "member" => {
                 let pk = get_s(item, "pk")?;
                 let vendor: Vendor =
                     pk.split('#').nth(1).unwrap_or_default().parse().map_err(|_| corrupt("pk"))?;
+                let row: MemberRow = row_of(item, "member")?;
                 self.members.push((
-                    TenantRef::new(vendor, get_s(item, "tenant")?),
-                    get_s(item, "org_id")?,
-                    Member { principal: get_s(item, "principal")?, role: get_s(item, "role")? },
+                    TenantRef::new(vendor, row.tenant.as_ref()),
+                    row.org_id.into_owned(),
+                    Member { principal: row.principal.into_owned(), role: row.role.into_owned() },
                 ));
             }
-            "credential" => self.credentials.push((credential_from_item(item)?, get_opt_s(item, "org_id"))),
-            "secret" => self
-                .secrets
-                .push((TenantRef::new(vendor_of(item)?, get_s(item, "tenant")?), get_s(item, "name")?)),
+            "credential" => self.credentials.push(credential_from_item(item)?),
+            "secret" => {
+                let row: SecretRow = row_of(item, "secret")?;
+                let vendor = row.vendor.parse().map_err(|_| corrupt("vendor"))?;
+                self.secrets.push((TenantRef::new(vendor, row.tenant.as_ref()), row.name.into_owned()))
+            }
             // Rate windows count requests; they hold no invariant of their own.
             "rate" => {}
             "idempotency" => {
-                self.idempotency.push((tenant_of_pk(&get_s(item, "tenant")?)?, get_s(item, "org_id")?))
+                let row: IdempotencyRow = row_of(item, "idempotency")?;
+                self.idempotency.push((tenant_of_pk(&row.tenant)?, row.org_id.into_owned()))
             }
             other => return Err(Error::Invalid(format!("unknown item type '{other}'"))),
         }
@@ -74,8 +76,8 @@ impl Store {
             if let Err(e) = inventory.add(&item) {
                 let key = format!(
                     "{}/{}",
-                    get_opt_s(&item, "pk").unwrap_or_default(),
-                    get_opt_s(&item, "sk").unwrap_or_default()
+                    get_s(&item, "pk").unwrap_or_default(),
+                    get_s(&item, "sk").unwrap_or_default()
                 );
                 inventory.unknown.push(format!("{key}: {e}"));
             }

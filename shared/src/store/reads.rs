@@ -28,7 +28,9 @@ impl Store {
             .send()
             .await
             .map_err(|e| unavailable("GetItem", &e))?;
-        out.item.map(|item| get_s(&item, "value")).transpose()
+        out.item
+            .map(|item| row_of::<SecretRow>(&item, "secret").map(|row| row.value.into_owned()))
+            .transpose()
     }
 
     /// The organizations stored in a tenant's scope, counted by one (paginated) `Query`.
@@ -45,10 +47,7 @@ impl Store {
     /// The members of an organization.
     pub async fn members(&self, vendor: Vendor, org_id: &str) -> Result<Vec<Member>, Error> {
         let items = self.query_prefix(&format!("ORG#{vendor}#{org_id}"), "MEMBER#").await?;
-        items
-            .iter()
-            .map(|item| Ok(Member { principal: get_s(item, "principal")?, role: get_s(item, "role")? }))
-            .collect()
+        items.iter().map(member_from_item).collect()
     }
 
     /// Every item of partition `pk` whose sort key starts with `prefix`, read consistently, all pages.

@@ -31,8 +31,7 @@ impl Store {
         let window = now_s.div_euclid(rate::WINDOW_S);
         let mut keys: Vec<Item> = Vec::new();
         for digest in &digests {
-            let key =
-                Item::from([("pk".to_owned(), s(format!("CRED#{digest}"))), ("sk".to_owned(), s("CRED"))]);
+            let key = credential_key(digest);
             // BatchGetItem refuses the same key twice.
             if !keys.contains(&key) {
                 keys.push(key);
@@ -52,7 +51,7 @@ impl Store {
             .map(|digest| {
                 let item =
                     item(&format!("CRED#{digest}")).ok_or(Error::Unauthenticated(AuthFailure::Unknown))?;
-                let credential = credential_from_item(item)?;
+                let (credential, _) = credential_from_item(item)?;
                 if credential.tenant.vendor != vendor {
                     return Err(Error::Unauthenticated(AuthFailure::Unknown));
                 }
@@ -62,7 +61,7 @@ impl Store {
                 Ok(credential)
             })
             .collect();
-        let used = item(&format!("RATE#{rate_key}")).and_then(|i| get_n(i, "n").ok()).unwrap_or(0) as u32;
+        let used = item(&format!("RATE#{rate_key}")).map_or(0, rate_count);
         let limit = credentials.first().and_then(|c| c.as_ref().ok()).map_or(0, |c| c.rate_limit);
         let prior = live_record(&found, idempotency, now_s)?;
         Ok(Authenticated { credentials, rate: RateWindow::new(rate_key, limit, used, now_s), prior })
@@ -144,10 +143,7 @@ impl Store {
             .iter()
             .map(|tenant| item(&tenant_pk(tenant)).map(tenant_from_item).transpose())
             .collect::<Result<Vec<_>, Error>>()?;
-        let used = rate_key
-            .and_then(|key| item(&format!("RATE#{key}")))
-            .and_then(|i| get_n(i, "n").ok())
-            .unwrap_or(0) as u32;
+        let used = rate_key.and_then(|key| item(&format!("RATE#{key}"))).map_or(0, rate_count);
         Ok((tenants, used, live_record(&found, idempotency, now_s)?))
     }
 
