@@ -64,7 +64,7 @@ ensure_test_clients() {
   fi
 }
 
-# schemathesis: the OpenAPI documents against the running functions (tests/tests/schemathesis.rs). Its
+# schemathesis: the OpenAPI documents against the running functions (tests/tests/e2e/schemathesis.rs). Its
 # dependencies add to the project venv without changing any package already there.
 SCHEMATHESIS_PINS=(schemathesis==4.32.5)
 ensure_schemathesis() {

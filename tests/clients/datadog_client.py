@@ -1,6 +1,6 @@
 """Datadog's official Python client against orgmint, unchanged but for the host.
 
-Run by tests/tests/http.rs with ORGMINT_URL, DD_API_KEY and DD_APP_KEY set. Exits non-zero (an assertion
+Run by tests/tests/e2e/http.rs with ORGMINT_URL, DD_API_KEY and DD_APP_KEY set. Exits non-zero (an assertion
 or the client's own type checking) when anything a Datadog user relies on is off.
 """
 

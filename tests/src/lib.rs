@@ -17,6 +17,14 @@ use serde_json::Value;
 
 pub use orgmint_cli::vendors::TenantOptions as Options;
 
+/// Taken by every heavy test (a `cargo lambda watch`, `make dev`, a load, a fault proxy) for its whole run:
+/// on CI's 2 cores two of them at once starve DynamoDB Local into timeouts that say nothing about orgmint.
+/// Light tests run beside the one heavy test.
+pub async fn heavy() -> tokio::sync::MutexGuard<'static, ()> {
+    static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    HEAVY.lock().await
+}
+
 /// A store over a table of its own in DynamoDB Local, so tests run in parallel without seeing each other.
 pub async fn store() -> &'static Store {
     assert!(

@@ -8,8 +8,8 @@ use lambda_http::{Body, Response};
 use orgmint::{round_trips, Store, Vendor};
 use orgmint_cli::vendors::Provisioned;
 use orgmint_tests::{
-    assert_sound, body_json, call, error_message, http, join_all, minted_secret, orgmint, store, tenant,
-    tenant_event, Options, Watch,
+    assert_sound, body_json, call, error_message, heavy, http, join_all, minted_secret, orgmint, store,
+    tenant, tenant_event, Options, Watch,
 };
 use serde_json::Value;
 
@@ -267,6 +267,7 @@ async fn verify_reports_an_idempotency_record_whose_org_is_missing() {
 /// and Clerk replays for a fresh session token of the same user (its tokens live a minute).
 #[tokio::test(flavor = "multi_thread")]
 async fn retries_over_http_replay_for_every_vendor() {
+    let _heavy = heavy().await;
     let table = store().await.table().to_owned();
     let tenants: Vec<Value> = ["calcom", "clerk", "datadog", "devin"]
         .iter()

@@ -5,17 +5,18 @@
 //! Two runs per document: the coverage phase with invalid data too (structured, UTF-8), then examples
 //! and fuzzing with valid data. Fuzzing's invalid data includes bodies that are not UTF-8, which
 //! `cargo lambda watch` itself answers with a 500 before any function sees them (API Gateway delivers them
-//! base64-encoded instead; tests/tests/fuzz.rs sends such bodies to the handlers).
+//! base64-encoded instead; tests/tests/e2e/fuzz.rs sends such bodies to the handlers).
 
 use std::process::Command;
 
-use orgmint_tests::{http, orgmint, root, store, Watch};
+use orgmint_tests::{heavy, http, orgmint, root, store, Watch};
 
 const CHECKS: &str =
     "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_openapi_document_holds_against_its_function() {
+    let _heavy = heavy().await;
     let table = store().await.table().to_owned();
     let watch = Watch::start(&table);
     let url = format!("http://127.0.0.1:{}", watch.port);

@@ -5,14 +5,9 @@ use std::process::Command;
 use std::time::Instant;
 
 use orgmint_tests::{
-    envelope_problem, http, http_bytes, log_lines, orgmint, orgmint_binary, root, store, Watch,
+    envelope_problem, heavy, http, http_bytes, log_lines, orgmint, orgmint_binary, root, store, Watch,
 };
 use serde_json::Value;
-
-/// One test at a time: each starts its own `cargo lambda watch` and function processes, and on 2 cores
-/// several at once (with a burst among them) starve DynamoDB Local into timeouts that say nothing about
-/// orgmint.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// `orgmint tenant show` agrees: the cap, and the counter equal to the organizations stored.
 fn assert_tenant(table: &str, vendor: &str, tenant: &str, user: Option<&str>, cap: u64, orgs: u64) {
@@ -36,7 +31,7 @@ fn assert_verified(table: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn datadogs_official_python_client_works_unchanged() {
-    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
+    let _heavy = heavy().await;
     let table = store().await.table().to_owned();
     let parent = orgmint(&table, &["tenant", "create", "--vendor", "datadog", "--cap", "5", "--json"]);
     assert_eq!(parent["path"], "/api/v1/org");
@@ -64,7 +59,7 @@ async fn datadogs_official_python_client_works_unchanged() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn devin_over_http_through_cargo_lambda_watch() {
-    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
+    let _heavy = heavy().await;
     let table = store().await.table().to_owned();
     let tenant = orgmint(&table, &["tenant", "create", "--vendor", "devin", "--cap", "5", "--json"]);
     assert_eq!(tenant["vendor"], "devin");
@@ -127,7 +122,7 @@ async fn devin_over_http_through_cargo_lambda_watch() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn calcom_over_http_through_cargo_lambda_watch() {
-    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
+    let _heavy = heavy().await;
     let table = store().await.table().to_owned();
     let manager = orgmint(&table, &["tenant", "create", "--vendor", "calcom", "--cap", "5", "--json"]);
     assert_eq!(manager["vendor"], "calcom");
@@ -210,7 +205,7 @@ async fn calcom_over_http_through_cargo_lambda_watch() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn clerk_over_http_with_form_bodies_and_a_second_user() {
-    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
+    let _heavy = heavy().await;
     let table = store().await.table().to_owned();
     let instance = orgmint(&table, &["tenant", "create", "--vendor", "clerk", "--cap", "3", "--json"]);
     assert_eq!(instance["vendor"], "clerk");
@@ -282,7 +277,7 @@ async fn clerk_over_http_with_form_bodies_and_a_second_user() {
 /// zero 5xx, `orgmint verify` clean.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_burst_over_http_fills_each_vendors_tenant_to_its_cap() {
-    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
+    let _heavy = heavy().await;
     let table = store().await.table().to_owned();
     let vendors = ["devin", "datadog", "calcom", "clerk"];
     let tenants: Vec<Value> = vendors
@@ -358,7 +353,7 @@ async fn a_burst_over_http_fills_each_vendors_tenant_to_its_cap() {
 /// function and gets the vendor's 4xx envelope, where watch alone answers 500 before any function runs.
 #[tokio::test(flavor = "multi_thread")]
 async fn make_devs_front_door_hands_bodies_that_are_not_utf8_to_the_functions() {
-    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
+    let _heavy = heavy().await;
     let table = store().await.table().to_owned();
     let watch = Watch::start(&table);
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -406,7 +401,7 @@ async fn make_devs_front_door_hands_bodies_that_are_not_utf8_to_the_functions() 
 async fn make_dev_answers_every_request_of_a_burst_and_its_printed_lines_work() {
     use std::os::unix::process::CommandExt;
 
-    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
+    let _heavy = heavy().await;
     let free_port = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let (ddb_port, api_port) = (free_port(), free_port());
     // Its output goes to a file read while it runs (a pipe left unread would stop it).
@@ -524,7 +519,7 @@ fn the_cli_without_a_reachable_endpoint_explains_itself() {
 /// `AWS_LAMBDA_LOG_FORMAT=JSON`, not silence.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_runtimes_own_errors_reach_the_logs_as_json() {
-    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
+    let _heavy = heavy().await;
     let table = store().await.table().to_owned();
     let watch = Watch::start_with(&table, &[("AWS_LAMBDA_LOG_FORMAT", "JSON")]);
     let invoked = Command::new("cargo")
@@ -552,7 +547,7 @@ async fn the_runtimes_own_errors_reach_the_logs_as_json() {
 /// answer every vendor's 503, and each line names the cause (the SDK's error kind), never a secret.
 #[tokio::test(flavor = "multi_thread")]
 async fn every_503_names_its_cause_in_the_log_line() {
-    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
+    let _heavy = heavy().await;
     let table = store().await.table().to_owned();
     let tenant = orgmint(&table, &["tenant", "create", "--vendor", "devin", "--json"]);
     let auth = tenant["headers"]["Authorization"].as_str().unwrap().to_owned();

@@ -21,7 +21,7 @@ use orgmint::deadline::REQUEST_BUDGET;
 use orgmint::{Store, Vendor};
 use orgmint_tests::faults::{store_with, DynamoDbLocal, Fault, FaultProxy};
 use orgmint_tests::load::{self, assert_outcomes, drive, is_unavailable_envelope, Caller, Outcome};
-use orgmint_tests::{store, Options};
+use orgmint_tests::{heavy, store, Options};
 
 /// What a request may take at worst: no DynamoDB call starts after the request's budget, and each ends
 /// within the SDK's 5 s operation timeout; 2 s of slack for a busy test machine.
@@ -150,6 +150,7 @@ async fn proxy_fault(name: &str, fault: Fault, hold: Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_slow_dynamodb_answers_503_in_bounded_time() {
+    let _heavy = heavy().await;
     // Each chunk 2.5 s late: every attempt outlives its 2 s timeout, yet the requests still reach
     // DynamoDB — so some creates that answered 503 were written, and must be whole.
     proxy_fault("slow", Fault::Delay(Duration::from_millis(2500)), Duration::from_secs(6)).await;
@@ -157,11 +158,13 @@ async fn a_slow_dynamodb_answers_503_in_bounded_time() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_frozen_dynamodb_answers_503_in_bounded_time() {
+    let _heavy = heavy().await;
     proxy_fault("blackholed", Fault::Blackhole, Duration::from_secs(6)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_refusing_dynamodb_answers_503_at_once() {
+    let _heavy = heavy().await;
     proxy_fault("refusing", Fault::Refuse, Duration::from_secs(3)).await;
 }
 
@@ -229,6 +232,7 @@ impl Intercept for Throttler {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_throttling_dynamodb_answers_503_at_once() {
+    let _heavy = heavy().await;
     let base = store().await;
     let callers = callers(base).await;
     let on = Arc::new(AtomicBool::new(false));
@@ -253,6 +257,7 @@ async fn a_throttling_dynamodb_answers_503_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dynamodb_stopped_mid_load_and_restarted_keeps_every_create_whole() {
+    let _heavy = heavy().await;
     let mut ddb = DynamoDbLocal::start();
     let table = format!("gone-{}", orgmint::ids::random_hex(6));
     let store = store_with(&table, |b| b.endpoint_url(ddb.endpoint())).await;

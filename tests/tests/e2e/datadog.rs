@@ -219,35 +219,6 @@ async fn bad_bodies_are_400_with_what_is_wrong_and_write_nothing() {
 }
 
 #[tokio::test]
-async fn thirty_concurrent_creates_at_cap_10_create_exactly_10() {
-    let store = store().await;
-    let keys: &'static Keys = Box::leak(Box::new(parent(store, datadog(10)).await));
-    let tasks: Vec<_> = (0..30)
-        .map(|i| {
-            tokio::spawn(async move { create(store, keys, &format!(r#"{{"name":"Child {i}"}}"#)).await })
-        })
-        .collect();
-    let mut ok = 0;
-    for task in tasks {
-        let (status, body) = task.await.unwrap();
-        match status {
-            StatusCode::OK => ok += 1,
-            StatusCode::FORBIDDEN => {
-                assert_eq!(body, json!({"errors": ["Maximum number of child organizations (10) reached"]}))
-            }
-            other => panic!("unexpected {other}: {body}"),
-        }
-    }
-    assert_eq!(ok, 10);
-    assert_eq!(store.count_orgs(&keys.tenant).await.unwrap(), 10);
-    // Ten children, each a tenant with two keys; nothing of the twenty refused creates.
-    let inventory = store.inventory().await.unwrap();
-    assert_eq!(inventory.tenants.len(), 11);
-    assert_eq!(inventory.credentials.len(), 2 + 20);
-    assert_sound(store).await;
-}
-
-#[tokio::test]
 async fn the_missing_name_event_is_a_400() {
     let store = store().await;
     let keys = parent(store, datadog(100)).await;

@@ -9,11 +9,7 @@ use std::time::Instant;
 
 use orgmint::{Store, Vendor};
 use orgmint_tests::load::{self, assert_outcomes, assert_verified_by_cli, drive, Caller, Outcome};
-use orgmint_tests::{store, Options};
-use tokio::sync::Mutex;
-
-/// One load at a time: they measure latency, and share one DynamoDB Local.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
+use orgmint_tests::{heavy, store, Options};
 
 /// Checks that every answer is a create or the vendor's 403 at the cap, and prints the numbers.
 fn report(name: &str, callers: &[Caller], outcomes: &[Outcome], seconds: f64) {
@@ -54,7 +50,7 @@ async fn tenants(store: &Store, per_vendor: usize, cap: u32) -> Arc<Vec<Caller>>
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_thousand_creates_over_forty_tenants_fill_each_to_its_cap() {
-    let _one = ONE_AT_A_TIME.lock().await;
+    let _heavy = heavy().await;
     let store = store().await;
     // 50 creates for each of 40 tenants (10 per vendor) with a cap of 45: 5 refusals each.
     let callers = tenants(store, 10, 45).await;
@@ -71,7 +67,7 @@ async fn two_thousand_creates_over_forty_tenants_fill_each_to_its_cap() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_hundred_concurrent_creates_on_one_tenant_stop_at_its_cap() {
     const IN_FLIGHT: usize = 64;
-    let _one = ONE_AT_A_TIME.lock().await;
+    let _heavy = heavy().await;
     for vendor in Vendor::ALL {
         // A table each, for `orgmint verify` to judge each burst alone.
         let store = store().await;

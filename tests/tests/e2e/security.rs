@@ -5,8 +5,8 @@
 use orgmint::{Store, TenantRef, Vendor};
 use orgmint_cli::vendors::clerk::{self as clerk_cli, SessionClaims};
 use orgmint_tests::{
-    assert_sound, caller, envelope_problem, handle, hs256_token, http, leaked, log_lines, store, tenant,
-    vendor_request, Caller, Options, Watch,
+    assert_sound, caller, envelope_problem, handle, heavy, hs256_token, http, leaked, log_lines, store,
+    tenant, vendor_request, Caller, Options, Watch,
 };
 use serde_json::Value;
 
@@ -336,6 +336,7 @@ fn minted(vendor: Vendor, reply: &Value) -> Option<(String, Vec<(String, String)
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_secret_nor_its_digest_reaches_any_log_line() {
+    let _heavy = heavy().await;
     let store = store().await;
     // Cap 1: the second create meets the cap. Rate limit 6: the run ends in 429s.
     let mut callers = Vec::new();
