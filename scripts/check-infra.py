@@ -8,11 +8,12 @@ It fails when the template and the workspace disagree:
 - every function crate under functions/ has exactly one template function building it, and every template
   function builds a crate under functions/ that is a workspace member;
 - every function is provided.al2023 / arm64 / bootstrap / rust-cargolambda from the workspace root (set in
-  Globals or on the function), reads ORGMINT_TABLE = the table, has its own role (for its own log group),
-  its own log group with retention, and Errors and Throttles alarms;
-- the DynamoDB actions a role allows, from every policy it has (inline, the template's managed policy the
-  roles share, any policy naming the role; no policy from outside the template), are exactly the ones its
-  crate's code performs (read from the sources: see SDK_OPERATIONS), on the table only, and the role is
+  Globals or on the function), reads ORGMINT_TABLE = the table, has
+  a role and a log group with retention of the template (set in Globals or on the function), and alarms on
+  its Errors and Throttles (alone or in an alarm's metric math);
+- the DynamoDB actions a role allows, from every policy it has (inline, the template's managed policies,
+  any policy naming the role; no policy from outside the template), are exactly the ones its functions'
+  code performs (read from the sources: see SDK_OPERATIONS), on the table only, and the role is
   denied every DynamoDB action on SECRET#* leading keys (tenant secrets are for the admin CLI only);
 - the table has the key schema, attribute types, billing mode, TTL attribute and (no) indexes that
   `orgmint table create` makes: read from Store::create_table in shared/src/store/.
@@ -258,8 +259,18 @@ def check(template, cargo, crates, store, code):
             and SECRET_KEYS in as_list(leading)
         )
 
+    def alarmed(lid, metric):
+        """Whether an alarm watches the AWS/Lambda `metric` of function `lid`, alone or in its metric math."""
+        for a in alarms:
+            props = a.get("Properties", {})
+            watched = [props] + [m.get("MetricStat", {}).get("Metric", {}) for m in props.get("Metrics", [])]
+            if any(w.get("Namespace") == "AWS/Lambda" and w.get("MetricName") == metric
+                   and any(ref_name(d.get("Value")) == lid for d in w.get("Dimensions", [])) for w in watched):
+                return True
+        return False
+
     # ---- functions and what they build
-    binary_of = {}
+    binary_of, role_of = {}, {}
     for lid, fn in functions.items():
         meta, props = fn.get("Metadata", {}), fn.get("Properties", {})
         prop = lambda key: props.get(key, glob.get(key))
@@ -275,59 +286,49 @@ def check(template, cargo, crates, store, code):
         for key, want in (("Runtime", "provided.al2023"), ("Handler", "bootstrap"), ("Architectures", ["arm64"])):
             if prop(key) != want:
                 err(f"{lid}: {key} must be {want!r}, is {prop(key)!r}")
-        env = dict(glob.get("Environment", {}).get("Variables", {}))
-        env.update(props.get("Environment", {}).get("Variables", {}))
+        env = {**glob.get("Environment", {}).get("Variables", {}), **props.get("Environment", {}).get("Variables", {})}
         if ref_name(env.get("ORGMINT_TABLE")) != table_id:
             err(f"{lid}: environment ORGMINT_TABLE must be !Ref {table_id}")
         if binary not in crates:
             err(f"{lid}: builds '{binary}', which is no crate under functions/")
         elif crates[binary] not in cargo.get("workspace", {}).get("members", []):
             err(f"{lid}: crate {crates[binary]} is not a workspace member")
-
-        # its own log group, with retention
-        group = ref_name(props.get("LoggingConfig", {}).get("LogGroup"))
+        group = ref_name({**glob.get("LoggingConfig", {}), **props.get("LoggingConfig", {})}.get("LogGroup"))
         if resources.get(group, {}).get("Type") != "AWS::Logs::LogGroup":
             err(f"{lid}: LoggingConfig.LogGroup must be !Ref to a log group of the template")
         elif "RetentionInDays" not in resources[group].get("Properties", {}):
             err(f"{group}: RetentionInDays is missing")
-
-        # its own role; from all its policies, exactly the DynamoDB actions the code performs, on the table only
-        role_id = ref_name(props.get("Role"))
-        if resources.get(role_id, {}).get("Type") != "AWS::IAM::Role":
+        role_of[lid] = ref_name(prop("Role"))
+        if resources.get(role_of[lid], {}).get("Type") != "AWS::IAM::Role":
             err(f"{lid}: Role must be !GetAtt <an AWS::IAM::Role of the template>.Arn")
-        else:
-            if [other for other, f in functions.items() if ref_name(f.get("Properties", {}).get("Role")) == role_id] != [lid]:
-                err(f"{lid}: role {role_id} must belong to this function alone")
-            actions, sources, statements = set(), set(), role_statements(role_id)
-            for source, stmt in statements:
-                acts = {a for a in as_list(stmt.get("Action", [])) if a.lower().startswith("dynamodb:") or a == "*"}
-                if acts and stmt.get("Effect") == "Allow":
-                    actions |= acts
-                    sources.add(source)
-                    for res in as_list(stmt.get("Resource")):
-                        if ref_name(res) != table_id or "Fn::GetAtt" not in res:
-                            err(f"{source}: DynamoDB actions must be on !GetAtt {table_id}.Arn only, found {res!r}")
-            if not any(denies_secrets(stmt) for _, stmt in statements):
-                err(f"{role_id}: none of its policies denies dynamodb:* on the table's {SECRET_KEYS} leading keys")
-            if binary in code["crate_src"]:
-                performed = derived_actions(code["crate_src"][binary], code["shared_fns"])
-                where = f"{role_id} (via {', '.join(sorted(sources)) or 'no policy'})"
-                for action in sorted(set(performed) - actions):
-                    err(f"{where}: lacks {action}, which {binary} performs (via {performed[action]})")
-                for action in sorted(actions - set(performed)):
-                    err(f"{where}: grants {action}, which {binary} never performs")
-                if not performed:
-                    err(f"{lid}: found no DynamoDB operation reachable from {binary}: is the code still readable to scripts/check-infra.py?")
-
-        # Errors and Throttles alarms on it
         for metric in ("Errors", "Throttles"):
-            if not any(
-                a.get("Properties", {}).get("Namespace") == "AWS/Lambda"
-                and a["Properties"].get("MetricName") == metric
-                and any(ref_name(d.get("Value")) == lid for d in a["Properties"].get("Dimensions", []))
-                for a in alarms
-            ):
-                err(f"{lid}: no AWS/Lambda {metric} alarm on it")
+            if not alarmed(lid, metric):
+                err(f"{lid}: no alarm watches its AWS/Lambda {metric}")
+
+    # ---- each role: from all its policies, exactly the DynamoDB actions its functions' code performs
+    for role_id in sorted({r for r in role_of.values() if resources.get(r, {}).get("Type") == "AWS::IAM::Role"}):
+        actions, sources, statements = set(), set(), role_statements(role_id)
+        for source, stmt in statements:
+            acts = {a for a in as_list(stmt.get("Action", [])) if a.lower().startswith("dynamodb:") or a == "*"}
+            if acts and stmt.get("Effect") == "Allow":
+                actions |= acts
+                sources.add(source)
+                for res in as_list(stmt.get("Resource")):
+                    if ref_name(res) != table_id or "Fn::GetAtt" not in res:
+                        err(f"{source}: DynamoDB actions must be on !GetAtt {table_id}.Arn only, found {res!r}")
+        if not any(denies_secrets(stmt) for _, stmt in statements):
+            err(f"{role_id}: none of its policies denies dynamodb:* on the table's {SECRET_KEYS} leading keys")
+        performed = {}
+        for lid in [lid for lid, r in role_of.items() if r == role_id and binary_of[lid] in code["crate_src"]]:
+            for action, via in derived_actions(code["crate_src"][binary_of[lid]], code["shared_fns"]).items():
+                performed.setdefault(action, f"{binary_of[lid]} via {via}")
+        where = f"{role_id} (via {', '.join(sorted(sources)) or 'no policy'})"
+        for action in sorted(set(performed) - actions):
+            err(f"{where}: lacks {action}, which {performed[action]} performs")
+        for action in sorted(actions - set(performed)):
+            err(f"{where}: grants {action}, which none of its functions performs")
+        if not performed:
+            err(f"{role_id}: found no DynamoDB operation its functions perform: is the code still readable to scripts/check-infra.py?")
 
     # ---- crates <-> template functions
     for crate in crates:
@@ -424,7 +425,7 @@ def self_test(template, cargo, crates, store, code):
     """Each alteration below must make check() fail; returns the ones it missed."""
     res = template["Resources"]
     fn_id = next(lid for lid, r in res.items() if r["Type"] == "AWS::Serverless::Function")
-    role_id = ref_name(res[fn_id]["Properties"]["Role"])
+    role_id = ref_name(res[fn_id]["Properties"].get("Role", template["Globals"]["Function"].get("Role")))
     shared_id = ref_name(res[role_id]["Properties"]["ManagedPolicyArns"][0])
     scan = {"Effect": "Allow", "Action": "dynamodb:Scan", "Resource": {"Fn::GetAtt": ["Table", "Arn"]}}
     role = lambda t: t["Resources"][role_id]["Properties"]
@@ -434,6 +435,8 @@ def self_test(template, cargo, crates, store, code):
             {"/v1/new": [{"method": "POST", "function": "new-fn"}]}),
         "new_crate": lambda t, c, k, s: k.update({"new-fn": "functions/new-fn"}),
         "drop_event": lambda t, c, k, s: t["Resources"][fn_id]["Properties"].update(Events={}),
+        "unwatched_function": lambda t, c, k, s: [a["Properties"]["Metrics"].pop() for a in t["Resources"].values()
+                                                   if a["Type"] == "AWS::CloudWatch::Alarm" and "Lambda" in str(a)],
         "wider_role": lambda t, c, k, s: role(t)["Policies"].append({"PolicyName": "more", "PolicyDocument": {"Statement": [scan]}}),
         "wider_shared_policy": lambda t, c, k, s: shared(t).append(scan),
         "no_secrets_deny": lambda t, c, k, s: next(st for st in shared(t) if st["Effect"] == "Deny").pop("Condition"),
