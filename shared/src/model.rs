@@ -115,12 +115,34 @@ pub struct Credential {
     /// Unix seconds after which it no longer authenticates; `None` never expires.
     pub expires_s: Option<i64>,
     pub rate_limit: u32,
+    /// The cap of its tenant when it was issued: the tenants its creates make inherit it.
+    pub cap: u32,
     /// A public identifier that goes with the secret (e.g. an OAuth client id), if any.
     pub public_id: Option<String>,
     pub created_ms: i64,
 }
 
+/// The tenant feature `--nested`: the orgs its creates make may create orgs of their own. Without it they
+/// cannot, so that a tenant's cap bounds everything it can create.
+pub const NESTED: &str = "nested";
+
 impl Credential {
+    /// The tenant an org created with this credential becomes (a Datadog child, a Cal.com managed org):
+    /// the caller's cap, rate limit, plan and features. Without [`NESTED`] the vendor then takes away what
+    /// lets it create (Datadog's multi-org feature, Cal.com's platform plan).
+    pub fn child_tenant(&self, tenant: TenantRef, name: &str, now_ms: i64) -> Tenant {
+        let mut child = Tenant::new(tenant, name, self.cap, now_ms);
+        child.rate_limit = self.rate_limit;
+        child.plan = self.plan.clone();
+        child.features = self.features.clone();
+        child
+    }
+
+    /// Whether the orgs this credential creates may create orgs of their own.
+    pub fn nests(&self) -> bool {
+        self.has_feature(NESTED)
+    }
+
     pub fn has_permission(&self, permission: &str) -> bool {
         self.permissions.iter().any(|p| p == permission)
     }

@@ -3,6 +3,7 @@
 //! `x-cal-secret-key`). `--restricted` makes that user a MEMBER (no `organization.create`), on plan SCALE
 //! unless `--plan` says otherwise; the OAuth client then acts with the same restricted rights.
 
+use orgmint::model::NESTED;
 use orgmint::{ids, secrets, Credential, NewCredential, Tenant, TenantRef, Vendor};
 use serde_json::{json, Map};
 
@@ -29,6 +30,9 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
     let mut tenant = Tenant::new(tenant_ref.clone(), name, options.cap, now_ms);
     tenant.rate_limit = options.rate_limit;
     tenant.plan = Some(plan.clone());
+    if options.nested {
+        tenant.features.push(NESTED.to_owned());
+    }
     let user_id = ids::random_js_safe_id().to_string();
     let (role, permissions) =
         if options.restricted { (MEMBER, Vec::new()) } else { (OWNER, vec![ORGANIZATION_CREATE.to_owned()]) };
@@ -39,9 +43,10 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
         role: role.to_owned(),
         permissions: permissions.clone(),
         plan: Some(plan.clone()),
-        features: Vec::new(),
+        features: tenant.features.clone(),
         expires_s,
         rate_limit: options.rate_limit,
+        cap: options.cap,
         public_id,
         created_ms: now_ms,
     };

@@ -1,6 +1,7 @@
 //! A Datadog parent organization with the multi-organization feature, and one admin's API key and
 //! application key (`DD-API-KEY`, `DD-APPLICATION-KEY`).
 
+use orgmint::model::NESTED;
 use orgmint::{ids, secrets, Credential, NewCredential, Tenant, TenantRef, Vendor};
 use serde_json::{json, Map};
 
@@ -18,7 +19,10 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
     let mut tenant = Tenant::new(tenant_ref.clone(), name, options.cap, now_ms);
     tenant.rate_limit = options.rate_limit;
     if !options.no_multi_org {
-        tenant.features = vec![MULTI_ORG.to_owned()];
+        tenant.features.push(MULTI_ORG.to_owned());
+    }
+    if options.nested {
+        tenant.features.push(NESTED.to_owned());
     }
     let handle = format!("admin-{}@example.com", ids::random_hex(8));
     let (api_key, app_key) = (ids::random_hex(32), ids::random_hex(40));
@@ -32,6 +36,7 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
         features: tenant.features.clone(),
         expires_s,
         rate_limit: options.rate_limit,
+        cap: options.cap,
         public_id: None,
         created_ms: now_ms,
     };

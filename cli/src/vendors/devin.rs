@@ -28,6 +28,7 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
         features: Vec::new(),
         expires_s: options.expires_s(now_ms),
         rate_limit: options.rate_limit,
+        cap: options.cap,
         public_id: None,
         created_ms: now_ms,
     };

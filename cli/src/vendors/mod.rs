@@ -38,6 +38,10 @@ pub struct TenantOptions {
     /// Cal.com: the platform plan (FREE … ENTERPRISE).
     #[arg(long)]
     pub plan: Option<String>,
+    /// Datadog, Cal.com: the orgs this tenant creates may create orgs of their own (by default they inherit
+    /// its cap and rate limit and cannot create, so that its cap bounds everything it can create).
+    #[arg(long)]
+    pub nested: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -69,6 +73,7 @@ impl TenantOptions {
             key_ttl: None,
             no_multi_org: false,
             plan: None,
+            nested: false,
             json: false,
         }
     }

@@ -18,7 +18,7 @@ use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateLimitHeaders};
 use orgmint::pipeline::{self, Authenticated, Endpoint, Minted};
 use orgmint::{
     ids, secrets, AuthFailure, Credential, Denied, Error, Member, NewCredential, NewOrg, Org, RateWindow,
-    Store, Tenant, TenantRef, Vendor,
+    Store, TenantRef, Vendor,
 };
 use serde_json::{json, Value};
 
@@ -170,7 +170,12 @@ fn authorize(caller: &Credential, org_id: u64) -> Result<(), String> {
              permissions={ORGANIZATION_CREATE} within organization with id={org_id}."
         ));
     }
-    let plan = caller.plan.as_deref().unwrap_or("undefined");
+    let Some(plan) = caller.plan.as_deref() else {
+        // A managed org of a tenant that does not nest: Cal.com gives it no platform subscription.
+        return forbidden(format!(
+            "PlatformPlanGuard - No platform subscription found for organization with id={org_id}."
+        ));
+    };
     let minimum = plan_rank(MINIMUM_PLAN).expect("the minimum plan is a plan");
     if plan_rank(plan).is_none_or(|rank| rank < minimum) {
         return forbidden(format!(
@@ -258,22 +263,25 @@ impl Endpoint for Calcom {
         let slug = effective_slug(input, id);
         let api_key = secrets::mint(API_KEY_PREFIX, 32);
         let org = json!({"id": id, "name": input.name, "slug": slug, "metadata": input.metadata});
+        // The managed org inherits the manager's cap and rate limit; it has a platform subscription of its
+        // own (and so may manage orgs) only when the manager's tenant nests: a tenant's cap then bounds
+        // everything it can create.
         let child_ref = TenantRef::new(Vendor::Calcom, id.to_string());
-        let mut child =
-            Tenant::new(child_ref.clone(), &input.name, orgmint::model::default_cap(), ctx.now_ms);
-        child.plan = caller.plan.clone();
-        child.features = caller.features.clone();
-        child.rate_limit = caller.rate_limit;
+        let mut child = caller.child_tenant(child_ref.clone(), &input.name, ctx.now_ms);
+        if !caller.nests() {
+            child.plan = None;
+        }
         let key = Credential {
             tenant: child_ref,
             kind: API_KEY.to_owned(),
             principal: caller.principal.clone(),
             role: OWNER.to_owned(),
             permissions: vec![ORGANIZATION_CREATE.to_owned()],
-            plan: caller.plan.clone(),
-            features: caller.features.clone(),
+            plan: child.plan.clone(),
+            features: child.features.clone(),
             expires_s: ttl_s.map(|ttl| now_s.saturating_add(ttl)),
-            rate_limit: caller.rate_limit,
+            rate_limit: child.rate_limit,
+            cap: child.cap,
             public_id: None,
             created_ms: ctx.now_ms,
         };

@@ -9,8 +9,7 @@ use lambda_http::{Body, Request, Response};
 use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateLimitHeaders};
 use orgmint::pipeline::{self, Authenticated, Endpoint, Minted};
 use orgmint::{
-    ids, secrets, Credential, Error, Member, NewCredential, NewOrg, Org, RateWindow, Store, Tenant,
-    TenantRef, Vendor,
+    ids, secrets, Credential, Error, Member, NewCredential, NewOrg, Org, RateWindow, Store, TenantRef, Vendor,
 };
 use serde_json::json;
 
@@ -161,12 +160,14 @@ impl Endpoint for Datadog {
             },
         });
 
-        // The child is the parent of its own scope: the creator administers it with the same rights.
+        // The creator administers the child with the same rights; it inherits the parent's cap and rate
+        // limit, and the multi-organization feature only when the parent's tenant nests (Datadog enables it
+        // per account): without it a child creates nothing, and the parent's cap bounds everything.
         let child = TenantRef::new(Vendor::Datadog, &public_id);
-        let mut child_tenant =
-            Tenant::new(child.clone(), &input.name, orgmint::model::default_cap(), call.now_ms);
-        child_tenant.features = vec![MULTI_ORG.to_owned()];
-        child_tenant.rate_limit = owner.rate_limit;
+        let mut child_tenant = owner.child_tenant(child.clone(), &input.name, call.now_ms);
+        if !owner.nests() {
+            child_tenant.features.retain(|f| f != MULTI_ORG);
+        }
         let key = |kind: &str, permissions: Vec<String>| Credential {
             tenant: child.clone(),
             kind: kind.to_owned(),
@@ -176,7 +177,8 @@ impl Endpoint for Datadog {
             plan: None,
             features: child_tenant.features.clone(),
             expires_s: None,
-            rate_limit: owner.rate_limit,
+            rate_limit: child_tenant.rate_limit,
+            cap: child_tenant.cap,
             public_id: None,
             created_ms: call.now_ms,
         };

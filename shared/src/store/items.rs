@@ -48,6 +48,9 @@ struct CredentialRow<'a> {
     features: Texts<'a>,
     #[serde(default)]
     rate_limit: u32,
+    /// Absent from credentials issued before children inherited their parent's cap.
+    #[serde(default = "crate::model::default_cap")]
+    cap: u32,
     created_ms: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     plan: Option<Text<'a>>,
@@ -286,6 +289,7 @@ pub(super) fn credential_item(new: &NewCredential, org_id: Option<&str>) -> Item
         permissions: c.permissions.as_slice().into(),
         features: c.features.as_slice().into(),
         rate_limit: c.rate_limit,
+        cap: c.cap,
         created_ms: c.created_ms,
         plan: c.plan.as_deref().map(Cow::Borrowed),
         expires_s: c.expires_s,
@@ -308,6 +312,7 @@ pub(super) fn credential_from_item(item: &Item) -> Result<(Credential, Option<St
         features: row.features.into_owned(),
         expires_s: row.expires_s,
         rate_limit: row.rate_limit,
+        cap: row.cap,
         public_id: row.public_id.map(Cow::into_owned),
         created_ms: row.created_ms,
     };
@@ -430,6 +435,7 @@ mod tests {
             features: Vec::new(),
             expires_s: Some(99),
             rate_limit: 0,
+            cap: 3,
             public_id: Some("pub".into()),
             created_ms: 1,
         };

@@ -111,7 +111,7 @@ fn child_of(m: &Manager, id: u64, key: &str) -> Manager {
 #[tokio::test]
 async fn the_success_event_creates_a_managed_organization_whose_key_works_at_once() {
     let store = store().await;
-    let m = manager(store, calcom(100)).await;
+    let m = manager(store, Options { rate_limit: 50, ..calcom(7) }).await;
     let ev = aimed("calcom-create-success", &m.org_id, &[("authorization", Some(&m.auth))], None);
     let response = handler(store, request(&ev)).await;
     assert_eq!(response.status(), StatusCode::CREATED);
@@ -120,34 +120,59 @@ async fn the_success_event_creates_a_managed_organization_whose_key_works_at_onc
     assert_eq!(reply["data"]["name"], "CalTeam");
     assert_eq!(reply["data"]["slug"], "cal-team");
     assert_eq!(reply["data"]["metadata"], json!({"key": "value"}));
-    assert_eq!(response.headers()["x-ratelimit-limit-default"], "120");
-    assert_eq!(response.headers()["x-ratelimit-remaining-default"], "119");
+    assert_eq!(response.headers()["x-ratelimit-limit-default"], "50");
+    assert_eq!(response.headers()["x-ratelimit-remaining-default"], "49");
     assert!(response.headers().contains_key("x-ratelimit-reset-default"));
     assert_eq!(store.count_orgs(&m.tenant).await.unwrap(), 1);
 
-    // The caller is the new organization's OWNER; the new organization is a tenant with the manager's plan.
+    // The caller is the new organization's OWNER; the new organization is a tenant with the manager's cap
+    // and rate limit, and no platform subscription (the manager's tenant does not nest).
     let members = store.members(Vendor::Calcom, &id.to_string()).await.unwrap();
     assert_eq!(members.len(), 1);
     assert_eq!((members[0].principal.as_str(), members[0].role.as_str()), (m.user_id.as_str(), "OWNER"));
     let child = child_of(&m, id, &key);
     let stored = store.tenant(&child.tenant).await.unwrap().expect("the managed org is a tenant");
-    assert_eq!((stored.cap, stored.org_count, stored.plan.as_deref()), (100, 0, Some("SCALE")));
+    assert_eq!((stored.cap, stored.rate_limit, stored.org_count, stored.plan), (7, 50, 0, None));
     // apiKeyDaysValid 60: the key expires 60 × 86400 s after its creation, to the second.
     let credential = store.authenticate(Vendor::Calcom, &key).await.unwrap();
     assert_eq!(credential.expires_s, Some(credential.created_ms / 1000 + 60 * 86_400));
     assert_eq!((credential.role.as_str(), credential.principal.as_str()), ("OWNER", m.user_id.as_str()));
 
-    // Its key works at once, as the manager of its own scope.
-    let (status, grandchild) = create(store, &child, r#"{"name":"Grandchild"}"#).await;
-    assert_eq!(status, StatusCode::CREATED, "{grandchild}");
-    assert_created(&grandchild);
-    assert_eq!(grandchild["data"]["metadata"], json!({}), "metadata is {{}} when none was sent");
-    assert_eq!(store.count_orgs(&child.tenant).await.unwrap(), 1);
+    // Its key works at once, but a managed org creates nothing: the manager's cap bounds all it can make.
+    let (status, reply) = create(store, &child, r#"{"name":"Grandchild"}"#).await;
+    let message = error_message(status, &reply, StatusCode::FORBIDDEN, "ForbiddenException");
+    assert_eq!(
+        message,
+        format!("PlatformPlanGuard - No platform subscription found for organization with id={id}.")
+    );
+    assert_eq!(store.count_orgs(&child.tenant).await.unwrap(), 0);
     assert_eq!(store.count_orgs(&m.tenant).await.unwrap(), 1);
     // But not on its manager's path.
     let (status, reply) =
         create(store, &Manager { org_id: m.org_id.clone(), ..child_of(&m, id, &key) }, "{}").await;
     error_message(status, &reply, StatusCode::FORBIDDEN, "ForbiddenException");
+    assert_sound(store).await;
+}
+
+#[tokio::test]
+async fn a_nested_managers_managed_orgs_manage_their_own_under_the_managers_cap() {
+    let store = store().await;
+    let m = manager(store, Options { nested: true, ..calcom(3) }).await;
+    let (status, reply) = create(store, &m, r#"{"name":"Child"}"#).await;
+    assert_eq!(status, StatusCode::CREATED, "{reply}");
+    let (id, key) = assert_created(&reply);
+    let child = child_of(&m, id, &key);
+    let stored = store.tenant(&child.tenant).await.unwrap().expect("the managed org is a tenant");
+    assert_eq!((stored.cap, stored.plan.as_deref()), (3, Some("SCALE")));
+    for i in 0..3 {
+        let (status, grandchild) = create(store, &child, &format!(r#"{{"name":"Grandchild {i}"}}"#)).await;
+        assert_eq!(status, StatusCode::CREATED, "{grandchild}");
+        assert_eq!(grandchild["data"]["metadata"], json!({}), "metadata is {{}} when none was sent");
+    }
+    let (status, reply) = create(store, &child, r#"{"name":"One too many"}"#).await;
+    let message = error_message(status, &reply, StatusCode::FORBIDDEN, "ForbiddenException");
+    assert!(message.contains("limit of 3 managed organizations"), "{message}");
+    assert_eq!(store.count_orgs(&child.tenant).await.unwrap(), 3);
     assert_sound(store).await;
 }
 
@@ -366,6 +391,7 @@ async fn role_permission_and_plan_each_refuse_with_their_own_message() {
             features: Vec::new(),
             expires_s: None,
             rate_limit: 120,
+            cap: 100,
             public_id: None,
             created_ms: 0,
         };

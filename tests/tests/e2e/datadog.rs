@@ -57,7 +57,7 @@ fn is_hex(v: &Value, len: usize) -> bool {
 #[tokio::test]
 async fn the_success_event_creates_a_child_organization_with_working_keys() {
     let store = store().await;
-    let keys = parent(store, datadog(100)).await;
+    let keys = parent(store, datadog(9)).await;
     let ev = keyed("datadog-create-success", &keys);
     let response = handler(store, request(&ev)).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -86,18 +86,43 @@ async fn the_success_event_creates_a_child_organization_with_working_keys() {
     assert!(response.headers().contains_key("x-ratelimit-reset"));
     assert_eq!(store.count_orgs(&keys.tenant).await.unwrap(), 1);
 
-    // The child is a tenant of its own: its keys work at once, under its own cap.
-    let child_keys = Keys {
+    // The child is a tenant of its own with the parent's cap and rate limit: its keys work at once, but
+    // without the multi-organization feature it creates nothing (the parent's cap bounds everything).
+    let child_keys = child_keys(&created);
+    let child = store.tenant(&child_keys.tenant).await.unwrap().expect("the child is a tenant");
+    assert_eq!((child.cap, child.rate_limit, child.org_count), (9, 120, 0));
+    let (status, grandchild) = create(store, &child_keys, r#"{"name":"Grandchild"}"#).await;
+    assert_eq!((status, grandchild), (StatusCode::FORBIDDEN, json!({"errors": ["Forbidden"]})));
+    assert_eq!(store.count_orgs(&child_keys.tenant).await.unwrap(), 0);
+    assert_eq!(store.count_orgs(&keys.tenant).await.unwrap(), 1);
+    assert_sound(store).await;
+}
+
+fn child_keys(created: &Value) -> Keys {
+    Keys {
         api: created["api_key"]["key"].as_str().unwrap().to_owned(),
         app: created["application_key"]["hash"].as_str().unwrap().to_owned(),
         tenant: TenantRef::new(Vendor::Datadog, created["org"]["public_id"].as_str().unwrap()),
-    };
-    let child = store.tenant(&child_keys.tenant).await.unwrap().expect("the child is a tenant");
-    assert_eq!((child.cap, child.org_count), (100, 0));
-    let (status, grandchild) = create(store, &child_keys, r#"{"name":"Grandchild"}"#).await;
-    assert_eq!(status, StatusCode::OK, "{grandchild}");
-    assert_eq!(store.count_orgs(&child_keys.tenant).await.unwrap(), 1);
-    assert_eq!(store.count_orgs(&keys.tenant).await.unwrap(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_nested_parents_children_create_their_own_under_the_parents_cap() {
+    let store = store().await;
+    let keys = parent(store, Options { nested: true, ..datadog(2) }).await;
+    let (status, created) = create(store, &keys, r#"{"name":"Child"}"#).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let child_keys = child_keys(&created);
+    for name in ["Grandchild 1", "Grandchild 2"] {
+        let (status, grandchild) = create(store, &child_keys, &json!({ "name": name }).to_string()).await;
+        assert_eq!(status, StatusCode::OK, "{grandchild}");
+    }
+    let (status, refused) = create(store, &child_keys, r#"{"name":"One too many"}"#).await;
+    assert_eq!(
+        (status, refused),
+        (StatusCode::FORBIDDEN, json!({"errors": ["Maximum number of child organizations (2) reached"]}))
+    );
+    assert_eq!(store.count_orgs(&child_keys.tenant).await.unwrap(), 2);
     assert_sound(store).await;
 }
 

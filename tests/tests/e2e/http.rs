@@ -33,7 +33,8 @@ fn assert_verified(table: &str) {
 async fn datadogs_official_python_client_works_unchanged() {
     let _heavy = heavy().await;
     let table = store().await.table().to_owned();
-    let parent = orgmint(&table, &["tenant", "create", "--vendor", "datadog", "--cap", "5", "--json"]);
+    let parent =
+        orgmint(&table, &["tenant", "create", "--vendor", "datadog", "--cap", "5", "--nested", "--json"]);
     assert_eq!(parent["path"], "/api/v1/org");
     let watch = Watch::start(&table);
     let python = root().join(".tools/venv/bin/python");
@@ -53,7 +54,8 @@ async fn datadogs_official_python_client_works_unchanged() {
     );
     let made: Value = serde_json::from_slice(&out.stdout).unwrap();
     let child = made["child"].as_str().unwrap();
-    assert_tenant(&table, "datadog", child, None, 100, 1);
+    // --nested: the child created a grandchild, under the parent's cap.
+    assert_tenant(&table, "datadog", child, None, 5, 1);
     assert_verified(&table);
 }
 
@@ -124,7 +126,8 @@ async fn devin_over_http_through_cargo_lambda_watch() {
 async fn calcom_over_http_through_cargo_lambda_watch() {
     let _heavy = heavy().await;
     let table = store().await.table().to_owned();
-    let manager = orgmint(&table, &["tenant", "create", "--vendor", "calcom", "--cap", "5", "--json"]);
+    let manager =
+        orgmint(&table, &["tenant", "create", "--vendor", "calcom", "--cap", "5", "--nested", "--json"]);
     assert_eq!(manager["vendor"], "calcom");
     let org_id = manager["tenant"].as_str().unwrap().to_owned();
     assert!(org_id.parse::<u64>().is_ok_and(|id| id > 0 && id < (1 << 53)), "{org_id}");

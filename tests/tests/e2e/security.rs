@@ -134,7 +134,9 @@ async fn no_credential_of_one_vendor_works_at_another() {
 #[tokio::test]
 async fn calcom_keys_and_clients_work_only_for_their_own_organization() {
     let store = store().await;
-    let (a, b) = (caller(store, Vendor::Calcom, 100).await, caller(store, Vendor::Calcom, 100).await);
+    // A nests, so that its managed org's key creates.
+    let nested = Options { nested: true, rate_limit: 0, ..Options::new(Vendor::Calcom) };
+    let (a, b) = (Caller::of(&tenant(store, &nested).await), caller(store, Vendor::Calcom, 100).await);
     let get = |c: &Caller, name: &str| {
         c.headers.iter().chain(&c.platform).find(|(k, _)| k == name).unwrap().1.clone()
     };
@@ -187,7 +189,9 @@ async fn calcom_keys_and_clients_work_only_for_their_own_organization() {
 #[tokio::test]
 async fn datadog_keys_of_two_organizations_never_pair_up() {
     let store = store().await;
-    let (a, b) = (caller(store, Vendor::Datadog, 100).await, caller(store, Vendor::Datadog, 100).await);
+    // A nests, so that its child's keys create.
+    let nested = Options { nested: true, rate_limit: 0, ..Options::new(Vendor::Datadog) };
+    let (a, b) = (Caller::of(&tenant(store, &nested).await), caller(store, Vendor::Datadog, 100).await);
     let key = |c: &Caller, name: &str| c.headers.iter().find(|(k, _)| k == name).unwrap().1.clone();
     let body = r#"{"name":"Intruder"}"#;
     let before = footprint(store).await;
@@ -338,12 +342,11 @@ fn minted(vendor: Vendor, reply: &Value) -> Option<(String, Vec<(String, String)
 async fn no_secret_nor_its_digest_reaches_any_log_line() {
     let _heavy = heavy().await;
     let store = store().await;
-    // Cap 1: the second create meets the cap. Rate limit 6: the run ends in 429s.
+    // Cap 1: the second create meets the cap. Rate limit 6: the run ends in 429s. Nested: minted keys create.
     let mut callers = Vec::new();
     for vendor in Vendor::ALL {
-        callers.push(Caller::of(
-            &tenant(store, &Options { cap: 1, rate_limit: 6, ..Options::new(vendor) }).await,
-        ));
+        let options = Options { cap: 1, rate_limit: 6, nested: true, ..Options::new(vendor) };
+        callers.push(Caller::of(&tenant(store, &options).await));
     }
     let mut secrets: Vec<String> = callers.iter().flat_map(Caller::secrets).collect();
     // A JWT's signature on its own is as secret as the token.

@@ -23,6 +23,7 @@ fn credential(tenant: &TenantRef, expires_s: Option<i64>) -> Credential {
         features: vec![],
         expires_s,
         rate_limit: 120,
+        cap: 100,
         public_id: None,
         created_ms: clock::now_ms(),
     }
