@@ -47,10 +47,11 @@ pub fn random_from(alphabet: &[u8], len: usize) -> String {
 pub const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 pub const BASE36: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 
-/// A positive integer below 2^53 (safe in JavaScript), never 0.
-pub fn random_js_safe_id() -> u64 {
+/// A random positive integer below 2^31: a Postgres `int4` id, as Cal.com's are. 31 bits collide sooner than
+/// 53: creates that use them must prove them unique (a conditional put) and draw again on a collision.
+pub fn random_int4_id() -> u32 {
     loop {
-        let n = u64::from_le_bytes(random_bytes::<8>()) >> 11;
+        let n = u32::from_le_bytes(random_bytes::<4>()) >> 1;
         if n != 0 {
             return n;
         }
@@ -81,8 +82,8 @@ mod tests {
     #[test]
     fn js_safe_ids_are_positive_and_below_2_pow_53() {
         for _ in 0..1000 {
-            let id = random_js_safe_id();
-            assert!(id > 0 && id < (1 << 53));
+            let id = random_int4_id();
+            assert!(id > 0 && id < (1 << 31));
         }
     }
 }
@@ -123,7 +124,7 @@ mod properties {
     }
 
     /// The vendors' shapes as the functions mint them: Devin `org-` + 32 hex, Datadog `public_id` 12 hex,
-    /// API key 32 and application key 40 hex, Clerk `org_` + 27 base62, Cal.com ids in 1..2^53.
+    /// API key 32 and application key 40 hex, Clerk `org_` + 27 base62, Cal.com ids in 1..2^31.
     #[test]
     fn vendor_shapes() {
         for _ in 0..200 {
@@ -133,7 +134,7 @@ mod properties {
             }
             let clerk = format!("org_{}", random_from(BASE62, 27));
             assert!(clerk.len() == 31 && clerk[4..].bytes().all(|b| b.is_ascii_alphanumeric()));
-            assert!((1..1 << 53).contains(&random_js_safe_id()));
+            assert!((1..1 << 31).contains(&random_int4_id()));
         }
     }
 }

@@ -9,8 +9,8 @@ use serde_json::{json, Map};
 
 pub use calcom_create_managed_organization::PLANS;
 use calcom_create_managed_organization::{
-    API_KEY, API_KEY_PREFIX, CLIENT_ID_HEADER, MEMBER, OAUTH_CLIENT, ORGANIZATION_CREATE, OWNER, ROUTE,
-    SECRET_KEY_HEADER,
+    oauth_client_mark, API_KEY, API_KEY_PREFIX, CLIENT_ID_HEADER, MEMBER, OAUTH_CLIENT, OAUTH_CLIENT_ID,
+    ORGANIZATION_CREATE, OWNER, ROUTE, SECRET_KEY_HEADER,
 };
 
 use super::{route_path, Provisioned, TenantOptions};
@@ -24,7 +24,7 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
         Some(plan) if PLANS.contains(&plan.to_ascii_uppercase().as_str()) => plan.to_ascii_uppercase(),
         Some(other) => return Err(format!("unknown plan '{other}' (expected one of {})", PLANS.join(", "))),
     };
-    let org_id = ids::random_js_safe_id().to_string();
+    let org_id = ids::random_int4_id().to_string();
     let tenant_ref = TenantRef::new(Vendor::Calcom, &org_id);
     let name = options.name.clone().unwrap_or_else(|| "Demo Platform Org".into());
     let mut tenant = Tenant::new(tenant_ref.clone(), name, options.cap, now_ms);
@@ -33,7 +33,7 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
     if options.nested {
         tenant.features.push(NESTED.to_owned());
     }
-    let user_id = ids::random_js_safe_id().to_string();
+    let user_id = ids::random_int4_id().to_string();
     let (role, permissions) =
         if options.restricted { (MEMBER, Vec::new()) } else { (OWNER, vec![ORGANIZATION_CREATE.to_owned()]) };
     let credential = |kind: &str, expires_s, public_id| Credential {
@@ -62,6 +62,11 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
         NewCredential {
             digest: secrets::digest(&client_secret),
             credential: credential(OAUTH_CLIENT, None, Some(client_id.clone())),
+        },
+        // That the client id exists: "wrong secret" and "no such client" are different 401s.
+        NewCredential {
+            digest: secrets::digest(&oauth_client_mark(&client_id)),
+            credential: credential(OAUTH_CLIENT_ID, None, Some(client_id.clone())),
         },
     ];
     let mut headers = Map::new();

@@ -1,13 +1,15 @@
 //! Cal.com's `POST /v2/organizations/{orgId}/organizations`: create a managed organization. Cal.com's API v2
-//! dialect (Bearer `cal_…` API keys or a platform OAuth client's `x-cal-client-id` + `x-cal-secret-key`,
-//! the `{status, timestamp, path, error}` envelope, `X-RateLimit-*-Default`) over orgmint's capped create.
-//! The managed organization is a tenant of its own: its API key works at once and it manages its own
-//! organizations under its own cap.
+//! dialect (API keys in `Authorization`, or a platform OAuth client's `x-cal-client-id` +
+//! `x-cal-secret-key`; the `{status, timestamp, path, error}` envelope; `X-RateLimit-*-Default`) over
+//! orgmint's capped create. The managed organization is a tenant of its own with the manager's cap and rate
+//! limit; it manages organizations of its own only when the manager's tenant nests.
 //!
-//! Checks run in the order of wire.md: authentication (401) → `{orgId}` (400) → authorization: the
-//! caller's organization, role, PBAC permission, platform plan (403) → body (413/400) → one transaction
-//! (the cap's 403 wins over a duplicate slug's 409).
+//! Checks run in Cal.com's order (guards before pipes): authentication (401) → the org guard, role or
+//! PBAC permission, platform plan (403) → body (413/400) → one transaction (the cap's 403 wins over a
+//! duplicate slug's 409). An API key identifies a user: at an `{orgId}` other than its own, the user's
+//! membership there decides (one more read, for that case only).
 
+mod slugify;
 mod validate;
 
 use lambda_http::http::StatusCode;
@@ -22,15 +24,21 @@ use orgmint::{
 };
 use serde_json::{json, Value};
 
-pub use validate::{effective_slug, validate, CreateOrganizationInput, METADATA_MESSAGE};
+pub use slugify::slugify;
+pub use validate::{
+    effective_slug, validate, CreateOrganizationInput, Invalid, BOTH_EXPIRY_OPTIONS, METADATA_MESSAGE,
+};
 
 pub const ROUTE: &str = "POST /v2/organizations/{orgId}/organizations";
-/// A Bearer API key (`cal_` + 32 hex).
+/// An API key (`cal_` + 32 hex).
 pub const API_KEY: &str = "api_key";
 /// A platform OAuth client: stored under its secret's digest, with the client id as `public_id`.
 pub const OAUTH_CLIENT: &str = "oauth_client";
+/// The mark that a platform OAuth client id exists (stored under the digest of [`oauth_client_mark`]):
+/// it authenticates nothing, and tells "no such client" from "wrong secret" in the same round trip.
+pub const OAUTH_CLIENT_ID: &str = "oauth_client_id";
 pub const API_KEY_PREFIX: &str = "cal_";
-/// The PBAC permission this endpoint requires.
+/// The PBAC permission that, like the ADMIN or OWNER role, allows this endpoint.
 pub const ORGANIZATION_CREATE: &str = "organization.create";
 pub const OWNER: &str = "OWNER";
 pub const ADMIN: &str = "ADMIN";
@@ -41,8 +49,20 @@ pub const PLANS: [&str; 6] = ["FREE", "STARTER", "ESSENTIALS", "SCALE", "PER_ACT
 pub const MINIMUM_PLAN: &str = "SCALE";
 pub const CLIENT_ID_HEADER: &str = "x-cal-client-id";
 pub const SECRET_KEY_HEADER: &str = "x-cal-secret-key";
-/// Ids must stay exact in JavaScript.
-const JS_SAFE_LIMIT: u64 = 1 << 53;
+/// Organization ids are Postgres `int4`s.
+const ID_LIMIT: u64 = 1 << 31;
+
+const NO_CREDENTIALS: &str =
+    "ApiAuthStrategy - No authentication method provided. Either pass an API key as \
+'Bearer' header or OAuth client credentials as 'x-cal-secret-key' and 'x-cal-client-id' headers";
+const INVALID_API_KEY: &str = "CustomThrottlerGuard - Invalid API Key";
+const EXPIRED_API_KEY: &str = "ApiAuthStrategy - api key - Your api key is expired";
+const INVALID_CLIENT_SECRET: &str = "ApiAuthStrategy - oAuth client - Invalid client secret";
+
+/// What the secret of [`OAUTH_CLIENT_ID`]'s mark is for `client_id` (its digest is the item's key).
+pub fn oauth_client_mark(client_id: &str) -> String {
+    format!("oauth-client-id:{client_id}")
+}
 
 /// The handler as the Lambda runtime and the tests call it.
 pub async fn handler(store: &'static Store, req: Request) -> Response<Body> {
@@ -61,59 +81,67 @@ fn request_path(req: &Request) -> String {
 }
 
 /// What every answer needs besides its status and message: the envelope's path and timestamp, and the
-/// path's `{orgId}` (or why it is not one), read once.
+/// path's `{orgId}` (or its raw text, when it names no organization that can exist), read once.
 pub struct Ctx {
     path: String,
     now_ms: i64,
     org_id: Result<u64, String>,
 }
 
-/// One `BatchGetItem` for the credential, its rate window and the request's idempotency record.
-/// A Bearer API key wins when both forms are sent; the platform route needs both of its headers, and the
-/// client id must be the secret's own.
+/// The authenticated user as they act at `{orgId}`: with their own credential at its own organization, or
+/// with their membership at another.
+pub struct Caller {
+    pub credential: Credential,
+    /// `{orgId}` names an organization (IsOrgGuard refuses the rest).
+    org_exists: bool,
+}
+
+/// One `BatchGetItem` for the credential (and, for an OAuth client, the mark of its id), its rate window and
+/// the request's idempotency record. The OAuth pair wins over an API key; an API key is the
+/// `Authorization` value with a literal `Bearer ` removed when present, as `ApiAuthStrategy` reads it.
 async fn authenticate(
     store: &Store,
     req: &Request,
     ctx: &Ctx,
-) -> Result<Authenticated<Credential>, Response<Body>> {
-    let unauthorized = |message: &str| fail(ctx, StatusCode::UNAUTHORIZED, message, Value::Null);
-    let bearer = lambda::bearer_token(req);
+) -> Result<Authenticated<Caller>, Response<Body>> {
+    let unauthorized = |message: &str| fail(ctx, StatusCode::UNAUTHORIZED, message);
     let client_id = lambda::header(req, CLIENT_ID_HEADER);
-    let secret = match (bearer, client_id, lambda::header(req, SECRET_KEY_HEADER)) {
-        (Some(token), _, _) => token,
-        (None, Some(_), Some(secret)) => secret,
-        (None, Some(_), None) | (None, None, Some(_)) => {
-            return Err(unauthorized(
-                "OAuth client credentials need both the 'x-cal-client-id' and the 'x-cal-secret-key' header",
-            ))
+    let api_key = lambda::header(req, "authorization").map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim());
+    let mark;
+    let secrets: Vec<&str> = match (client_id, lambda::header(req, SECRET_KEY_HEADER), api_key) {
+        (Some(id), Some(secret), _) => {
+            mark = oauth_client_mark(id);
+            vec![secret, &mark]
         }
-        (None, None, None) => return Err(unauthorized(
-            "No authentication method provided. Either pass an API key as 'Bearer' header or OAuth client \
-                 credentials as 'x-cal-secret-key' and 'x-cal-client-id' headers",
-        )),
+        (None, None, Some(key)) if !key.is_empty() => vec![key],
+        _ => return Err(unauthorized(NO_CREDENTIALS)),
     };
-    let (mut found, idempotency) = lambda::authenticate(store, req, Vendor::Calcom, &[secret])
+    let (mut found, idempotency) = lambda::authenticate(store, req, Vendor::Calcom, &secrets)
         .await
         .map_err(|e| Calcom::refused(ctx, e))?;
-    let issued_to = |c: &Credential| {
-        c.public_id.as_deref().zip(client_id).is_some_and(|(issued, sent)| secrets::equal(issued, sent))
-    };
-    let caller = match (bearer, found.credentials.remove(0)) {
-        (Some(_), Ok(credential)) if credential.kind == API_KEY => credential,
-        (Some(_), Err(Error::Unauthenticated(AuthFailure::Expired))) => {
-            return Err(unauthorized("Your api key is expired"))
+    let credential = match (client_id, found.credentials.remove(0)) {
+        (None, Ok(key)) if key.kind == API_KEY => key,
+        (None, Err(Error::Unauthenticated(AuthFailure::Expired))) => {
+            return Err(unauthorized(EXPIRED_API_KEY))
         }
-        (Some(_), Ok(_) | Err(Error::Unauthenticated(_))) => {
-            return Err(unauthorized("Your api key is not valid"))
-        }
+        (None, Ok(_) | Err(Error::Unauthenticated(_))) => return Err(unauthorized(INVALID_API_KEY)),
         // The lookup is by the secret's digest; the client id must then be the one it was issued with
         // (public, but half of the pair: compared in constant time like the rest of the credential).
-        (None, Ok(c)) if c.kind == OAUTH_CLIENT && issued_to(&c) => c,
-        (None, Ok(_) | Err(Error::Unauthenticated(_))) => {
-            return Err(unauthorized("Invalid client id or secret"))
+        (Some(id), Ok(c))
+            if c.kind == OAUTH_CLIENT && c.public_id.as_deref().is_some_and(|p| secrets::equal(p, id)) =>
+        {
+            c
+        }
+        (Some(id), Ok(_) | Err(Error::Unauthenticated(_))) => {
+            return Err(match found.credentials.remove(0) {
+                Ok(mark) if mark.kind == OAUTH_CLIENT_ID => unauthorized(INVALID_CLIENT_SECRET),
+                Err(err @ (Error::Unavailable(_) | Error::Corrupt(_))) => Calcom::refused(ctx, err),
+                _ => unauthorized(&format!("ApiAuthStrategy - oAuth client - Client with ID {id} not found")),
+            })
         }
         (_, Err(other)) => return Err(Calcom::refused(ctx, other)),
     };
+    let caller = acting_at(store, ctx, credential).await?;
     Ok(Authenticated {
         caller,
         rate: found.rate,
@@ -121,9 +149,33 @@ async fn authenticate(
     })
 }
 
-/// `{orgId}` as NestJS's `ParseIntPipe` plus orgmint's id rule would take it: ASCII digits only (no sign,
-/// spaces or exponent), a positive integer below 2^53. API Gateway puts it in `pathParameters`; under
-/// `cargo lambda watch` it arrives there undecoded; without either, the raw path is read.
+/// The user of `credential` as they act at `{orgId}`: at the credential's own organization as it says; at
+/// another, with their role there and that organization's plan, cap and features (one `BatchGetItem`).
+async fn acting_at(store: &Store, ctx: &Ctx, credential: Credential) -> Result<Caller, Response<Body>> {
+    let Ok(org_id) = ctx.org_id else { return Ok(Caller { credential, org_exists: false }) };
+    if credential.tenant.id == org_id.to_string() {
+        return Ok(Caller { credential, org_exists: true });
+    }
+    let org = TenantRef::new(Vendor::Calcom, org_id.to_string());
+    let (tenant, member) =
+        store.tenant_and_member(&org, &credential.principal).await.map_err(|e| Calcom::refused(ctx, e))?;
+    let Some(tenant) = tenant else { return Ok(Caller { credential, org_exists: false }) };
+    let credential = Credential {
+        role: member.map(|m| m.role).unwrap_or_default(),
+        // PBAC permissions are granted per organization: the key's own do not carry over.
+        permissions: Vec::new(),
+        plan: tenant.plan,
+        features: tenant.features,
+        cap: tenant.cap,
+        tenant: org,
+        ..credential
+    };
+    Ok(Caller { credential, org_exists: true })
+}
+
+/// `{orgId}`: ASCII digits only (no sign, spaces or exponent), a positive `int4`. API Gateway puts it in
+/// `pathParameters`; under `cargo lambda watch` it arrives there undecoded; without either, the raw path
+/// is read. `Err` is the text as received, which no organization has.
 fn org_id(req: &Request) -> Result<u64, String> {
     let from_params = req.path_parameters_ref().and_then(|p| p.first("orgId")).map(str::to_owned);
     let raw = from_params.unwrap_or_else(|| {
@@ -136,12 +188,9 @@ fn org_id(req: &Request) -> Result<u64, String> {
         }
     });
     let numeric = !raw.is_empty() && raw.len() <= 20 && raw.bytes().all(|b| b.is_ascii_digit());
-    if !numeric {
-        return Err("Validation failed (numeric string is expected)".to_owned());
-    }
     match raw.parse::<u64>() {
-        Ok(id) if id > 0 && id < JS_SAFE_LIMIT => Ok(id),
-        _ => Err("Validation failed: orgId must be a positive integer below 2^53".to_owned()),
+        Ok(id) if numeric && id > 0 && id < ID_LIMIT => Ok(id),
+        _ => Err(raw),
     }
 }
 
@@ -149,41 +198,42 @@ fn plan_rank(plan: &str) -> Option<usize> {
     PLANS.iter().position(|p| *p == plan)
 }
 
-/// The guards of Cal.com's controller, each with its own message: the caller's organization, role
-/// (`ORG_ADMIN` or above), PBAC permission, then platform plan. `Err` is the 403's message.
-fn authorize(caller: &Credential, org_id: u64) -> Result<(), String> {
-    let forbidden = Err;
-    if caller.tenant.id != org_id.to_string() {
-        return forbidden(format!("RolesGuard - User is not a member of the organization with id={org_id}."));
-    }
-    let user = &caller.principal;
-    if caller.role != OWNER && caller.role != ADMIN {
-        return forbidden(format!(
+/// Cal.com's guards, each with its own message: the organization exists (IsOrgGuard), the caller is its
+/// ADMIN or OWNER or holds the PBAC permission `organization.create` (either suffices), and it has a
+/// platform plan of at least SCALE. `Err` is the 403's message.
+fn authorize(ctx: &Ctx, caller: &Caller) -> Result<(), String> {
+    let org_id = match (&ctx.org_id, caller.org_exists) {
+        (Ok(id), true) => *id,
+        (Ok(id), false) => return Err(no_such_org(&id.to_string())),
+        (Err(raw), _) => return Err(no_such_org(raw)),
+    };
+    let credential = &caller.credential;
+    let user = &credential.principal;
+    let admin = credential.role == OWNER || credential.role == ADMIN;
+    if !admin && !credential.has_permission(ORGANIZATION_CREATE) {
+        return Err(format!(
             "RolesGuard - user with id={user} does not have the minimum required role=ORG_ADMIN within \
-             organization with id={org_id}. Their role is {}.",
-            caller.role
+             organization with id={org_id}."
         ));
     }
-    if !caller.has_permission(ORGANIZATION_CREATE) {
-        return forbidden(format!(
-            "PbacGuard - user with id={user} does not have the minimum required \
-             permissions={ORGANIZATION_CREATE} within organization with id={org_id}."
-        ));
-    }
-    let Some(plan) = caller.plan.as_deref() else {
+    let Some(plan) = credential.plan.as_deref() else {
         // A managed org of a tenant that does not nest: Cal.com gives it no platform subscription.
-        return forbidden(format!(
+        return Err(format!(
             "PlatformPlanGuard - No platform subscription found for organization with id={org_id}."
         ));
     };
     let minimum = plan_rank(MINIMUM_PLAN).expect("the minimum plan is a plan");
     if plan_rank(plan).is_none_or(|rank| rank < minimum) {
-        return forbidden(format!(
+        return Err(format!(
             "PlatformPlanGuard - organization with id={org_id} does not have required plan for this \
              operation. Minimum plan is {MINIMUM_PLAN} while the organization has {plan}."
         ));
     }
     Ok(())
+}
+
+fn no_such_org(org_id: &str) -> String {
+    format!("IsOrgGuard - provided organization id={org_id} does not represent any existing organization.")
 }
 
 /// Cal.com's endpoint: its dialect over the one create pipeline (`orgmint::pipeline`).
@@ -193,7 +243,7 @@ impl Endpoint for Calcom {
     const ROUTE: &'static str = ROUTE;
     const RATE_LIMIT_HEADERS: Option<&'static RateLimitHeaders> = Some(&RATE_LIMIT_HEADERS);
     type Ctx = Ctx;
-    type Caller = Credential;
+    type Caller = Caller;
     type Input = CreateOrganizationInput;
 
     fn context(req: &Request, call: &Call) -> Ctx {
@@ -201,68 +251,64 @@ impl Endpoint for Calcom {
     }
 
     fn headers_too_large(ctx: &Ctx, message: &str) -> Response<Body> {
-        fail(ctx, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, message, Value::Null)
+        fail(ctx, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, message)
     }
 
     fn authenticate(
         store: &Store,
         req: &Request,
         ctx: &Ctx,
-    ) -> impl Future<Output = Result<Authenticated<Credential>, Response<Body>>> + Send {
+    ) -> impl Future<Output = Result<Authenticated<Caller>, Response<Body>>> + Send {
         authenticate(store, req, ctx)
     }
 
-    /// `{orgId}` (400), then the guards (403).
-    fn authorize(_req: &Request, ctx: &Ctx, caller: &Credential) -> Result<(), Response<Body>> {
-        let org_id = ctx
-            .org_id
-            .clone()
-            .map_err(|message| fail(ctx, StatusCode::BAD_REQUEST, &message, Value::Null))?;
-        authorize(caller, org_id).map_err(|message| fail(ctx, StatusCode::FORBIDDEN, &message, Value::Null))
+    fn authorize(_req: &Request, ctx: &Ctx, caller: &Caller) -> Result<(), Response<Body>> {
+        authorize(ctx, caller).map_err(|message| fail(ctx, StatusCode::FORBIDDEN, &message))
     }
 
     fn parse(req: &Request, ctx: &Ctx) -> Result<CreateOrganizationInput, Response<Body>> {
         let (bytes, _) = lambda::body(req, false).map_err(|problem| match problem {
             // Express's body parser in Cal.com answers this with "request entity too large".
-            BodyProblem::TooLarge => fail(
-                ctx,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "request entity too large",
-                json!(format!("The body must be at most {} bytes", lambda::MAX_BODY_BYTES)),
-            ),
+            BodyProblem::TooLarge => fail(ctx, StatusCode::PAYLOAD_TOO_LARGE, "request entity too large"),
             BodyProblem::UnsupportedType(kind) => fail(
                 ctx,
                 StatusCode::BAD_REQUEST,
                 &format!("Unsupported Content-Type '{kind}': send application/json"),
-                Value::Null,
             ),
         })?;
-        // Cal.com's ValidationPipe wraps class-validator's errors in `{errors}`, which its
-        // HttpExceptionFilter renders as the bare "Bad Request Exception" (the filter keeps only
-        // `exception.message`). Doing better: `message` is every constraint message joined with "; "
-        // (exactly the one message when only one constraint failed, e.g. the metadata sentence of
-        // wire.md), and `details` lists them one by one (`ErrorType.details` is `string | string[]` in
-        // @calcom/platform-types).
-        validate(bytes)
-            .map_err(|problems| fail(ctx, StatusCode::BAD_REQUEST, &problems.join("; "), json!(problems)))
+        // Cal.com's ValidationPipe throws `BadRequestException({errors})`: its filter's `message` is then
+        // "Bad Request Exception" and `details` the exception's response, class-validator's errors.
+        validate(bytes).map_err(|invalid| match invalid {
+            Invalid::Malformed(message) => fail(ctx, StatusCode::BAD_REQUEST, &message),
+            Invalid::BothExpiryOptions => fail(ctx, StatusCode::BAD_REQUEST, BOTH_EXPIRY_OPTIONS),
+            Invalid::Constraints(problems) => {
+                let errors: Vec<Value> = problems.iter().map(validate::Problem::to_json).collect();
+                envelope(ctx, StatusCode::BAD_REQUEST, "Bad Request Exception", json!({"errors": errors}))
+            }
+        })
     }
 
     /// The id is drawn without reading the table: the transaction proves it unique (the child tenant's key
-    /// `TENANT#calcom#<id>` is global and put with `attribute_not_exists`). 53 random bits make a collision
-    /// rare but not impossible among millions of organizations: the pipeline mints again once.
+    /// `TENANT#calcom#<id>` is global and put with `attribute_not_exists`). 31 random bits collide among
+    /// tens of thousands of organizations: the pipeline mints again, up to three times in all.
     fn mint(
         ctx: &Ctx,
-        caller: &Credential,
+        caller: &Caller,
         input: &CreateOrganizationInput,
         rate: &RateWindow,
         _attempt: u32,
     ) -> Minted {
+        let caller = &caller.credential;
         let ttl_s = input.api_key_ttl_s();
         let now_s = ctx.now_ms.div_euclid(1_000);
-        let id = ids::random_js_safe_id();
+        let id = u64::from(ids::random_int4_id());
         let slug = effective_slug(input, id);
         let api_key = secrets::mint(API_KEY_PREFIX, 32);
-        let org = json!({"id": id, "name": input.name, "slug": slug, "metadata": input.metadata});
+        // `metadata` only when some was stored, as Cal.com's output class leaves it out.
+        let mut org = json!({"id": id, "name": input.name, "slug": slug});
+        if let Some(metadata) = &input.metadata {
+            org["metadata"] = Value::Object(metadata.clone());
+        }
         // The managed org inherits the manager's cap and rate limit; it has a platform subscription of its
         // own (and so may manage orgs) only when the manager's tenant nests: a tenant's cap then bounds
         // everything it can create.
@@ -306,6 +352,10 @@ impl Endpoint for Calcom {
         Minted { new, status: StatusCode::CREATED, answer: json!({"status": "success", "data": data}) }
     }
 
+    fn retry(err: &Error, attempt: u32, _input: &CreateOrganizationInput) -> bool {
+        matches!(err, Error::IdCollision) && attempt < 3
+    }
+
     fn too_many_requests(ctx: &Ctx, rate: &RateWindow) -> Response<Body> {
         too_many_requests(rate, ctx)
     }
@@ -318,7 +368,10 @@ impl Endpoint for Calcom {
 impl Ctx {
     /// The path's `{orgId}` as the guards' messages name it.
     fn org_id_text(&self) -> String {
-        self.org_id.as_ref().map_or_else(|_| "undefined".to_owned(), u64::to_string)
+        match &self.org_id {
+            Ok(id) => id.to_string(),
+            Err(raw) => raw.clone(),
+        }
     }
 }
 
@@ -330,22 +383,14 @@ fn domain_error(err: Error, ctx: &Ctx) -> Response<Body> {
             ctx,
             StatusCode::SERVICE_UNAVAILABLE,
             "The service is temporarily unavailable. Please retry; send an Idempotency-Key to retry safely.",
-            Value::Null,
         ),
-        Error::Unauthenticated(AuthFailure::Expired) => {
-            fail(ctx, StatusCode::UNAUTHORIZED, "Your api key is expired", Value::Null)
-        }
-        Error::Unauthenticated(_) => {
-            fail(ctx, StatusCode::UNAUTHORIZED, "Your api key is not valid", Value::Null)
-        }
+        Error::Unauthenticated(AuthFailure::Expired) => fail(ctx, StatusCode::UNAUTHORIZED, EXPIRED_API_KEY),
+        Error::Unauthenticated(_) => fail(ctx, StatusCode::UNAUTHORIZED, INVALID_API_KEY),
         // The credential outlived its organization's tenant item.
-        Error::Forbidden(Denied::NotInScope) => fail(
-            ctx,
-            StatusCode::FORBIDDEN,
-            &format!("RolesGuard - User is not a member of the organization with id={}.", ctx.org_id_text()),
-            Value::Null,
-        ),
-        Error::Forbidden(_) => fail(ctx, StatusCode::FORBIDDEN, "Forbidden resource", Value::Null),
+        Error::Forbidden(Denied::NotInScope) => {
+            fail(ctx, StatusCode::FORBIDDEN, &no_such_org(&ctx.org_id_text()))
+        }
+        Error::Forbidden(_) => fail(ctx, StatusCode::FORBIDDEN, "Forbidden resource"),
         Error::CapReached { cap } => fail(
             ctx,
             StatusCode::FORBIDDEN,
@@ -353,36 +398,26 @@ fn domain_error(err: Error, ctx: &Ctx) -> Response<Body> {
                 "Organization with id={} has reached its limit of {cap} managed organizations.",
                 ctx.org_id_text()
             ),
-            Value::Null,
         ),
         Error::SlugTaken { slug } => fail(
             ctx,
             StatusCode::CONFLICT,
             &format!(
-                "Organization with slug '{slug}' already exists under this organization. Please, either provide \
-                 a different slug or change name so that the automatically generated slug is different."
+                "Organization with slug '{slug}' already exists. Please, either provide a different slug or \
+                 change name so that the automatically generated slug is different."
             ),
-            Value::Null,
         ),
-        Error::Invalid(what) => fail(ctx, StatusCode::BAD_REQUEST, &what, Value::Null),
-        Error::Throttled { .. } => fail(
-            ctx,
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many requests. Please try again later.",
-            Value::Null,
-        ),
-        Error::Idempotency(problem) => {
-            fail(ctx, lambda::idempotency_status(problem), problem.message(), Value::Null)
-        }
+        Error::Invalid(what) => fail(ctx, StatusCode::BAD_REQUEST, &what),
+        Error::Throttled { .. } => fail(ctx, StatusCode::TOO_MANY_REQUESTS, THROTTLED),
+        Error::Idempotency(problem) => fail(ctx, lambda::idempotency_status(problem), problem.message()),
     };
     with_code(reply, code)
 }
 
+const THROTTLED: &str = "CustomThrottlerGuard - Too many requests. Please try again later.";
+
 fn too_many_requests(rate: &RateWindow, ctx: &Ctx) -> Response<Body> {
-    let reply = with_code(
-        fail(ctx, StatusCode::TOO_MANY_REQUESTS, "Too many requests. Please try again later.", Value::Null),
-        "throttled",
-    );
+    let reply = with_code(fail(ctx, StatusCode::TOO_MANY_REQUESTS, THROTTLED), "throttled");
     lambda::throttled(reply, rate.reset_s())
 }
 
@@ -411,8 +446,20 @@ fn exception_name(status: StatusCode) -> &'static str {
     }
 }
 
-/// Cal.com's error envelope: `{"status":"error","timestamp","path","error":{code,message,details}}`.
-fn fail(ctx: &Ctx, status: StatusCode, message: &str, details: Value) -> Response<Body> {
+/// Cal.com's error envelope for an `HttpException` thrown with a message: `details` is the exception's
+/// response, `{message, error, statusCode}`.
+fn fail(ctx: &Ctx, status: StatusCode, message: &str) -> Response<Body> {
+    let details = json!({
+        "message": message,
+        "error": status.canonical_reason().unwrap_or("Error"),
+        "statusCode": status.as_u16(),
+    });
+    envelope(ctx, status, message, details)
+}
+
+/// Cal.com's error envelope (`HttpExceptionFilter`): `{"status":"error","timestamp","path","error":{code,
+/// message,details}}`, `code` the exception's class name.
+fn envelope(ctx: &Ctx, status: StatusCode, message: &str, details: Value) -> Response<Body> {
     let body = json!({
         "status": "error",
         "timestamp": orgmint::clock::rfc3339_ms(ctx.now_ms),

@@ -1,171 +1,195 @@
-//! `CreateOrganizationInput` validated as Cal.com's NestJS `ValidationPipe` (class-validator, whitelist,
-//! non-whitelisted properties refused) would: every broken constraint is one message, all are reported.
+//! `CreateOrganizationInput` validated as Cal.com's NestJS `ValidationPipe({whitelist: true, transform: true})`
+//! does: properties the input class does not declare are stripped silently, and every property that breaks
+//! a constraint is reported as class-validator reports it (`property`, `value`, `constraints`).
 //!
 //! class-validator's `@IsOptional()` skips `null` as well as a missing property, so `null` in an optional
 //! field means "not given". Types are strict: a number sent as a string is refused.
 
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 /// The exact message for any metadata that breaks the rules (wire.md).
 pub const METADATA_MESSAGE: &str = "metadata must be an object with up to 50 keys, each key name up to 40 \
 characters, and values with a maximum length of 500 characters.";
 pub const METADATA_MAX_KEYS: usize = 50;
-pub const METADATA_MAX_KEY_CHARS: usize = 40;
-pub const METADATA_MAX_VALUE_CHARS: usize = 500;
-/// An explicit slug longer than this is refused; a derived one is cut to it (slugs are part of a DynamoDB
-/// sort key, which holds at most 1,024 bytes).
-pub const SLUG_MAX_CHARS: usize = 255;
+/// Lengths in UTF-16 code units, as JavaScript's `.length` counts them.
+pub const METADATA_MAX_KEY_LENGTH: usize = 40;
+pub const METADATA_MAX_VALUE_LENGTH: usize = 500;
+/// Cal.com stores any slug; orgmint refuses (and cuts derived slugs to) this many bytes, because a slug is
+/// part of a DynamoDB sort key, which holds at most 1,024 bytes.
+pub const SLUG_MAX_BYTES: usize = 1000;
 /// The managed organization's API key is valid this many days unless told otherwise.
 pub const DEFAULT_API_KEY_DAYS: f64 = 30.0;
-
-const PROPERTIES: [&str; 5] = ["name", "slug", "metadata", "apiKeyDaysValid", "apiKeyNeverExpires"];
+/// `ApiKeysService`'s refusal of both expiry options, word for word (its missing space included).
+pub const BOTH_EXPIRY_OPTIONS: &str =
+    "ApiKeysService -Cannot set both apiKeyDaysValid and apiKeyNeverExpires. \
+It has to be either or none of them.";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateOrganizationInput {
     pub name: String,
-    /// As sent (already kebab-case); `None` when it is to be derived from the name.
+    /// As sent, when sent and not `""`; `None` when it is to be derived from the name.
     pub slug: Option<String>,
-    pub metadata: Map<String, Value>,
+    /// `None` when none was sent (the 201 then has no `metadata` key).
+    pub metadata: Option<Map<String, Value>>,
+    /// Whole days, at least 1.
     pub api_key_days_valid: Option<f64>,
     pub api_key_never_expires: Option<bool>,
 }
 
 impl CreateOrganizationInput {
-    /// Seconds the new API key is valid, `None` when it never expires: `days × 86400`, rounded down.
+    /// Seconds the new API key is valid, `None` when it never expires: `days × 86400`.
     pub fn api_key_ttl_s(&self) -> Option<i64> {
         if self.api_key_never_expires == Some(true) {
             return None;
         }
         let days = self.api_key_days_valid.unwrap_or(DEFAULT_API_KEY_DAYS);
         // `as` saturates: an absurd number of days is "practically never", not an overflow.
-        Some((days * 86_400.0).floor() as i64)
+        Some((days * 86_400.0) as i64)
     }
 }
 
-/// Parses and validates a request body; `Err` holds the messages of a 400, in property order.
-pub fn validate(bytes: &[u8]) -> Result<CreateOrganizationInput, Vec<String>> {
+/// A property that broke constraints, as class-validator's `ValidationError` (without `target`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub property: &'static str,
+    pub value: Value,
+    /// (constraint, message), in the order class-validator runs them.
+    pub constraints: Vec<(&'static str, String)>,
+}
+
+impl Problem {
+    pub fn to_json(&self) -> Value {
+        let constraints: Map<String, Value> =
+            self.constraints.iter().map(|(name, message)| ((*name).to_owned(), json!(message))).collect();
+        let mut error = json!({"property": self.property, "constraints": constraints, "children": []});
+        // JSON has no `undefined`: a missing property has no `value`, as JSON.stringify would print it.
+        if !self.value.is_null() {
+            error["value"] = self.value.clone();
+        }
+        error
+    }
+}
+
+/// Why a body is refused with a 400.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Invalid {
+    /// Not a JSON object: the body parser's or the pipe's message.
+    Malformed(String),
+    /// Broken constraints (`message` "Bad Request Exception", `details.errors` these).
+    Constraints(Vec<Problem>),
+    /// Both expiry options truthy: `ApiKeysService`'s own refusal.
+    BothExpiryOptions,
+}
+
+fn problem(property: &'static str, value: Option<&Value>, constraints: &[(&'static str, String)]) -> Problem {
+    Problem { property, value: value.cloned().unwrap_or(Value::Null), constraints: constraints.to_vec() }
+}
+
+/// Parses and validates a request body.
+pub fn validate(bytes: &[u8]) -> Result<CreateOrganizationInput, Invalid> {
     // Express's JSON parser leaves an empty body as `{}`: the constraints then say what is missing.
     let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Map::new())
     } else {
-        serde_json::from_slice(bytes).map_err(|e| vec![format!("Invalid JSON body: {e}")])?
+        serde_json::from_slice(bytes).map_err(|e| Invalid::Malformed(format!("Invalid JSON body: {e}")))?
     };
     let Value::Object(fields) = body else {
-        return Err(vec!["Request body must be a JSON object".to_owned()]);
+        return Err(Invalid::Malformed("Request body must be a JSON object".to_owned()));
     };
     let given = |name: &str| fields.get(name).filter(|v| !v.is_null());
-    let mut errors = Vec::new();
+    let mut problems = Vec::new();
 
-    let name = match given("name") {
-        None => {
-            errors.push("name should not be empty".to_owned());
-            errors.push("name must be a string".to_owned());
+    // @IsString() @Length(1): JavaScript's length, so any non-empty string (blanks included).
+    let is_string = ("isString", "name must be a string".to_owned());
+    let is_length = ("isLength", "name must be longer than or equal to 1 characters".to_owned());
+    let name = match fields.get("name") {
+        Some(Value::String(name)) if !name.is_empty() => Some(name.clone()),
+        Some(Value::String(_)) => {
+            problems.push(problem("name", fields.get("name"), &[is_length]));
             None
         }
-        Some(Value::String(name)) if name.trim().is_empty() => {
-            errors.push("name should not be empty".to_owned());
-            None
-        }
-        Some(Value::String(name)) if name.chars().any(char::is_control) => {
-            errors.push("name must not contain control characters".to_owned());
-            None
-        }
-        Some(Value::String(name)) => Some(name.clone()),
-        Some(_) => {
-            errors.push("name must be a string".to_owned());
+        other => {
+            problems.push(problem("name", other, &[is_string, is_length]));
             None
         }
     };
 
+    // @IsOptional() @IsString(): stored as given; "" asks for the derived slug, as Cal.com's `||` does.
     let slug = match given("slug") {
         None => None,
-        Some(Value::String(slug)) if slug.chars().count() > SLUG_MAX_CHARS => {
-            errors.push(format!("slug must be shorter than or equal to {SLUG_MAX_CHARS} characters"));
+        Some(Value::String(slug)) if slug.is_empty() => None,
+        Some(Value::String(slug)) if slug.len() > SLUG_MAX_BYTES => {
+            let why = format!("slug must be shorter than or equal to {SLUG_MAX_BYTES} bytes");
+            problems.push(problem("slug", given("slug"), &[("maxLength", why)]));
             None
         }
-        Some(Value::String(slug)) if orgmint::slug::is_kebab_case(slug) => Some(slug.clone()),
-        Some(Value::String(_)) => {
-            errors.push(
-                "slug must be in kebab-case: lowercase letters and digits in groups separated by single \
-                 hyphens (e.g. cal-team)"
-                    .to_owned(),
-            );
-            None
-        }
-        Some(_) => {
-            errors.push("slug must be a string".to_owned());
+        Some(Value::String(slug)) => Some(slug.clone()),
+        Some(other) => {
+            problems.push(problem("slug", Some(other), &[("isString", "slug must be a string".to_owned())]));
             None
         }
     };
 
     let metadata = match given("metadata") {
-        None => Map::new(),
-        Some(value) => match metadata(value) {
-            Some(map) => map,
-            None => {
-                errors.push(METADATA_MESSAGE.to_owned());
-                Map::new()
-            }
-        },
+        None => None,
+        Some(value) => metadata(value).or_else(|| {
+            problems.push(problem("metadata", Some(value), &[("isMetadata", METADATA_MESSAGE.to_owned())]));
+            None
+        }),
     };
 
-    let api_key_days_valid = match given("apiKeyDaysValid") {
-        None => None,
-        Some(Value::Number(n)) => match n.as_f64() {
-            Some(days) if days >= 1.0 => Some(days),
-            Some(_) => {
-                errors.push("apiKeyDaysValid must not be less than 1".to_owned());
-                None
-            }
-            None => {
-                errors.push(
-                    "apiKeyDaysValid must be a number conforming to the specified constraints".to_owned(),
-                );
-                None
-            }
-        },
-        Some(_) => {
-            errors
-                .push("apiKeyDaysValid must be a number conforming to the specified constraints".to_owned());
+    // @IsOptional() @IsInt() @Min(1).
+    let api_key_days_valid = given("apiKeyDaysValid").and_then(|value| {
+        let number = value.as_f64();
+        let mut broken = Vec::new();
+        if !number.is_some_and(|n| n.fract() == 0.0) {
+            broken.push(("isInt", "apiKeyDaysValid must be an integer number".to_owned()));
+        }
+        if !number.is_some_and(|n| n >= 1.0) {
+            broken.push(("min", "apiKeyDaysValid must not be less than 1".to_owned()));
+        }
+        if broken.is_empty() {
+            number
+        } else {
+            problems.push(problem("apiKeyDaysValid", Some(value), &broken));
             None
         }
-    };
+    });
 
+    // @IsOptional() @IsBoolean().
     let api_key_never_expires = match given("apiKeyNeverExpires") {
         None => None,
         Some(Value::Bool(b)) => Some(*b),
-        Some(_) => {
-            errors.push("apiKeyNeverExpires must be a boolean value".to_owned());
+        Some(other) => {
+            let why = ("isBoolean", "apiKeyNeverExpires must be a boolean value".to_owned());
+            problems.push(problem("apiKeyNeverExpires", Some(other), &[why]));
             None
         }
     };
-    if given("apiKeyDaysValid").is_some() && given("apiKeyNeverExpires").is_some() {
-        errors.push("apiKeyDaysValid and apiKeyNeverExpires cannot be used together".to_owned());
-    }
-
-    // whitelist + forbidNonWhitelisted: every property the input class does not declare is refused.
-    for key in fields.keys().filter(|k| !PROPERTIES.contains(&k.as_str())) {
-        errors.push(format!("property {key} should not exist"));
-    }
 
     match name {
-        Some(name) if errors.is_empty() => {
+        Some(name) if problems.is_empty() => {
+            // The service refuses both only when both are truthy (a valid apiKeyDaysValid always is).
+            if api_key_days_valid.is_some() && api_key_never_expires == Some(true) {
+                return Err(Invalid::BothExpiryOptions);
+            }
             Ok(CreateOrganizationInput { name, slug, metadata, api_key_days_valid, api_key_never_expires })
         }
-        _ => Err(errors),
+        _ => Err(Invalid::Constraints(problems)),
     }
 }
 
-/// Metadata within the limits, or `None`. Lengths count Unicode scalar values.
+/// Metadata within the limits, or `None`.
 fn metadata(value: &Value) -> Option<Map<String, Value>> {
     let Value::Object(map) = value else { return None };
     if map.len() > METADATA_MAX_KEYS {
         return None;
     }
+    let length = |s: &str| s.encode_utf16().count();
     let fits = map.iter().all(|(key, value)| {
-        key.chars().count() <= METADATA_MAX_KEY_CHARS
+        length(key) <= METADATA_MAX_KEY_LENGTH
             && match value {
-                Value::String(s) => s.chars().count() <= METADATA_MAX_VALUE_CHARS,
+                Value::String(s) => length(s) <= METADATA_MAX_VALUE_LENGTH,
                 Value::Number(_) | Value::Bool(_) => true,
                 Value::Null | Value::Array(_) | Value::Object(_) => false,
             }
@@ -173,16 +197,16 @@ fn metadata(value: &Value) -> Option<Map<String, Value>> {
     fits.then(|| map.clone())
 }
 
-/// The slug of an organization: the one given, else `slugify(name)` cut to [`SLUG_MAX_CHARS`], else
-/// `org-<id>` when the name has no `[a-z0-9]` at all.
+/// The slug of an organization: the one given, else Cal.com's `slugify(name)` (cut to
+/// [`SLUG_MAX_BYTES`]), else `org-<id>` when that comes out empty.
 pub fn effective_slug(input: &CreateOrganizationInput, id: u64) -> String {
     if let Some(slug) = &input.slug {
         return slug.clone();
     }
-    let mut slug = orgmint::slug::slugify(&input.name);
-    if slug.len() > SLUG_MAX_CHARS {
-        slug.truncate(SLUG_MAX_CHARS);
-        slug.truncate(slug.trim_end_matches('-').len());
+    let mut slug = crate::slugify::slugify(&input.name);
+    if slug.len() > SLUG_MAX_BYTES {
+        let cut = (0..=SLUG_MAX_BYTES).rev().find(|i| slug.is_char_boundary(*i)).unwrap_or(0);
+        slug.truncate(cut);
     }
     if slug.is_empty() {
         format!("org-{id}")
@@ -194,52 +218,60 @@ pub fn effective_slug(input: &CreateOrganizationInput, id: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
-    fn errors(body: Value) -> Vec<String> {
-        validate(body.to_string().as_bytes()).unwrap_err()
+    fn problems(body: Value) -> Vec<(&'static str, Vec<&'static str>)> {
+        match validate(body.to_string().as_bytes()) {
+            Err(Invalid::Constraints(problems)) => problems
+                .iter()
+                .map(|p| (p.property, p.constraints.iter().map(|(c, _)| *c).collect()))
+                .collect(),
+            other => panic!("{body}: {other:?}"),
+        }
     }
 
     #[test]
-    fn defaults() {
-        let input = validate(br#"{"name":"CalTeam"}"#).unwrap();
-        assert_eq!(input.slug, None);
-        assert!(input.metadata.is_empty());
+    fn defaults_and_what_cal_com_accepts() {
+        let input = validate(br#"{"name":"CalTeam","unknown":1,"extra":{"x":[]}}"#).unwrap();
+        assert_eq!(
+            (input.slug.as_deref(), input.metadata.as_ref()),
+            (None, None),
+            "unknown properties are stripped"
+        );
         assert_eq!(input.api_key_ttl_s(), Some(30 * 86_400));
         assert_eq!(effective_slug(&input, 7), "calteam");
-        let input = validate(br#"{"name":"x","apiKeyNeverExpires":true}"#).unwrap();
-        assert_eq!(input.api_key_ttl_s(), None);
-        let input = validate(br#"{"name":"x","apiKeyNeverExpires":false}"#).unwrap();
-        assert_eq!(input.api_key_ttl_s(), Some(30 * 86_400));
-        let input = validate(br#"{"name":"x","apiKeyDaysValid":1.5}"#).unwrap();
-        assert_eq!(input.api_key_ttl_s(), Some(129_600));
+        assert_eq!(validate(br#"{"name":"x","apiKeyNeverExpires":true}"#).unwrap().api_key_ttl_s(), None);
+        let input = validate(br#"{"name":"x","apiKeyDaysValid":5,"apiKeyNeverExpires":false}"#).unwrap();
+        assert_eq!(input.api_key_ttl_s(), Some(5 * 86_400));
         let input = validate(br#"{"name":"x","apiKeyDaysValid":1e300}"#).unwrap();
         assert_eq!(input.api_key_ttl_s(), Some(i64::MAX));
         // class-validator's @IsOptional() lets null through as "not given".
         let input = validate(br#"{"name":"x","slug":null,"metadata":null,"apiKeyDaysValid":null}"#).unwrap();
-        assert_eq!((input.slug, input.metadata.len()), (None, 0));
-    }
-
-    #[test]
-    fn slugs() {
-        let input = validate(r#"{"name":"Café Über Team!"}"#.as_bytes()).unwrap();
-        assert_eq!(effective_slug(&input, 1), "cafe-uber-team");
-        let input = validate(r#"{"name":"日本"}"#.as_bytes()).unwrap();
-        assert_eq!(effective_slug(&input, 42), "org-42");
-        let input = validate(format!(r#"{{"name":"{}"}}"#, "ab ".repeat(200)).as_bytes()).unwrap();
-        let slug = effective_slug(&input, 1);
-        assert!(slug.len() <= SLUG_MAX_CHARS && orgmint::slug::is_kebab_case(&slug), "{slug}");
-        assert_eq!(validate(br#"{"name":"x","slug":"cal-tel"}"#).unwrap().slug.as_deref(), Some("cal-tel"));
-        for bad in ["Cal-Tel", "cal tel", "-cal", "cal--tel", "", "café"] {
-            let e = errors(json!({"name": "x", "slug": bad}));
-            assert!(e.len() == 1 && e[0].starts_with("slug must be in kebab-case"), "{bad}: {e:?}");
+        assert_eq!((input.slug, input.metadata), (None, None));
+        // Blanks and control characters are names; any string is a slug; "" derives it.
+        for name in ["  ", "a\\u0000b", "\\t"] {
+            assert!(validate(format!(r#"{{"name":"{name}"}}"#).as_bytes()).is_ok(), "{name}");
         }
-        assert_eq!(errors(json!({"name": "x", "slug": 5})), vec!["slug must be a string"]);
-        assert_eq!(errors(json!({"name": "x", "slug": "a".repeat(256)})).len(), 1);
+        for slug in ["Cal Tel", "café", "-x-", "UPPER"] {
+            assert_eq!(
+                validate(json!({"name": "x", "slug": slug}).to_string().as_bytes()).unwrap().slug.as_deref(),
+                Some(slug)
+            );
+        }
+        let input = validate(br#"{"name":"Acme Inc. 2024","slug":""}"#).unwrap();
+        assert_eq!(effective_slug(&input, 1), "acme-inc.-2024");
+        assert_eq!(effective_slug(&validate(r#"{"name":"!!!"}"#.as_bytes()).unwrap(), 42), "org-42");
     }
 
     #[test]
-    fn metadata_limits() {
+    fn both_truthy_expiry_options_are_the_services_refusal() {
+        assert_eq!(
+            validate(br#"{"name":"x","apiKeyDaysValid":5,"apiKeyNeverExpires":true}"#),
+            Err(Invalid::BothExpiryOptions)
+        );
+    }
+
+    #[test]
+    fn metadata_limits_count_utf16_units() {
         let ok = |m: Value| validate(json!({"name": "x", "metadata": m}).to_string().as_bytes()).is_ok();
         let fifty: Map<String, Value> = (0..50).map(|i| (format!("k{i}"), json!(i))).collect();
         assert!(ok(Value::Object(fifty.clone())));
@@ -248,64 +280,79 @@ mod tests {
         assert!(!ok(Value::Object(fifty_one)));
         assert!(ok(json!({"é".repeat(40): "ü".repeat(500), "n": 1.5, "b": false})));
         assert!(!ok(json!({"é".repeat(41): "v"})));
-        assert!(!ok(json!({"k": "ü".repeat(501)})));
+        // An emoji is two UTF-16 units: 250 fit, 251 do not.
+        assert!(ok(json!({"k": "😀".repeat(250)})));
+        assert!(!ok(json!({"k": "😀".repeat(251)})));
         for bad in [json!({"k": null}), json!({"k": [1]}), json!({"k": {}}), json!([]), json!("s"), json!(1)]
         {
-            assert_eq!(errors(json!({"name": "x", "metadata": bad})), vec![METADATA_MESSAGE], "{bad}");
+            assert_eq!(
+                problems(json!({"name": "x", "metadata": bad})),
+                vec![("metadata", vec!["isMetadata"])]
+            );
         }
     }
 
     #[test]
-    fn every_problem_is_reported() {
-        assert_eq!(errors(json!({})), vec!["name should not be empty", "name must be a string"]);
-        assert_eq!(validate(b"").unwrap_err(), vec!["name should not be empty", "name must be a string"]);
-        assert_eq!(errors(json!({"name": 5})), vec!["name must be a string"]);
-        assert_eq!(errors(json!({"name": "  "})), vec!["name should not be empty"]);
-        assert_eq!(errors(json!({"name": "a\u{0}b"})), vec!["name must not contain control characters"]);
+    fn every_broken_constraint_is_reported_as_class_validator_does() {
+        assert_eq!(problems(json!({})), vec![("name", vec!["isString", "isLength"])]);
+        assert!(matches!(validate(b""), Err(Invalid::Constraints(_))));
+        assert_eq!(problems(json!({"name": 5})), vec![("name", vec!["isString", "isLength"])]);
+        assert_eq!(problems(json!({"name": ""})), vec![("name", vec!["isLength"])]);
         assert_eq!(
-            errors(json!({"name": "x", "apiKeyDaysValid": 0})),
-            vec!["apiKeyDaysValid must not be less than 1"]
+            problems(json!({"name": "x", "apiKeyDaysValid": 0})),
+            vec![("apiKeyDaysValid", vec!["min"])]
         );
         assert_eq!(
-            errors(json!({"name": "x", "apiKeyDaysValid": "10"})),
-            vec!["apiKeyDaysValid must be a number conforming to the specified constraints"]
+            problems(json!({"name": "x", "apiKeyDaysValid": 1.5})),
+            vec![("apiKeyDaysValid", vec!["isInt"])]
         );
         assert_eq!(
-            errors(json!({"name": "x", "apiKeyNeverExpires": "true"})),
-            vec!["apiKeyNeverExpires must be a boolean value"]
+            problems(json!({"name": "x", "apiKeyDaysValid": 0.5})),
+            vec![("apiKeyDaysValid", vec!["isInt", "min"])]
         );
         assert_eq!(
-            errors(json!({"name": "x", "apiKeyDaysValid": 5, "apiKeyNeverExpires": true})),
-            vec!["apiKeyDaysValid and apiKeyNeverExpires cannot be used together"]
+            problems(json!({"name": "x", "apiKeyDaysValid": "10"})),
+            vec![("apiKeyDaysValid", vec!["isInt", "min"])]
         );
-        assert_eq!(errors(json!({"name": "x", "foo": 1})), vec!["property foo should not exist"]);
         assert_eq!(
-            errors(json!({"name": 1, "slug": "A", "bar": null})),
+            problems(json!({"name": "x", "apiKeyNeverExpires": "true"})),
+            vec![("apiKeyNeverExpires", vec!["isBoolean"])]
+        );
+        assert_eq!(problems(json!({"name": "x", "slug": 5})), vec![("slug", vec!["isString"])]);
+        assert_eq!(
+            problems(json!({"name": "x", "slug": "a".repeat(1001)})),
+            vec![("slug", vec!["maxLength"])]
+        );
+        let Err(Invalid::Constraints(all)) = validate(br#"{"name":1,"slug":2}"#) else { panic!() };
+        assert_eq!(
+            all.iter().map(Problem::to_json).collect::<Vec<_>>(),
             vec![
-                "name must be a string",
-                "slug must be in kebab-case: lowercase letters and digits in groups separated by single hyphens \
-                 (e.g. cal-team)",
-                "property bar should not exist",
+                json!({"property": "name", "value": 1, "children": [], "constraints": {
+                    "isString": "name must be a string", "isLength": "name must be longer than or equal to 1 characters"}}),
+                json!({"property": "slug", "value": 2, "children": [], "constraints": {"isString": "slug must be a string"}}),
             ]
         );
-        assert!(validate(b"[1]").unwrap_err()[0].contains("JSON object"));
-        assert!(validate(b"{oops").unwrap_err()[0].starts_with("Invalid JSON body"));
+        assert!(matches!(validate(b"[1]"), Err(Invalid::Malformed(m)) if m.contains("JSON object")));
+        assert!(
+            matches!(validate(b"{oops"), Err(Invalid::Malformed(m)) if m.starts_with("Invalid JSON body"))
+        );
     }
 }
 
 /// Properties over hostile input: any bytes or JSON get an answer (never a panic); every valid body is
-/// accepted and its slug is kebab-case within the limit; each broken rule gets its message.
+/// accepted and its slug fits the key; each broken rule gets its constraint.
 #[cfg(test)]
 mod properties {
     use super::*;
     use orgmint::arbitrary;
-    use orgmint::slug::is_kebab_case;
     use proptest::prelude::*;
     use serde_json::json;
 
+    const PROPERTIES: [&str; 5] = ["name", "slug", "metadata", "apiKeyDaysValid", "apiKeyNeverExpires"];
+
     fn metadata_value() -> impl Strategy<Value = Value> {
         prop_oneof![
-            "\\PC{0,500}".prop_map(Value::from),
+            "\\PC{0,250}".prop_map(Value::from),
             any::<i64>().prop_map(Value::from),
             any::<bool>().prop_map(Value::from),
             (-1e9f64..1e9).prop_map(Value::from),
@@ -318,51 +365,47 @@ mod properties {
             match validate(&bytes) {
                 Ok(input) => {
                     let slug = effective_slug(&input, 1);
-                    prop_assert!(is_kebab_case(&slug) && slug.len() <= SLUG_MAX_CHARS, "{slug}");
+                    prop_assert!(!slug.is_empty() && slug.len() <= SLUG_MAX_BYTES, "{slug}");
                 }
-                Err(errors) => prop_assert!(!errors.is_empty() && errors.iter().all(|e| !e.is_empty())),
+                Err(Invalid::Constraints(problems)) => prop_assert!(!problems.is_empty() && problems.iter().all(|p| !p.constraints.is_empty())),
+                Err(_) => {}
             }
         }
 
         #[test]
         fn valid_bodies_are_accepted(
-            name in arbitrary::text().prop_filter("a name", |n| !n.trim().is_empty() && !n.chars().any(char::is_control)),
-            slug in prop::option::of("[a-z0-9]{1,8}(-[a-z0-9]{1,8}){0,3}"),
-            metadata in prop::collection::btree_map("\\PC{0,40}", metadata_value(), 0..=50),
-            expiry in prop_oneof![Just(None), (1f64..1e6).prop_map(|d| Some(json!({"apiKeyDaysValid": d}))), any::<bool>().prop_map(|b| Some(json!({"apiKeyNeverExpires": b})))],
-            id in 1u64..(1 << 53),
+            name in arbitrary::text().prop_filter("a name", |n| !n.is_empty()),
+            slug in prop::option::of("\\PC{1,40}"),
+            metadata in prop::collection::btree_map("[a-z]{0,20}", metadata_value(), 0..=50),
+            days in 1u32..100_000,
+            never in any::<bool>(),
+            id in 1u64..(1 << 31),
         ) {
-            let mut body = json!({"name": name, "metadata": metadata});
+            let mut body = json!({"name": name, "metadata": metadata, "ignored": true});
             if let Some(slug) = &slug {
                 body["slug"] = json!(slug);
             }
-            if let Some(Value::Object(expiry)) = expiry {
-                body.as_object_mut().unwrap().extend(expiry);
-            }
+            body[if never { "apiKeyNeverExpires" } else { "apiKeyDaysValid" }] = if never { json!(true) } else { json!(days) };
             let input = validate(body.to_string().as_bytes()).unwrap();
             prop_assert_eq!(&input.name, &name);
-            prop_assert_eq!(input.metadata.len(), metadata.len());
+            prop_assert_eq!(input.metadata.as_ref().map(Map::len), Some(metadata.len()));
             let effective = effective_slug(&input, id);
-            prop_assert!(is_kebab_case(&effective) && effective.len() <= SLUG_MAX_CHARS, "{effective}");
+            prop_assert!(!effective.is_empty() && effective.len() <= SLUG_MAX_BYTES, "{effective}");
             if let Some(slug) = slug {
                 prop_assert_eq!(effective, slug);
             }
-            prop_assert!(input.api_key_ttl_s().is_none_or(|ttl| ttl >= 86_400));
+            prop_assert_eq!(input.api_key_ttl_s(), (!never).then_some(i64::from(days) * 86_400));
         }
 
         #[test]
-        fn each_broken_rule_gets_its_message(
-            slug in "[ -~]{1,20}".prop_filter("not kebab-case", |s| !is_kebab_case(s)),
-            key in "[a-zA-Z]{1,10}".prop_filter("not a property", |k| !PROPERTIES.contains(&k.as_str())),
-            long_key in "\\PC{41,60}",
-            days in -1e6f64..1.0,
-        ) {
-            let errors = |body: Value| validate(body.to_string().as_bytes()).unwrap_err();
-            let slug_errors = errors(json!({"name": "x", "slug": slug}));
-            prop_assert!(slug_errors[0].starts_with("slug must be in kebab-case"), "{slug_errors:?}");
-            prop_assert_eq!(errors(json!({"name": "x", key.clone(): 1})), vec![format!("property {key} should not exist")]);
-            prop_assert_eq!(errors(json!({"name": "x", "metadata": {long_key: 1}})), vec![METADATA_MESSAGE]);
-            prop_assert_eq!(errors(json!({"name": "x", "apiKeyDaysValid": days})), vec!["apiKeyDaysValid must not be less than 1"]);
+        fn each_broken_rule_gets_its_constraint(long_key in "[a-z]{41,60}", days in -1e6f64..1.0) {
+            let constraints = |body: Value| match validate(body.to_string().as_bytes()) {
+                Err(Invalid::Constraints(p)) => p[0].constraints.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+                other => panic!("{other:?}"),
+            };
+            prop_assert_eq!(constraints(json!({"name": "x", "metadata": {long_key: 1}})), vec!["isMetadata"]);
+            let days_constraints = constraints(json!({"name": "x", "apiKeyDaysValid": days}));
+            prop_assert!(days_constraints.contains(&"min"), "{:?}", days_constraints);
         }
     }
 }

@@ -353,10 +353,7 @@ pub(super) fn slug_item(scope: &TenantRef, slug: &str, tenant: &TenantRef, org_i
 }
 
 pub(super) fn member_item(tenant: &TenantRef, org_id: &str, member: &Member) -> Item {
-    let key = Item::from([
-        ("pk".to_owned(), s(format!("ORG#{}#{}", tenant.vendor, org_id))),
-        ("sk".to_owned(), s(format!("MEMBER#{}", member.principal))),
-    ]);
+    let key = member_key(tenant.vendor, org_id, &member.principal);
     let row = MemberRow {
         tenant: tenant.id.as_str().into(),
         org_id: org_id.into(),

@@ -21,6 +21,14 @@ pub(super) fn tenant_key(tenant: &TenantRef) -> Item {
     Item::from([("pk".to_owned(), s(tenant_pk(tenant))), ("sk".to_owned(), s("TENANT"))])
 }
 
+/// The membership of `principal` in org `org_id`.
+pub(super) fn member_key(vendor: Vendor, org_id: &str, principal: &str) -> Item {
+    Item::from([
+        ("pk".to_owned(), s(format!("ORG#{vendor}#{org_id}"))),
+        ("sk".to_owned(), s(format!("MEMBER#{principal}"))),
+    ])
+}
+
 pub(super) fn secret_key(tenant: &TenantRef, name: &str) -> Item {
     Item::from([
         ("pk".to_owned(), s(format!("SECRET#{}#{}", tenant.vendor, tenant.id))),

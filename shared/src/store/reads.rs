@@ -50,6 +50,23 @@ impl Store {
         items.iter().map(member_from_item).collect()
     }
 
+    /// The tenant of org `tenant` and the membership of `principal` in that org, in one consistent
+    /// `BatchGetItem`: what a Cal.com key acting on another organization than its own needs.
+    pub async fn tenant_and_member(
+        &self,
+        tenant: &TenantRef,
+        principal: &str,
+    ) -> Result<(Option<Tenant>, Option<Member>), Error> {
+        let (tenant_key, member_key) = (tenant_key(tenant), member_key(tenant.vendor, &tenant.id, principal));
+        let found = self.batch_get(vec![tenant_key.clone(), member_key.clone()], true).await?;
+        let find =
+            |key: &Item| found.iter().find(|i| i.get("pk") == key.get("pk") && i.get("sk") == key.get("sk"));
+        Ok((
+            find(&tenant_key).map(tenant_from_item).transpose()?,
+            find(&member_key).map(member_from_item).transpose()?,
+        ))
+    }
+
     /// Every item of partition `pk` whose sort key starts with `prefix`, read consistently, all pages.
     pub(super) async fn query_prefix(&self, pk: &str, prefix: &str) -> Result<Vec<Item>, Error> {
         self.client

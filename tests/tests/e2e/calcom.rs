@@ -3,7 +3,7 @@
 use calcom_create_managed_organization::{handler, METADATA_MESSAGE};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
-use orgmint::{secrets, Credential, NewCredential, Store, TenantRef, Vendor};
+use orgmint::{round_trips, secrets, Credential, NewCredential, Store, TenantRef, Vendor};
 use orgmint_cli::vendors::{self, Provisioned};
 use orgmint_tests::{assert_sound, body_json, event, request, store, tenant, with, Options};
 use serde_json::{json, Value};
@@ -75,8 +75,36 @@ fn error_message(status: StatusCode, reply: &Value, expected: StatusCode, code: 
     let ts = reply["timestamp"].as_str().unwrap();
     assert!(ts.len() == 24 && ts.ends_with('Z') && &ts[19..20] == ".", "{ts}");
     assert!(reply["path"].as_str().unwrap().starts_with("/v2/organizations/"), "{reply}");
-    assert!(reply["error"].as_object().unwrap().contains_key("details"), "{reply}");
-    reply["error"]["message"].as_str().unwrap().to_owned()
+    let message = reply["error"]["message"].as_str().unwrap().to_owned();
+    // `details` is the exception's response: for an exception thrown with a message, NestJS's
+    // `{message, error, statusCode}`; for a validation failure, class-validator's errors.
+    let details = &reply["error"]["details"];
+    if details.get("errors").is_none() {
+        let reason = expected.canonical_reason().unwrap();
+        assert_eq!(details, &json!({"message": message, "error": reason, "statusCode": expected.as_u16()}));
+    }
+    message
+}
+
+/// The properties that broke constraints, and their constraints' names.
+type Broken = &'static [(&'static str, &'static [&'static str])];
+
+/// A validation failure: "Bad Request Exception" and, per property, its broken constraints' names.
+fn constraints(status: StatusCode, reply: &Value) -> Vec<(String, Vec<String>)> {
+    assert_eq!(
+        error_message(status, reply, StatusCode::BAD_REQUEST, "BadRequestException"),
+        "Bad Request Exception"
+    );
+    reply["error"]["details"]["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{reply}"))
+        .iter()
+        .map(|e| {
+            assert_eq!(e["children"], json!([]), "{e}");
+            let names = e["constraints"].as_object().unwrap().keys().cloned().collect();
+            (e["property"].as_str().unwrap().to_owned(), names)
+        })
+        .collect()
 }
 
 /// `CreateManagedOrganizationOutput`, checked field by field.
@@ -84,9 +112,9 @@ fn assert_created(reply: &Value) -> (u64, String) {
     assert_eq!(reply["status"], "success", "{reply}");
     let data = reply["data"].as_object().unwrap();
     let id = data["id"].as_u64().expect("a numeric id");
-    assert!(id > 0 && id < (1 << 53), "{id}");
+    assert!(id > 0 && id < (1 << 31), "{id}: Cal.com ids are int4");
     assert!(data["name"].as_str().is_some_and(|n| !n.is_empty()));
-    assert!(data["slug"].is_string() && data["metadata"].is_object());
+    assert!(data["slug"].is_string() && data.get("metadata").is_none_or(Value::is_object));
     let key = data["apiKey"].as_str().unwrap();
     assert!(
         key.len() == 36
@@ -167,12 +195,55 @@ async fn a_nested_managers_managed_orgs_manage_their_own_under_the_managers_cap(
     for i in 0..3 {
         let (status, grandchild) = create(store, &child, &format!(r#"{{"name":"Grandchild {i}"}}"#)).await;
         assert_eq!(status, StatusCode::CREATED, "{grandchild}");
-        assert_eq!(grandchild["data"]["metadata"], json!({}), "metadata is {{}} when none was sent");
+        assert!(grandchild["data"].get("metadata").is_none(), "no metadata key when none was sent");
     }
     let (status, reply) = create(store, &child, r#"{"name":"One too many"}"#).await;
     let message = error_message(status, &reply, StatusCode::FORBIDDEN, "ForbiddenException");
     assert!(message.contains("limit of 3 managed organizations"), "{message}");
     assert_eq!(store.count_orgs(&child.tenant).await.unwrap(), 3);
+    assert_sound(store).await;
+}
+
+/// A Cal.com API key identifies a user: it acts at every organization where that user is ADMIN or OWNER,
+/// with that organization's plan and cap. Only that case reads one more time.
+#[tokio::test]
+async fn an_api_key_acts_wherever_its_user_holds_the_role() {
+    let store = store().await;
+    for nested in [false, true] {
+        let m = manager(store, Options { nested, ..calcom(2) }).await;
+        let (trips_of_own, (status, reply)) = {
+            let (out, trips) = round_trips::counted(create(store, &m, r#"{"name":"Child"}"#)).await;
+            (trips, out)
+        };
+        assert_eq!((status, trips_of_own), (StatusCode::CREATED, 2), "{reply}");
+        let (child_id, _) = assert_created(&reply);
+        // The manager's own key, at the managed org where its user became OWNER.
+        let at_child = Manager { org_id: child_id.to_string(), ..manager_of_same(&m) };
+        let ((status, reply), trips) =
+            round_trips::counted(create(store, &at_child, r#"{"name":"Grandchild"}"#)).await;
+        if nested {
+            assert_eq!((status, trips), (StatusCode::CREATED, 3), "{reply}");
+            let child = TenantRef::new(Vendor::Calcom, child_id.to_string());
+            assert_eq!(store.count_orgs(&child).await.unwrap(), 1, "created in the managed org's scope");
+        } else {
+            // The user is OWNER there, but the managed org has no platform subscription.
+            let message = error_message(status, &reply, StatusCode::FORBIDDEN, "ForbiddenException");
+            assert_eq!(
+                message,
+                format!(
+                    "PlatformPlanGuard - No platform subscription found for organization with id={child_id}."
+                )
+            );
+        }
+        // Another user's key at that managed org: no role there.
+        let stranger = manager(store, calcom(2)).await;
+        let (status, reply) =
+            create(store, &Manager { org_id: child_id.to_string(), ..manager_of_same(&stranger) }, "{}")
+                .await;
+        let message = error_message(status, &reply, StatusCode::FORBIDDEN, "ForbiddenException");
+        assert!(message.starts_with("RolesGuard - user with id="), "{message}");
+        assert_eq!(store.count_orgs(&m.tenant).await.unwrap(), 1);
+    }
     assert_sound(store).await;
 }
 
@@ -184,7 +255,7 @@ async fn api_key_expiry_follows_the_options_to_the_second() {
     for (body, days) in [
         (r#"{"name":"Default"}"#, Some(30.0)),
         (r#"{"name":"One day","apiKeyDaysValid":1}"#, Some(1.0)),
-        (r#"{"name":"Fractional","apiKeyDaysValid":1.5}"#, Some(1.5)),
+        (r#"{"name":"Five days","apiKeyDaysValid":5,"apiKeyNeverExpires":false}"#, Some(5.0)),
         (r#"{"name":"Forever","apiKeyNeverExpires":true}"#, None),
         (r#"{"name":"Not forever","apiKeyNeverExpires":false}"#, Some(30.0)),
     ] {
@@ -208,7 +279,7 @@ async fn api_key_expiry_follows_the_options_to_the_second() {
     let status = response.status();
     let reply = body_json(&response);
     let message = error_message(status, &reply, StatusCode::UNAUTHORIZED, "UnauthorizedException");
-    assert_eq!(message, "Your api key is expired");
+    assert_eq!(message, "ApiAuthStrategy - api key - Your api key is expired");
     assert!(response.headers().get("x-ratelimit-limit-default").is_none());
     // A key with time left works.
     let fresh = manager(store, Options { key_ttl: Some(3600), ..calcom(100) }).await;
@@ -242,50 +313,63 @@ async fn both_auth_routes_and_their_refusals() {
     let members = store.members(Vendor::Calcom, &id.to_string()).await.unwrap();
     assert_eq!(members[0].principal, m.user_id, "the client acts for the platform owner");
 
-    let unauthorized: Vec<(Headers, &str)> = vec![
-        (vec![], "No authentication method provided"),
-        (vec![("x-cal-client-id", Some(m.client_id.clone()))], "both"),
-        (vec![("x-cal-secret-key", Some(m.secret.clone()))], "both"),
+    // As ApiAuthStrategy reads them: the OAuth pair wins over an API key, and an API key is the
+    // Authorization value with a literal "Bearer " removed when present.
+    let mut pair_and_bad_key = platform(&m);
+    pair_and_bad_key.push(("authorization", Some(format!("Bearer cal_{}", "1".repeat(32)))));
+    for (n, headers) in
+        [pair_and_bad_key, vec![("authorization", Some(m.auth[7..].to_owned()))]].iter().enumerate()
+    {
+        let refs: Vec<(&str, Option<&str>)> = headers.iter().map(|(k, v)| (*k, v.as_deref())).collect();
+        let response = send(store, &m.org_id, &refs, &format!(r#"{{"name":"Accepted {n}"}}"#)).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{headers:?}: {}", body_json(&response));
+    }
+
+    let no_credentials = "ApiAuthStrategy - No authentication method provided. Either pass an API key as 'Bearer' \
+                          header or OAuth client credentials as 'x-cal-secret-key' and 'x-cal-client-id' headers";
+    let invalid_key = "CustomThrottlerGuard - Invalid API Key";
+    let invalid_secret = "ApiAuthStrategy - oAuth client - Invalid client secret";
+    let unauthorized: Vec<(Headers, String)> = vec![
+        (vec![], no_credentials.into()),
+        (vec![("x-cal-client-id", Some(m.client_id.clone()))], no_credentials.into()),
+        (vec![("x-cal-secret-key", Some(m.secret.clone()))], no_credentials.into()),
         (
             vec![
                 ("x-cal-client-id", Some(other.client_id.clone())),
                 ("x-cal-secret-key", Some(m.secret.clone())),
             ],
-            "Invalid client id or secret",
+            invalid_secret.into(),
         ),
         (
             vec![("x-cal-client-id", Some(m.client_id.clone())), ("x-cal-secret-key", Some("f".repeat(64)))],
-            "Invalid client id or secret",
+            invalid_secret.into(),
         ),
         (
-            vec![("authorization", Some(format!("Bearer cal_{}", "0".repeat(32))))],
-            "Your api key is not valid",
+            vec![
+                ("x-cal-client-id", Some("nosuchclient".into())),
+                ("x-cal-secret-key", Some(m.secret.clone())),
+            ],
+            "ApiAuthStrategy - oAuth client - Client with ID nosuchclient not found".into(),
         ),
-        (vec![("authorization", Some("Bearer nonsense".to_owned()))], "Your api key is not valid"),
+        (vec![("authorization", Some(format!("Bearer cal_{}", "0".repeat(32))))], invalid_key.into()),
+        (vec![("authorization", Some("Bearer nonsense".to_owned()))], invalid_key.into()),
+        // Only a literal "Bearer " is removed.
+        (vec![("authorization", Some(format!("bearer {}", &m.auth[7..])))], invalid_key.into()),
         // The client secret is not an API key, nor the other way round.
-        (vec![("authorization", Some(format!("Bearer {}", m.secret)))], "Your api key is not valid"),
+        (vec![("authorization", Some(format!("Bearer {}", m.secret)))], invalid_key.into()),
         (
             vec![
                 ("x-cal-client-id", Some(m.client_id.clone())),
                 ("x-cal-secret-key", Some(m.auth[7..].to_owned())),
             ],
-            "Invalid client id or secret",
-        ),
-        // Bearer wins when both forms are sent.
-        (
-            {
-                let mut h = platform(&m);
-                h.push(("authorization", Some(format!("Bearer cal_{}", "1".repeat(32)))));
-                h
-            },
-            "Your api key is not valid",
+            invalid_secret.into(),
         ),
     ];
     for (headers, expected) in unauthorized {
         let shown = format!("{headers:?}");
         let (status, reply, limited) = call(headers, m.org_id.clone()).await;
         let message = error_message(status, &reply, StatusCode::UNAUTHORIZED, "UnauthorizedException");
-        assert!(message.contains(expected), "{shown}: {message}");
+        assert_eq!(message, expected, "{shown}");
         assert!(!limited, "failed authentication is not counted: {shown}");
     }
     // A Devin key is nothing here.
@@ -295,41 +379,53 @@ async fn both_auth_routes_and_their_refusals() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // The sample events' placeholder key is not a key; the no-auth event has none.
     let placeholder = handler(store, request(&event("calcom-create-success"))).await;
-    assert_eq!(body_json(&placeholder)["error"]["message"], "Your api key is not valid");
+    assert_eq!(body_json(&placeholder)["error"]["message"], invalid_key);
     let no_auth = handler(store, request(&event("calcom-no-auth"))).await;
     assert_eq!(no_auth.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(body_json(&no_auth)["path"], "/v2/organizations/1234567/organizations");
 
-    // Cross-tenant: a valid caller of another organization gets no access to {orgId}, by either route.
+    // Cross-tenant: a user with no role in {orgId} gets no access to it, by either route.
     for headers in [vec![("authorization", Some(other.auth.clone()))], platform(&other)] {
         let (status, reply, limited) = call(headers, m.org_id.clone()).await;
         let message = error_message(status, &reply, StatusCode::FORBIDDEN, "ForbiddenException");
-        assert!(message.contains("not a member of the organization"), "{message}");
+        let expected = format!(
+            "RolesGuard - user with id={} does not have the minimum required role=ORG_ADMIN within \
+             organization with id={}.",
+            other.user_id, m.org_id
+        );
+        assert_eq!(message, expected);
         assert!(limited, "an authenticated refusal is counted");
     }
-    // An organization that does not exist is just as foreign.
+    // An organization that does not exist: IsOrgGuard.
     let (status, reply, _) = call(vec![("authorization", Some(m.auth.clone()))], "42".into()).await;
-    error_message(status, &reply, StatusCode::FORBIDDEN, "ForbiddenException");
-    assert_eq!(store.count_orgs(&m.tenant).await.unwrap(), 1);
+    let message = error_message(status, &reply, StatusCode::FORBIDDEN, "ForbiddenException");
+    assert_eq!(
+        message,
+        "IsOrgGuard - provided organization id=42 does not represent any existing organization."
+    );
+    assert_eq!(store.count_orgs(&m.tenant).await.unwrap(), 3);
     assert_eq!(store.count_orgs(&other.tenant).await.unwrap(), 0);
     assert_sound(store).await;
 }
 
 #[tokio::test]
-async fn org_id_must_be_a_plain_positive_js_safe_integer_after_authentication() {
+async fn an_org_id_no_organization_can_have_is_the_org_guards_403_after_authentication() {
     let store = store().await;
     let m = manager(store, calcom(100)).await;
     // Without credentials the path is not even looked at.
     let response = send(store, "abc", &[("authorization", None)], r#"{"name":"x"}"#).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    for raw in
-        ["abc", "%2B1", "+1", "%201", "1e3", "1.0", "-1", "0", "9007199254740992", "99999999999999999999999"]
+    for raw in ["abc", "%2B1", "+1", "%201", "1e3", "1.0", "-1", "0", "2147483648", "99999999999999999999999"]
     {
         let response = send(store, raw, &[("authorization", Some(&m.auth))], r#"{"name":"x"}"#).await;
         let status = response.status();
         let reply = body_json(&response);
-        let message = error_message(status, &reply, StatusCode::BAD_REQUEST, "BadRequestException");
-        assert!(message.starts_with("Validation failed"), "{raw}: {message}");
+        // Guards run before pipes: Cal.com's IsOrgGuard finds no such organization.
+        let message = error_message(status, &reply, StatusCode::FORBIDDEN, "ForbiddenException");
+        let expected = format!(
+            "IsOrgGuard - provided organization id={raw} does not represent any existing organization."
+        );
+        assert_eq!(message, expected);
         assert_eq!(reply["path"], format!("/v2/organizations/{raw}/organizations"));
     }
     // Leading zeros are still the number (NestJS's ParseIntPipe): the caller's own org.
@@ -377,15 +473,16 @@ async fn role_permission_and_plan_each_refuse_with_their_own_message() {
     .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
-    // An ADMIN without the PBAC permission, and one with it.
+    // An ADMIN without the PBAC permission, a MEMBER with it, and a MEMBER with neither: the role or the
+    // permission suffices.
     let m = manager(store, calcom(100)).await;
-    let admin = |permissions: Vec<String>| {
+    let admin = |role: &str, permissions: Vec<String>| {
         let key = secrets::mint("cal_", 32);
         let credential = Credential {
             tenant: m.tenant.clone(),
             kind: "api_key".into(),
             principal: "77".into(),
-            role: "ADMIN".into(),
+            role: role.into(),
             permissions,
             plan: Some("SCALE".into()),
             features: Vec::new(),
@@ -397,18 +494,28 @@ async fn role_permission_and_plan_each_refuse_with_their_own_message() {
         };
         (key.clone(), NewCredential { digest: secrets::digest(&key), credential })
     };
-    let (bare, bare_cred) = admin(Vec::new());
-    let (full, full_cred) = admin(vec!["organization.create".into()]);
-    store.add_credentials(&[bare_cred, full_cred]).await.unwrap();
+    let (admin_key, admin_cred) = admin("ADMIN", Vec::new());
+    let (permitted, permitted_cred) = admin("MEMBER", vec!["organization.create".into()]);
+    let (neither, neither_cred) = admin("MEMBER", Vec::new());
+    store.add_credentials(&[admin_cred, permitted_cred, neither_cred]).await.unwrap();
     let as_key = |key: &str| Manager { auth: format!("Bearer {key}"), ..manager_of_same(&m) };
-    let (status, reply) = create(store, &as_key(&bare), body).await;
-    let permission = error_message(status, &reply, StatusCode::FORBIDDEN, "ForbiddenException");
-    assert!(permission.contains("permissions=organization.create"), "{permission}");
-    let (status, reply) = create(store, &as_key(&full), body).await;
-    assert_eq!(status, StatusCode::CREATED, "{reply}");
+    for key in [&admin_key, &permitted] {
+        let (status, reply) = create(store, &as_key(key), &format!(r#"{{"name":"{key}"}}"#)).await;
+        assert_eq!(status, StatusCode::CREATED, "{reply}");
+    }
+    let (status, reply) = create(store, &as_key(&neither), body).await;
+    let message = error_message(status, &reply, StatusCode::FORBIDDEN, "ForbiddenException");
+    assert_eq!(
+        message,
+        format!(
+            "RolesGuard - user with id=77 does not have the minimum required role=ORG_ADMIN within organization \
+             with id={}.",
+            m.org_id
+        )
+    );
 
     // Plans below SCALE are refused; SCALE and above are fine.
-    let mut messages = vec![role, permission];
+    let mut messages = vec![role, message];
     for plan in ["FREE", "STARTER", "ESSENTIALS"] {
         let low = manager(store, Options { plan: Some(plan.into()), ..calcom(100) }).await;
         let (status, reply) = create(store, &low, body).await;
@@ -440,59 +547,76 @@ async fn bad_bodies_are_400_in_cals_envelope_and_write_nothing() {
     let store = store().await;
     let m = manager(store, calcom(100)).await;
     let fifty_one: serde_json::Map<String, Value> = (0..51).map(|i| (format!("k{i}"), json!(i))).collect();
-    let cases: Vec<(String, &str)> = vec![
-        ("".into(), "name should not be empty; name must be a string"),
-        ("{}".into(), "name should not be empty; name must be a string"),
-        ("{".into(), "Invalid JSON body"),
-        ("name=x".into(), "Invalid JSON body"),
-        ("[]".into(), "Request body must be a JSON object"),
-        ("\"x\"".into(), "Request body must be a JSON object"),
-        (r#"{"name":null}"#.into(), "name should not be empty; name must be a string"),
-        (r#"{"name":12}"#.into(), "name must be a string"),
-        (r#"{"name":""}"#.into(), "name should not be empty"),
-        (r#"{"name":"   "}"#.into(), "name should not be empty"),
-        ("{\"name\":\"a\\u0007b\"}".into(), "name must not contain control characters"),
-        (r#"{"name":"x","slug":"Not Kebab"}"#.into(), "slug must be in kebab-case"),
-        (r#"{"name":"x","slug":"a--b"}"#.into(), "slug must be in kebab-case"),
-        (r#"{"name":"x","slug":""}"#.into(), "slug must be in kebab-case"),
-        (r#"{"name":"x","slug":7}"#.into(), "slug must be a string"),
-        (r#"{"name":"x","metadata":"s"}"#.into(), METADATA_MESSAGE),
-        (r#"{"name":"x","metadata":[]}"#.into(), METADATA_MESSAGE),
-        (json!({"name": "x", "metadata": fifty_one}).to_string(), METADATA_MESSAGE),
-        (json!({"name": "x", "metadata": {"k".repeat(41): 1}}).to_string(), METADATA_MESSAGE),
-        (json!({"name": "x", "metadata": {"k": "v".repeat(501)}}).to_string(), METADATA_MESSAGE),
-        (r#"{"name":"x","metadata":{"k":null}}"#.into(), METADATA_MESSAGE),
-        (r#"{"name":"x","metadata":{"k":[1]}}"#.into(), METADATA_MESSAGE),
-        (r#"{"name":"x","metadata":{"k":{"a":1}}}"#.into(), METADATA_MESSAGE),
-        (r#"{"name":"x","apiKeyDaysValid":0}"#.into(), "apiKeyDaysValid must not be less than 1"),
-        (r#"{"name":"x","apiKeyDaysValid":0.99}"#.into(), "apiKeyDaysValid must not be less than 1"),
-        (r#"{"name":"x","apiKeyDaysValid":-5}"#.into(), "apiKeyDaysValid must not be less than 1"),
+    // Each case: the properties that broke constraints, and their constraints, as class-validator names them.
+    const NAME_MISSING: Broken = &[("name", &["isString", "isLength"])];
+    const METADATA: Broken = &[("metadata", &["isMetadata"])];
+    let (name_missing, metadata) = (NAME_MISSING, METADATA);
+    let cases: Vec<(String, Broken)> = vec![
+        ("".into(), name_missing),
+        ("{}".into(), name_missing),
+        (r#"{"name":null}"#.into(), name_missing),
+        (r#"{"name":12}"#.into(), name_missing),
+        (r#"{"name":""}"#.into(), &[("name", &["isLength"])]),
+        (r#"{"name":"x","slug":7}"#.into(), &[("slug", &["isString"])]),
+        (r#"{"name":"x","metadata":"s"}"#.into(), metadata),
+        (r#"{"name":"x","metadata":[]}"#.into(), metadata),
+        (json!({"name": "x", "metadata": fifty_one}).to_string(), metadata),
+        (json!({"name": "x", "metadata": {"k".repeat(41): 1}}).to_string(), metadata),
+        (json!({"name": "x", "metadata": {"k": "v".repeat(501)}}).to_string(), metadata),
+        (r#"{"name":"x","metadata":{"k":null}}"#.into(), metadata),
+        (r#"{"name":"x","metadata":{"k":[1]}}"#.into(), metadata),
+        (r#"{"name":"x","metadata":{"k":{"a":1}}}"#.into(), metadata),
+        (r#"{"name":"x","apiKeyDaysValid":0}"#.into(), &[("apiKeyDaysValid", &["min"])]),
+        (r#"{"name":"x","apiKeyDaysValid":0.99}"#.into(), &[("apiKeyDaysValid", &["isInt", "min"])]),
+        (r#"{"name":"x","apiKeyDaysValid":1.5}"#.into(), &[("apiKeyDaysValid", &["isInt"])]),
+        (r#"{"name":"x","apiKeyDaysValid":-5}"#.into(), &[("apiKeyDaysValid", &["min"])]),
+        (r#"{"name":"x","apiKeyDaysValid":"10"}"#.into(), &[("apiKeyDaysValid", &["isInt", "min"])]),
+        (r#"{"name":"x","apiKeyNeverExpires":"true"}"#.into(), &[("apiKeyNeverExpires", &["isBoolean"])]),
         (
-            r#"{"name":"x","apiKeyDaysValid":"10"}"#.into(),
-            "apiKeyDaysValid must be a number conforming to the specified constraints",
+            r#"{"name":1,"slug":2,"zzz":true}"#.into(),
+            &[("name", &["isString", "isLength"]), ("slug", &["isString"])],
         ),
-        (r#"{"name":"x","apiKeyNeverExpires":"true"}"#.into(), "apiKeyNeverExpires must be a boolean value"),
-        (
-            r#"{"name":"x","apiKeyDaysValid":10,"apiKeyNeverExpires":true}"#.into(),
-            "apiKeyDaysValid and apiKeyNeverExpires cannot be used together",
-        ),
-        (r#"{"name":"x","foo":1}"#.into(), "property foo should not exist"),
-        (r#"{"name":"x","isPlatform":true}"#.into(), "property isPlatform should not exist"),
     ];
     for (body, expected) in &cases {
         let (status, reply) = create(store, &m, body).await;
+        let expected: Vec<(String, Vec<String>)> = expected
+            .iter()
+            .map(|(p, c)| ((*p).to_owned(), c.iter().map(|c| (*c).to_owned()).collect()))
+            .collect();
+        let mut got = constraints(status, &reply);
+        for (_, names) in &mut got {
+            names.sort();
+        }
+        let mut want = expected;
+        for (_, names) in &mut want {
+            names.sort();
+        }
+        assert_eq!(got, want, "{body}: {reply}");
+    }
+    // The metadata sentence and class-validator's messages, word for word, with the value sent.
+    let (status, reply) = create(store, &m, r#"{"name":"x","metadata":"s"}"#).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        reply["error"]["details"],
+        json!({"errors": [{"property": "metadata", "value": "s", "children": [], "constraints": {"isMetadata": METADATA_MESSAGE}}]})
+    );
+    // Not JSON, or not an object: the parser's 400 with NestJS's details.
+    for (body, expected) in [
+        ("{", "Invalid JSON body"),
+        ("name=x", "Invalid JSON body"),
+        ("[]", "Request body must be a JSON object"),
+        ("\"x\"", "Request body must be a JSON object"),
+    ] {
+        let (status, reply) = create(store, &m, body).await;
         let message = error_message(status, &reply, StatusCode::BAD_REQUEST, "BadRequestException");
         assert!(message.starts_with(expected), "{body}: {message}");
-        if *expected == METADATA_MESSAGE {
-            assert_eq!(message, METADATA_MESSAGE, "exactly the metadata message: {body}");
-        }
     }
-    // Every broken constraint is reported: joined in `message`, one by one in `details`.
-    let (status, reply) = create(store, &m, r#"{"name":1,"slug":"X","zzz":true}"#).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    let details = reply["error"]["details"].as_array().unwrap();
-    assert_eq!(details.len(), 3, "{reply}");
-    assert_eq!(details[2], "property zzz should not exist");
+    // Both expiry options truthy: the service's own words (Cal.com writes first; orgmint writes nothing).
+    let (status, reply) =
+        create(store, &m, r#"{"name":"x","apiKeyDaysValid":10,"apiKeyNeverExpires":true}"#).await;
+    let message = error_message(status, &reply, StatusCode::BAD_REQUEST, "BadRequestException");
+    assert_eq!(message, calcom_create_managed_organization::BOTH_EXPIRY_OPTIONS);
+    assert_eq!(store.count_orgs(&m.tenant).await.unwrap(), 0);
 
     // Content types, and bodies over 64 KiB (413 in the same envelope).
     let ev = aimed(
@@ -524,13 +648,24 @@ async fn bad_bodies_are_400_in_cals_envelope_and_write_nothing() {
     // The missing-name event.
     let ev = aimed("calcom-missing-name", &m.org_id, &[("authorization", Some(&m.auth))], None);
     let response = handler(store, request(&ev)).await;
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let (status, reply) = (response.status(), body_json(&response));
     assert_eq!(
-        body_json(&response)["error"]["details"],
-        json!(["name should not be empty", "name must be a string"])
+        constraints(status, &reply),
+        vec![("name".to_owned(), vec!["isLength".to_owned(), "isString".to_owned()])]
     );
 
-    // Metadata at the limits is fine (lengths in Unicode scalar values), and null optionals are "not given".
+    // Unknown properties are stripped, blanks and control characters are names, any string is a slug.
+    for body in [
+        r#"{"name":"Unknown","isPlatform":true,"foo":1}"#,
+        r#"{"name":"   "}"#,
+        "{\"name\":\"a\\u0007b\"}",
+        r#"{"name":"s","slug":"Not Kebab"}"#,
+    ] {
+        let (status, reply) = create(store, &m, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}: {reply}");
+    }
+
+    // Metadata at the limits is fine (lengths in UTF-16 units), and null optionals are "not given".
     let fifty: serde_json::Map<String, Value> =
         (0..50).map(|i| (format!("{i:0>40}"), json!("ü".repeat(500)))).collect();
     let (status, reply) = create(store, &m, &json!({"name": "Edge", "metadata": fifty}).to_string()).await;
@@ -539,11 +674,12 @@ async fn bad_bodies_are_400_in_cals_envelope_and_write_nothing() {
     let (status, reply) =
         create(store, &m, r#"{"name":"Nulls","slug":null,"metadata":null,"apiKeyDaysValid":null}"#).await;
     assert_eq!(status, StatusCode::CREATED, "{reply}");
-    assert_eq!((&reply["data"]["slug"], &reply["data"]["metadata"]), (&json!("nulls"), &json!({})));
+    assert_eq!(reply["data"]["slug"], "nulls");
+    assert!(reply["data"].get("metadata").is_none(), "{reply}");
     let (status, reply) = create(store, &m, r#"{"name":"M","metadata":{"a":"b","n":1.5,"t":true}}"#).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(reply["data"]["metadata"], json!({"a": "b", "n": 1.5, "t": true}));
-    assert_eq!(store.count_orgs(&m.tenant).await.unwrap(), 4);
+    assert_eq!(store.count_orgs(&m.tenant).await.unwrap(), 8);
     assert_sound(store).await;
 }
 
@@ -558,17 +694,27 @@ async fn slugs_are_derived_unique_per_manager_and_a_duplicate_is_a_409() {
     let (_, reply) = create(store, &m, r#"{"name":"!!!"}"#).await;
     let (id, _) = assert_created(&reply);
     assert_eq!(reply["data"]["slug"], format!("org-{id}"));
+    // Cal.com's own slugify: periods and letters of any script stay; "" asks for the derived slug.
+    for (body, slug) in
+        [(r#"{"name":"Acme Inc. 2024"}"#, "acme-inc.-2024"), (r#"{"name":"日本","slug":""}"#, "日本")]
+    {
+        let (status, reply) = create(store, &m, body).await;
+        assert_eq!((status, &reply["data"]["slug"]), (StatusCode::CREATED, &json!(slug)), "{reply}");
+    }
 
     // The same slug again — explicit, or derived from another name — is a 409 that writes nothing.
     for body in [r#"{"name":"Other","slug":"cafe-uber-team"}"#, r#"{"name":"CAFE uber  team"}"#] {
         let (status, reply) = create(store, &m, body).await;
         let message = error_message(status, &reply, StatusCode::CONFLICT, "ConflictException");
-        assert!(message
-            .starts_with("Organization with slug 'cafe-uber-team' already exists under this organization"));
+        assert_eq!(
+            message,
+            "Organization with slug 'cafe-uber-team' already exists. Please, either provide a different slug or \
+             change name so that the automatically generated slug is different."
+        );
     }
-    assert_eq!(store.count_orgs(&m.tenant).await.unwrap(), 2);
+    assert_eq!(store.count_orgs(&m.tenant).await.unwrap(), 4);
     let inventory = store.inventory().await.unwrap();
-    assert_eq!(inventory.tenants.len(), 3, "the manager and two managed orgs, nothing of the 409s");
+    assert_eq!(inventory.tenants.len(), 5, "the manager and four managed orgs, nothing of the 409s");
 
     // Another manager may use it; so may the managed org itself, in its own scope.
     let other = manager(store, calcom(100)).await;
@@ -612,7 +758,7 @@ async fn over_the_rate_limit_is_a_429_throttler_exception() {
     let response = send(store, &m.org_id, &[("authorization", Some(&m.auth))], r#"{"name":"b"}"#).await;
     let (status, reply) = (response.status(), body_json(&response));
     let message = error_message(status, &reply, StatusCode::TOO_MANY_REQUESTS, "ThrottlerException");
-    assert_eq!(message, "Too many requests. Please try again later.");
+    assert_eq!(message, "CustomThrottlerGuard - Too many requests. Please try again later.");
     assert_eq!(response.headers()["x-ratelimit-limit-default"], "2");
     assert_eq!(response.headers()["x-ratelimit-remaining-default"], "0");
     assert!(response.headers().contains_key("retry-after"));

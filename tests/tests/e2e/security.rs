@@ -161,7 +161,7 @@ async fn calcom_keys_and_clients_work_only_for_their_own_organization() {
             let (status, reply) = send(store, &b, path, &headers, body).await;
             assert_eq!(
                 (status, reply["error"]["message"].as_str()),
-                (401, Some("Invalid client id or secret"))
+                (401, Some("ApiAuthStrategy - oAuth client - Invalid client secret"))
             );
         }
     }
