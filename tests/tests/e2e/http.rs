@@ -178,15 +178,16 @@ async fn calcom_over_http_through_cargo_lambda_watch() {
     let (status, _, body) = post(path.clone(), platform, r#"{"name":"Via platform"}"#.into()).join().unwrap();
     assert_eq!(status, 201, "{body}");
 
-    // A path id that is not a plain number is a 400 in Cal.com's envelope; a malformed body too.
+    // A path id that is not a plain number names no organization: IsOrgGuard's 403 in Cal.com's envelope.
+    // A malformed body is a 400.
     for bad in ["abc", "%2B1", "1e3"] {
         let (status, _, body) =
             post(format!("/v2/organizations/{bad}/organizations"), bearer(&auth), r#"{"name":"x"}"#.into())
                 .join()
                 .unwrap();
-        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(status, 403, "{bad}: {body}");
         let reply: Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(reply["error"]["code"], "BadRequestException");
+        assert_eq!(reply["error"]["code"], "ForbiddenException");
         assert_eq!(reply["path"], format!("/v2/organizations/{bad}/organizations"));
     }
     let (status, _, body) = post(path.clone(), bearer(&auth), "{not json".into()).join().unwrap();
