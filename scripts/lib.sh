@@ -62,6 +62,12 @@ ensure_test_clients() {
     install_step "datadog-api-client 2.62.0 (Datadog's Python client, a test oracle) from PyPI into .tools/venv" \
       "$VENV/bin/pip" install -q "datadog-api-client==2.62.0"
   fi
+  if [ ! -f "$TOOLS/node_modules/@datadog/datadog-api-client/package.json" ]; then
+    command -v npm >/dev/null 2>&1 ||
+      die "Datadog's TypeScript client comes from npm: install Node.js 20 and npm and run this again."
+    install_step "@datadog/datadog-api-client 1.64.0 (Datadog's TypeScript client, a test oracle) into .tools/node_modules" \
+      npm install --no-audit --no-fund --prefix "$TOOLS" "@datadog/datadog-api-client@1.64.0"
+  fi
 }
 
 # schemathesis: the OpenAPI documents against the running functions (tests/tests/e2e/schemathesis.rs). Its

@@ -5,7 +5,7 @@
 mod validate;
 
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
 use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateLimitHeaders};
 use orgmint::pipeline::{self, Authenticated, Endpoint, Minted};
 use orgmint::{
@@ -17,6 +17,9 @@ pub use validate::{validate, OrganizationCreateBody};
 
 pub const ROUTE: &str = "POST /api/v1/org";
 pub const API_KEY: &str = "api_key";
+/// The deprecated query-string forms of the two keys (Datadog's v1 spec still lists them).
+pub const API_KEY_PARAM: &str = "api_key";
+pub const APPLICATION_KEY_PARAM: &str = "application_key";
 pub const APPLICATION_KEY: &str = "app_key";
 /// The headers that carry the two keys (matched case-insensitively).
 pub const API_KEY_HEADER: &str = "DD-API-KEY";
@@ -61,9 +64,15 @@ impl Endpoint for Datadog {
         req: &Request,
         call: &Call,
     ) -> Result<Authenticated<Credential>, Response<Body>> {
+        // The spec's deprecated query-string keys are read too; headers win.
+        let query = req.query_string_parameters_ref();
+        let from_query =
+            |name: &str| query.and_then(|q| q.first(name)).map(str::trim).filter(|v| !v.is_empty());
         let api_key = lambda::header(req, API_KEY_HEADER)
+            .or_else(|| from_query(API_KEY_PARAM))
             .ok_or_else(|| errors(StatusCode::FORBIDDEN, "API key required"))?;
-        let app_key = lambda::header(req, APPLICATION_KEY_HEADER);
+        let app_key =
+            lambda::header(req, APPLICATION_KEY_HEADER).or_else(|| from_query(APPLICATION_KEY_PARAM));
         let secrets: Vec<&str> = [Some(api_key), app_key].into_iter().flatten().collect();
         let (mut found, idempotency) = lambda::authenticate(store, req, Vendor::Datadog, &secrets)
             .await

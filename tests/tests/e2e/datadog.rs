@@ -171,6 +171,37 @@ async fn key_checks_answer_in_datadogs_order_and_words() {
     assert_eq!(store.count_orgs(&keys.tenant).await.unwrap(), 0);
 }
 
+/// Datadog's v1 spec still lists `?api_key=…&application_key=…`: accepted, and headers win over them.
+#[tokio::test]
+async fn the_deprecated_query_string_keys_work_and_headers_win() {
+    let store = store().await;
+    let keys = parent(store, datadog(100)).await;
+    let other = parent(store, datadog(100)).await;
+    let with_query = |headers: &[(&str, Option<&str>)], api: &str, app: &str, name: &str| {
+        let mut ev =
+            with(event("datadog-create-success"), headers, Some(&json!({ "name": name }).to_string()));
+        ev["rawQueryString"] = json!(format!("api_key={api}&application_key={app}"));
+        ev["queryStringParameters"] = json!({"api_key": api, "application_key": app});
+        handler(store, request(&ev))
+    };
+    let no_headers = [("dd-api-key", None), ("dd-application-key", None)];
+    let response = with_query(&no_headers, &keys.api, &keys.app, "Via query").await;
+    assert_eq!(response.status(), StatusCode::OK, "{}", body_json(&response));
+    // Headers win: the other parent's keys in the query change nothing, and bad headers are not rescued.
+    let headers = [("dd-api-key", Some(keys.api.as_str())), ("dd-application-key", Some(keys.app.as_str()))];
+    assert_eq!(with_query(&headers, &other.api, &other.app, "Headers win").await.status(), StatusCode::OK);
+    let bad = [("dd-api-key", Some("f".repeat(32))), ("dd-application-key", Some(keys.app.clone()))];
+    let bad: Vec<(&str, Option<&str>)> = bad.iter().map(|(k, v)| (*k, v.as_deref())).collect();
+    let response = with_query(&bad, &keys.api, &keys.app, "Not rescued").await;
+    assert_eq!(
+        (response.status(), body_json(&response)),
+        (StatusCode::FORBIDDEN, json!({"errors": ["Forbidden"]}))
+    );
+    assert_eq!(store.count_orgs(&keys.tenant).await.unwrap(), 2);
+    assert_eq!(store.count_orgs(&other.tenant).await.unwrap(), 0);
+    assert_sound(store).await;
+}
+
 #[tokio::test]
 async fn without_org_management_or_multi_org_it_is_forbidden() {
     let store = store().await;

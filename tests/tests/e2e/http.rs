@@ -1,6 +1,7 @@
 //! Over HTTP, exactly as a user runs it: the `orgmint` CLI provisions a tenant, `cargo lambda watch` serves
 //! the workspace's router, and plain HTTP requests create organizations.
 
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
@@ -29,33 +30,43 @@ fn assert_verified(table: &str) {
     assert_eq!(verified["ok"], true, "{verified}");
 }
 
+/// Datadog's two official clients, Python (`datadog-api-client`, PyPI) and TypeScript
+/// (`@datadog/datadog-api-client`, npm), each against a parent of its own, over HTTP.
 #[tokio::test(flavor = "multi_thread")]
-async fn datadogs_official_python_client_works_unchanged() {
+async fn datadogs_official_python_and_typescript_clients_work_unchanged() {
     let _heavy = heavy().await;
     let table = store().await.table().to_owned();
-    let parent =
-        orgmint(&table, &["tenant", "create", "--vendor", "datadog", "--cap", "5", "--nested", "--json"]);
-    assert_eq!(parent["path"], "/api/v1/org");
+    let parent = |cap: &str| {
+        orgmint(&table, &["tenant", "create", "--vendor", "datadog", "--cap", cap, "--nested", "--json"])
+    };
+    let (python_parent, typescript_parent) = (parent("5"), parent("2"));
+    assert_eq!(python_parent["path"], "/api/v1/org");
     let watch = Watch::start(&table);
-    let python = root().join(".tools/venv/bin/python");
-    let out = Command::new(&python)
-        .arg(root().join("tests/clients/datadog_client.py"))
-        .env("ORGMINT_URL", format!("http://127.0.0.1:{}", watch.port))
-        .env("DD_API_KEY", parent["headers"]["DD-API-KEY"].as_str().unwrap())
-        .env("DD_APP_KEY", parent["headers"]["DD-APPLICATION-KEY"].as_str().unwrap())
-        .output()
-        .expect("the project venv's python (make test creates it)");
+    let run = |program: PathBuf, script: &str, parent: &Value| {
+        let out = Command::new(program)
+            .arg(root().join("tests/clients").join(script))
+            .env("ORGMINT_URL", format!("http://127.0.0.1:{}", watch.port))
+            .env("DD_API_KEY", parent["headers"]["DD-API-KEY"].as_str().unwrap())
+            .env("DD_APP_KEY", parent["headers"]["DD-APPLICATION-KEY"].as_str().unwrap())
+            .env("NODE_PATH", root().join(".tools/node_modules"))
+            .output()
+            .expect("the client's interpreter (make test installs both clients)");
+        assert!(
+            out.status.success(),
+            "{script} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let python = run(root().join(".tools/venv/bin/python"), "datadog_client.py", &python_parent);
+    let typescript = run(PathBuf::from("node"), "datadog_client.js", &typescript_parent);
     drop(watch);
-    assert!(
-        out.status.success(),
-        "datadog-api-client failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let made: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let child = made["child"].as_str().unwrap();
-    // --nested: the child created a grandchild, under the parent's cap.
-    assert_tenant(&table, "datadog", child, None, 5, 1);
+    // --nested: each child created a grandchild, under its parent's cap.
+    assert_tenant(&table, "datadog", python["child"].as_str().unwrap(), None, 5, 1);
+    assert_tenant(&table, "datadog", typescript["child"].as_str().unwrap(), None, 2, 1);
+    let typescript_parent = typescript_parent["tenant"].as_str().unwrap();
+    assert_tenant(&table, "datadog", typescript_parent, None, 2, 2);
     assert_verified(&table);
 }
 
