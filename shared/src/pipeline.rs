@@ -92,6 +92,15 @@ pub trait Endpoint: Sync + 'static {
     /// A domain refusal in the vendor's words.
     fn refuse(ctx: &Self::Ctx, err: Error) -> Response<Body>;
 
+    /// The answer to a CORS preflight (`OPTIONS`) where the vendor gives one; `None` leaves the request to
+    /// the pipeline.
+    fn preflight(_req: &Request, _ctx: &Self::Ctx) -> Option<Response<Body>> {
+        None
+    }
+
+    /// The CORS headers every answer carries where the vendor sends them (none by default).
+    fn cors(_req: &Request, _reply: &mut Response<Body>) {}
+
     /// [`Endpoint::refuse`] with what [`refusal`] adds for the log line: how the vendor's own steps (e.g.
     /// [`Endpoint::authenticate`]) refuse a domain error.
     fn refused(ctx: &Self::Ctx, err: Error) -> Response<Body> {
@@ -109,19 +118,29 @@ pub async fn run<E: Endpoint>() -> Result<(), lambda_http::Error> {
     lambda::run(E::ROUTE, create::<E>).await
 }
 
-/// One create request through every check, in the order of the module's doc.
+/// One create request through every check, in the order of the module's doc; every answer, preflights
+/// included, with the vendor's CORS headers.
 pub async fn create<E: Endpoint>(store: &'static Store, req: Request, call: Call) -> Response<Body> {
     let ctx = E::context(&req, &call);
-    if let Some(message) = lambda::oversized_headers(&req) {
-        return E::headers_too_large(&ctx, &message);
+    let mut reply = match E::preflight(&req, &ctx) {
+        Some(reply) => reply,
+        None => checked::<E>(store, &req, &ctx).await,
+    };
+    E::cors(&req, &mut reply);
+    reply
+}
+
+async fn checked<E: Endpoint>(store: &'static Store, req: &Request, ctx: &E::Ctx) -> Response<Body> {
+    if let Some(message) = lambda::oversized_headers(req) {
+        return E::headers_too_large(ctx, &message);
     }
-    let found = match E::authenticate(store, &req, &ctx).await {
+    let found = match E::authenticate(store, req, ctx).await {
         Ok(found) => found,
         Err(reply) => return reply,
     };
-    let (rate, ctx) = (&found.rate, &ctx);
+    let rate = &found.rate;
     lambda::metered(store, rate, E::RATE_LIMIT_HEADERS, |rate| E::too_many_requests(ctx, rate), async {
-        authorized::<E>(store, &req, ctx, &found).await.unwrap_or_else(|reply| reply)
+        authorized::<E>(store, req, ctx, &found).await.unwrap_or_else(|reply| reply)
     })
     .await
 }

@@ -12,7 +12,7 @@
 mod slugify;
 mod validate;
 
-use lambda_http::http::StatusCode;
+use lambda_http::http::{HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use std::future::Future;
 
@@ -358,6 +358,27 @@ impl Endpoint for Calcom {
 
     fn too_many_requests(ctx: &Ctx, rate: &RateWindow) -> Response<Body> {
         too_many_requests(rate, ctx)
+    }
+
+    /// NestJS's `enableCors()` with the `cors` package's defaults: any origin, its methods, the requested
+    /// headers reflected, 204.
+    fn preflight(req: &Request, _ctx: &Ctx) -> Option<Response<Body>> {
+        (req.method() == Method::OPTIONS).then(|| {
+            let mut reply = Response::builder()
+                .status(StatusCode::NO_CONTENT)
+                .header("access-control-allow-methods", "GET,HEAD,PUT,PATCH,POST,DELETE")
+                .header("vary", "Access-Control-Request-Headers")
+                .header("content-length", "0");
+            if let Some(requested) = req.headers().get("access-control-request-headers") {
+                reply = reply.header("access-control-allow-headers", requested);
+            }
+            reply.body(Body::Empty).expect("static headers and a reflected header value")
+        })
+    }
+
+    /// Every answer may be read by any origin, as Cal.com's API v2 answers browsers.
+    fn cors(_req: &Request, reply: &mut Response<Body>) {
+        reply.headers_mut().insert("access-control-allow-origin", HeaderValue::from_static("*"));
     }
 
     fn refuse(ctx: &Ctx, err: Error) -> Response<Body> {

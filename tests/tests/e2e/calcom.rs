@@ -204,6 +204,48 @@ async fn a_nested_managers_managed_orgs_manage_their_own_under_the_managers_cap(
     assert_sound(store).await;
 }
 
+/// Cal.com answers browsers: every answer may be read by any origin, and a preflight is NestJS's 204.
+#[tokio::test]
+async fn browsers_may_read_every_answer_and_preflights_are_answered() {
+    let store = store().await;
+    let m = manager(store, calcom(1)).await;
+    let mut answers = Vec::new();
+    for (headers, body) in [
+        (vec![("authorization", Some(m.auth.as_str()))], r#"{"name":"Seen"}"#),
+        (vec![("authorization", Some(m.auth.as_str()))], r#"{"name":"Over the cap"}"#),
+        (vec![("authorization", None)], "{}"),
+    ] {
+        let mut headers = headers;
+        headers.push(("origin", Some("https://app.example.com")));
+        answers.push(send(store, &m.org_id, &headers, body).await);
+    }
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(statuses, [201, 403, 401]);
+    for answer in &answers {
+        assert_eq!(answer.headers()["access-control-allow-origin"], "*");
+    }
+    let mut ev = aimed(
+        "calcom-create-success",
+        &m.org_id,
+        &[
+            ("authorization", None),
+            ("origin", Some("https://app.example.com")),
+            ("access-control-request-method", Some("POST")),
+            ("access-control-request-headers", Some("authorization,content-type")),
+        ],
+        Some(""),
+    );
+    ev["requestContext"]["http"]["method"] = json!("OPTIONS");
+    let preflight = handler(store, request(&ev)).await;
+    assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
+    let header = |name: &str| preflight.headers()[name].to_str().unwrap().to_owned();
+    assert_eq!(header("access-control-allow-origin"), "*");
+    assert_eq!(header("access-control-allow-headers"), "authorization,content-type");
+    assert!(header("access-control-allow-methods").contains("POST"));
+    assert_eq!(store.count_orgs(&m.tenant).await.unwrap(), 1, "a preflight writes nothing");
+    assert_sound(store).await;
+}
+
 /// A Cal.com API key identifies a user: it acts at every organization where that user is ADMIN or OWNER,
 /// with that organization's plan and cap. Only that case reads one more time.
 #[tokio::test]
