@@ -148,7 +148,7 @@ async fn provision(store: &Store, vendor: Vendor, n: usize) -> Tenants {
     for _ in 0..n {
         let options = TenantOptions {
             cap: CAP,
-            rate_limit: 0,
+            rate_limit: Some(0),
             // Clerk's session tokens must outlive the run.
             key_ttl: (vendor == Vendor::Clerk).then_some(12 * 3600),
             ..TenantOptions::new(vendor)

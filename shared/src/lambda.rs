@@ -133,6 +133,15 @@ pub struct ErrorCode(pub &'static str);
 #[derive(Debug, Clone)]
 pub struct ErrorCause(pub String);
 
+/// The client's address as API Gateway saw it (`requestContext.http.sourceIp`); `None` outside API Gateway.
+pub fn source_ip(req: &Request) -> Option<&str> {
+    use lambda_http::request::RequestContext;
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.as_deref().filter(|ip| !ip.is_empty()),
+        _ => None,
+    }
+}
+
 /// API Gateway's request id when there is one, else the Lambda invocation's, else a fresh one.
 fn request_id(req: &Request) -> String {
     use lambda_http::request::RequestContext;
@@ -224,7 +233,16 @@ pub async fn metered<W>(
 where
     W: Future<Output = Response<Body>>,
 {
-    let mut response = if rate.exceeded() { too_many(rate) } else { work.await };
+    let mut response = if rate.exceeded() {
+        let reply = too_many(rate);
+        // A vendor that blocks keeps the caller out for its block from the first refusal on.
+        if let Some(block_s) = headers.map(|n| n.block_s).filter(|s| *s > 0 && !rate.blocked()) {
+            let _ = store.block(rate, rate.now_s + block_s).await;
+        }
+        reply
+    } else {
+        work.await
+    };
     if response.extensions().get::<RateSettled>().is_none() && !response.status().is_server_error() {
         // DynamoDB failing here changes no answer: the request was already decided.
         let _ = store.charge(rate).await;
@@ -284,9 +302,24 @@ pub async fn authenticate(
     vendor: Vendor,
     secrets: &[&str],
 ) -> Result<(Authenticated, Result<Idempotency, Error>), Error> {
+    let rate_key = secrets.first().map(|s| crate::secrets::digest(s)).unwrap_or_default();
+    authenticate_metered(store, req, vendor, secrets, &rate_key, None).await
+}
+
+/// [`authenticate`] metered against `rate_key` rather than the first secret's digest, reading the key's
+/// block too for a vendor that blocks (`names.block_s` > 0).
+pub async fn authenticate_metered(
+    store: &Store,
+    req: &Request,
+    vendor: Vendor,
+    secrets: &[&str],
+    rate_key: &str,
+    names: Option<&RateLimitHeaders>,
+) -> Result<(Authenticated, Result<Idempotency, Error>), Error> {
     let key = idempotency_key(req, vendor, secrets);
-    let mut found =
-        store.authenticate_for(vendor, secrets, key.as_ref().ok().and_then(Option::as_ref)).await?;
+    let blocking = names.is_some_and(|n| n.block_s > 0);
+    let idempotency = key.as_ref().ok().and_then(Option::as_ref);
+    let mut found = store.authenticate_metered(vendor, secrets, rate_key, blocking, idempotency).await?;
     let prior = found.prior.take();
     Ok((found, key.map(|key| Idempotency { key, prior })))
 }
@@ -356,6 +389,9 @@ pub struct RateLimitHeaders {
     pub remaining: &'static str,
     pub reset: &'static str,
     pub fixed: &'static [(&'static str, &'static str)],
+    /// Seconds a caller stays refused after its first refusal, whatever the window (Cal.com's throttler:
+    /// 60); 0 for vendors that only count windows.
+    pub block_s: i64,
 }
 
 /// Rate-limit headers on an answer to an authenticated caller while limiting is on. `reset` counts seconds

@@ -23,20 +23,35 @@ pub struct RateWindow {
     pub used: u32,
     /// Unix seconds now.
     pub now_s: i64,
+    /// Unix seconds until which the caller is blocked after a refusal (vendors that block, e.g. Cal.com's
+    /// throttler for 60 s); 0 when not blocked.
+    pub blocked_until_s: i64,
 }
 
 impl RateWindow {
     pub fn new(key: impl Into<String>, limit: u32, used: u32, now_s: i64) -> Self {
-        RateWindow { key: key.into(), window: now_s.div_euclid(WINDOW_S), limit, used, now_s }
+        RateWindow {
+            key: key.into(),
+            window: now_s.div_euclid(WINDOW_S),
+            limit,
+            used,
+            now_s,
+            blocked_until_s: 0,
+        }
+    }
+
+    /// Still blocked by an earlier refusal.
+    pub fn blocked(&self) -> bool {
+        self.enabled() && self.now_s < self.blocked_until_s
     }
 
     pub fn enabled(&self) -> bool {
         self.limit > 0
     }
 
-    /// The window is full: this request must be refused.
+    /// The window is full, or the caller still blocked: this request must be refused.
     pub fn exceeded(&self) -> bool {
-        self.enabled() && self.used >= self.limit
+        self.enabled() && (self.used >= self.limit || self.blocked())
     }
 
     /// What is left of the window once this request is counted.
@@ -44,9 +59,11 @@ impl RateWindow {
         self.limit.saturating_sub(self.used.saturating_add(1))
     }
 
-    /// Seconds until the window ends (1 to 60).
+    /// Seconds until the caller may send again: the end of the window (1 to 60), or of a block.
     pub fn reset_s(&self) -> u32 {
-        ((self.window + 1) * WINDOW_S - self.now_s) as u32
+        let window_end = (self.window + 1) * WINDOW_S;
+        let end = if self.blocked() { self.blocked_until_s.max(window_end) } else { window_end };
+        (end - self.now_s) as u32
     }
 }
 
@@ -63,5 +80,14 @@ mod tests {
         assert!(full.exceeded());
         assert_eq!((full.remaining(), full.reset_s()), (0, 1));
         assert!(!RateWindow::new("k", 0, 500, 0).exceeded(), "0 turns limiting off");
+    }
+
+    #[test]
+    fn a_block_outlasts_its_window() {
+        let blocked = RateWindow { blocked_until_s: 1_000_130, ..RateWindow::new("k", 5, 0, 1_000_070) };
+        assert!(blocked.blocked() && blocked.exceeded());
+        assert_eq!(blocked.reset_s(), 60, "until the block ends, past the window's end");
+        let over = RateWindow { blocked_until_s: 1_000_070, ..RateWindow::new("k", 5, 0, 1_000_070) };
+        assert!(!over.exceeded(), "a block ends at its second");
     }
 }

@@ -288,7 +288,9 @@ impl Caller {
 
 /// A tenant of `vendor` with rate limiting off and `cap`, as a caller.
 pub async fn caller(store: &Store, vendor: Vendor, cap: u32) -> Caller {
-    Caller::of(&tenant(store, &TenantOptions { cap, rate_limit: 0, ..TenantOptions::new(vendor) }).await)
+    Caller::of(
+        &tenant(store, &TenantOptions { cap, rate_limit: Some(0), ..TenantOptions::new(vendor) }).await,
+    )
 }
 
 /// A request to `vendor`'s route at `path` (for Cal.com, `{orgId}` is read from it), built from the

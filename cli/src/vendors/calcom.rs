@@ -10,10 +10,10 @@ use serde_json::{json, Map};
 pub use calcom_create_managed_organization::PLANS;
 use calcom_create_managed_organization::{
     oauth_client_mark, API_KEY, API_KEY_PREFIX, CLIENT_ID_HEADER, MEMBER, OAUTH_CLIENT, OAUTH_CLIENT_ID,
-    ORGANIZATION_CREATE, OWNER, ROUTE, SECRET_KEY_HEADER,
+    OAUTH_CLIENT_RATE_LIMIT, ORGANIZATION_CREATE, OWNER, ROUTE, SECRET_KEY_HEADER,
 };
 
-use super::{route_path, Provisioned, TenantOptions};
+use super::{route_path, Provisioned, TenantOptions, DEFAULT_RATE_LIMIT};
 
 /// The plan of a tenant made without `--plan`: the lowest that may create managed organizations.
 pub const DEFAULT_PLAN: &str = calcom_create_managed_organization::MINIMUM_PLAN;
@@ -28,7 +28,7 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
     let tenant_ref = TenantRef::new(Vendor::Calcom, &org_id);
     let name = options.name.clone().unwrap_or_else(|| "Demo Platform Org".into());
     let mut tenant = Tenant::new(tenant_ref.clone(), name, options.cap, now_ms);
-    tenant.rate_limit = options.rate_limit;
+    tenant.rate_limit = options.rate_limit_or(DEFAULT_RATE_LIMIT);
     tenant.plan = Some(plan.clone());
     if options.nested {
         tenant.features.push(NESTED.to_owned());
@@ -36,7 +36,7 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
     let user_id = ids::random_int4_id().to_string();
     let (role, permissions) =
         if options.restricted { (MEMBER, Vec::new()) } else { (OWNER, vec![ORGANIZATION_CREATE.to_owned()]) };
-    let credential = |kind: &str, expires_s, public_id| Credential {
+    let credential = |kind: &str, expires_s, public_id: Option<String>| Credential {
         tenant: tenant_ref.clone(),
         kind: kind.to_owned(),
         principal: user_id.clone(),
@@ -45,7 +45,11 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
         plan: Some(plan.clone()),
         features: tenant.features.clone(),
         expires_s,
-        rate_limit: options.rate_limit,
+        rate_limit: if public_id.is_some() {
+            options.rate_limit_or(OAUTH_CLIENT_RATE_LIMIT)
+        } else {
+            options.rate_limit_or(DEFAULT_RATE_LIMIT)
+        },
         cap: options.cap,
         public_id,
         created_ms: now_ms,

@@ -10,7 +10,7 @@ use orgmint::{clock, ids, Store, Tenant, TenantRef, Vendor};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::{Provisioned, TenantOptions};
+use super::{Provisioned, TenantOptions, DEFAULT_RATE_LIMIT};
 use crate::CliError;
 
 /// The name of the instance's private signing key among its tenant secrets.
@@ -97,7 +97,7 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<(Provisioned, I
         options.cap,
         now_ms,
     );
-    tenant.rate_limit = options.rate_limit;
+    tenant.rate_limit = options.rate_limit_or(DEFAULT_RATE_LIMIT);
     if !options.restricted {
         tenant.features = vec![ORGANIZATIONS.to_owned()];
     }

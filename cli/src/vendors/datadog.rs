@@ -10,14 +10,14 @@ use datadog_create_child_org::{
     ROUTE,
 };
 
-use super::{route_path, Provisioned, TenantOptions};
+use super::{route_path, Provisioned, TenantOptions, DEFAULT_RATE_LIMIT};
 
 pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, String> {
     let public_id = ids::random_hex(12);
     let tenant_ref = TenantRef::new(Vendor::Datadog, &public_id);
     let name = options.name.clone().unwrap_or_else(|| "Demo Parent Org".into());
     let mut tenant = Tenant::new(tenant_ref.clone(), name, options.cap, now_ms);
-    tenant.rate_limit = options.rate_limit;
+    tenant.rate_limit = options.rate_limit_or(DEFAULT_RATE_LIMIT);
     if !options.no_multi_org {
         tenant.features.push(MULTI_ORG.to_owned());
     }
@@ -35,7 +35,7 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
         plan: None,
         features: tenant.features.clone(),
         expires_s,
-        rate_limit: options.rate_limit,
+        rate_limit: options.rate_limit_or(DEFAULT_RATE_LIMIT),
         cap: options.cap,
         public_id: None,
         created_ms: now_ms,

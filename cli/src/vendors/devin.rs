@@ -5,7 +5,7 @@ use serde_json::{json, Map};
 
 use devin_create_enterprise_organization::{API_KEY, API_KEY_PREFIX, ENTERPRISE_ADMIN, ROUTE};
 
-use super::{route_path, Provisioned, TenantOptions};
+use super::{route_path, Provisioned, TenantOptions, DEFAULT_RATE_LIMIT};
 
 pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, String> {
     let id = format!("ent-{}", ids::random_hex(16));
@@ -16,7 +16,7 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
         options.cap,
         now_ms,
     );
-    tenant.rate_limit = options.rate_limit;
+    tenant.rate_limit = options.rate_limit_or(DEFAULT_RATE_LIMIT);
     let key = secrets::mint(API_KEY_PREFIX, 40);
     let credential = Credential {
         tenant: tenant_ref,
@@ -27,7 +27,7 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
         plan: None,
         features: Vec::new(),
         expires_s: options.expires_s(now_ms),
-        rate_limit: options.rate_limit,
+        rate_limit: options.rate_limit_or(DEFAULT_RATE_LIMIT),
         cap: options.cap,
         public_id: None,
         created_ms: now_ms,

@@ -12,6 +12,9 @@ use crate::CliError;
 use orgmint::{clock, NewCredential, Store, Tenant, TenantRef, Vendor};
 use serde_json::{json, Map, Value};
 
+/// Requests per minute per credential without `--rate-limit` (wire.md).
+pub const DEFAULT_RATE_LIMIT: u32 = 120;
+
 #[derive(Args, Debug, Clone)]
 pub struct TenantOptions {
     #[arg(long)]
@@ -25,9 +28,9 @@ pub struct TenantOptions {
     /// A credential that authenticates but may not create organizations.
     #[arg(long)]
     pub restricted: bool,
-    /// Requests per minute per credential (0 = off).
-    #[arg(long, default_value_t = 120)]
-    pub rate_limit: u32,
+    /// Requests per minute per credential (0 = off); default 120, and 500 for a Cal.com OAuth client.
+    #[arg(long)]
+    pub rate_limit: Option<u32>,
     /// The admin credential expires this many seconds from now (default: never; Clerk: the session
     /// token's lifetime, default 3600).
     #[arg(long, allow_negative_numbers = true)]
@@ -69,13 +72,18 @@ impl TenantOptions {
             cap: 100,
             name: None,
             restricted: false,
-            rate_limit: 120,
+            rate_limit: None,
             key_ttl: None,
             no_multi_org: false,
             plan: None,
             nested: false,
             json: false,
         }
+    }
+
+    /// Requests per minute of the tenant's credentials: `--rate-limit`, else `default`.
+    pub fn rate_limit_or(&self, default: u32) -> u32 {
+        self.rate_limit.unwrap_or(default)
     }
 
     pub fn expires_s(&self, now_ms: i64) -> Option<i64> {

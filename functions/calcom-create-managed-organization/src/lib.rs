@@ -88,78 +88,135 @@ pub struct Ctx {
     org_id: Result<u64, String>,
 }
 
-/// The authenticated user as they act at `{orgId}`: with their own credential at its own organization, or
-/// with their membership at another.
+/// Requests per minute of a caller the tenant's settings do not name (no credential, an expired key, an
+/// unknown OAuth client), as Cal.com's throttler defaults: 120 per API key or address.
+pub const DEFAULT_RATE_LIMIT: u32 = 120;
+/// Cal.com's default for a platform OAuth client (`orgmint tenant create` gives it unless `--rate-limit`).
+pub const OAUTH_CLIENT_RATE_LIMIT: u32 = 500;
+
+/// The caller as they act at `{orgId}`: with their own credential at its own organization, or with their
+/// membership at another; or not authenticated at all, which the throttler has counted before
+/// `ApiAuthStrategy` refuses it.
 pub struct Caller {
     pub credential: Credential,
+    /// `ApiAuthStrategy`'s 401, when the caller is not authenticated.
+    unauthenticated: Option<String>,
     /// `{orgId}` names an organization (IsOrgGuard refuses the rest).
     org_exists: bool,
 }
 
-/// One `BatchGetItem` for the credential (and, for an OAuth client, the mark of its id), its rate window and
-/// the request's idempotency record. The OAuth pair wins over an API key; an API key is the
-/// `Authorization` value with a literal `Bearer ` removed when present, as `ApiAuthStrategy` reads it.
+impl Caller {
+    fn unauthenticated(message: &str) -> Caller {
+        let nobody = Credential {
+            tenant: TenantRef::new(Vendor::Calcom, ""),
+            kind: String::new(),
+            principal: String::new(),
+            role: String::new(),
+            permissions: Vec::new(),
+            plan: None,
+            features: Vec::new(),
+            expires_s: None,
+            rate_limit: 0,
+            cap: 0,
+            public_id: None,
+            created_ms: 0,
+        };
+        Caller { credential: nobody, unauthenticated: Some(message.to_owned()), org_exists: false }
+    }
+}
+
+/// Cal.com's `CustomThrottlerGuard` runs before `ApiAuthStrategy`: a request is counted per API key, per
+/// OAuth client id, or per client address when it carries neither, and its 401 carries the rate-limit
+/// headers — except an unknown API key, which the throttler itself refuses, uncounted. One `BatchGetItem`
+/// reads the credential (and, for an OAuth client, the mark of its id), the window with its block, and the
+/// idempotency record. The OAuth pair wins over an API key; an API key is the `Authorization` value with
+/// a literal `Bearer ` removed when present.
 async fn authenticate(
     store: &Store,
     req: &Request,
     ctx: &Ctx,
 ) -> Result<Authenticated<Caller>, Response<Body>> {
-    let unauthorized = |message: &str| fail(ctx, StatusCode::UNAUTHORIZED, message);
     let client_id = lambda::header(req, CLIENT_ID_HEADER);
     let api_key = lambda::header(req, "authorization").map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim());
     let mark;
-    let secrets: Vec<&str> = match (client_id, lambda::header(req, SECRET_KEY_HEADER), api_key) {
-        (Some(id), Some(secret), _) => {
-            mark = oauth_client_mark(id);
-            vec![secret, &mark]
+    let (secrets, tracker): (Vec<&str>, String) =
+        match (client_id, lambda::header(req, SECRET_KEY_HEADER), api_key) {
+            (Some(id), Some(secret), _) => {
+                mark = oauth_client_mark(id);
+                (vec![secret, &mark], format!("client:{id}"))
+            }
+            (None, None, Some(key)) if !key.is_empty() => (vec![key], String::new()),
+            (Some(id), None, _) => (Vec::new(), format!("client:{id}")),
+            _ => (Vec::new(), format!("ip:{}", lambda::source_ip(req).unwrap_or("unknown"))),
+        };
+    // An API key's window is its digest's, as every vendor's; other trackers are digested too (no client
+    // id or address in a key).
+    let rate_key = secrets::digest(if tracker.is_empty() { secrets[0] } else { &tracker });
+    let (mut found, idempotency) = lambda::authenticate_metered(
+        store,
+        req,
+        Vendor::Calcom,
+        &secrets,
+        &rate_key,
+        Some(&RATE_LIMIT_HEADERS),
+    )
+    .await
+    .map_err(|e| Calcom::refused(ctx, e))?;
+    let first = found.credentials.first().cloned();
+    let identity = match (client_id, first) {
+        (_, None) => Err((NO_CREDENTIALS.to_owned(), None)),
+        (None, Some(Ok(key))) if key.kind == API_KEY => Ok(key),
+        (None, Some(Err(Error::Unauthenticated(AuthFailure::Expired)))) => {
+            Err((EXPIRED_API_KEY.to_owned(), None))
         }
-        (None, None, Some(key)) if !key.is_empty() => vec![key],
-        _ => return Err(unauthorized(NO_CREDENTIALS)),
-    };
-    let (mut found, idempotency) = lambda::authenticate(store, req, Vendor::Calcom, &secrets)
-        .await
-        .map_err(|e| Calcom::refused(ctx, e))?;
-    let credential = match (client_id, found.credentials.remove(0)) {
-        (None, Ok(key)) if key.kind == API_KEY => key,
-        (None, Err(Error::Unauthenticated(AuthFailure::Expired))) => {
-            return Err(unauthorized(EXPIRED_API_KEY))
+        (None, Some(Ok(_) | Err(Error::Unauthenticated(_)))) => {
+            return Err(fail(ctx, StatusCode::UNAUTHORIZED, INVALID_API_KEY));
         }
-        (None, Ok(_) | Err(Error::Unauthenticated(_))) => return Err(unauthorized(INVALID_API_KEY)),
         // The lookup is by the secret's digest; the client id must then be the one it was issued with
         // (public, but half of the pair: compared in constant time like the rest of the credential).
-        (Some(id), Ok(c))
+        (Some(id), Some(Ok(c)))
             if c.kind == OAUTH_CLIENT && c.public_id.as_deref().is_some_and(|p| secrets::equal(p, id)) =>
         {
-            c
+            Ok(c)
         }
-        (Some(id), Ok(_) | Err(Error::Unauthenticated(_))) => {
-            return Err(match found.credentials.remove(0) {
-                Ok(mark) if mark.kind == OAUTH_CLIENT_ID => unauthorized(INVALID_CLIENT_SECRET),
-                Err(err @ (Error::Unavailable(_) | Error::Corrupt(_))) => Calcom::refused(ctx, err),
-                _ => unauthorized(&format!("ApiAuthStrategy - oAuth client - Client with ID {id} not found")),
-            })
-        }
-        (_, Err(other)) => return Err(Calcom::refused(ctx, other)),
+        (Some(id), Some(Ok(_) | Err(Error::Unauthenticated(_)))) => match found.credentials.get(1) {
+            Some(Ok(mark)) if mark.kind == OAUTH_CLIENT_ID => {
+                Err((INVALID_CLIENT_SECRET.to_owned(), Some(mark.rate_limit)))
+            }
+            Some(Err(err @ (Error::Unavailable(_) | Error::Corrupt(_)))) => {
+                return Err(Calcom::refused(ctx, err.clone()))
+            }
+            _ => Err((format!("ApiAuthStrategy - oAuth client - Client with ID {id} not found"), None)),
+        },
+        (_, Some(Err(other))) => return Err(Calcom::refused(ctx, other)),
     };
-    let caller = acting_at(store, ctx, credential).await?;
-    Ok(Authenticated {
-        caller,
-        rate: found.rate,
-        idempotency: idempotency.map_err(|e| Calcom::refused(ctx, e))?,
-    })
+    match identity {
+        Ok(credential) => {
+            found.rate.limit = credential.rate_limit;
+            let caller = acting_at(store, ctx, credential).await?;
+            let idempotency = idempotency.map_err(|e| Calcom::refused(ctx, e))?;
+            Ok(Authenticated { caller, rate: found.rate, idempotency })
+        }
+        Err((message, limit)) => {
+            found.rate.limit = limit.unwrap_or(DEFAULT_RATE_LIMIT);
+            let caller = Caller::unauthenticated(&message);
+            Ok(Authenticated { caller, rate: found.rate, idempotency: Default::default() })
+        }
+    }
 }
 
 /// The user of `credential` as they act at `{orgId}`: at the credential's own organization as it says; at
 /// another, with their role there and that organization's plan, cap and features (one `BatchGetItem`).
 async fn acting_at(store: &Store, ctx: &Ctx, credential: Credential) -> Result<Caller, Response<Body>> {
-    let Ok(org_id) = ctx.org_id else { return Ok(Caller { credential, org_exists: false }) };
+    let caller = |credential, org_exists| Caller { credential, unauthenticated: None, org_exists };
+    let Ok(org_id) = ctx.org_id else { return Ok(caller(credential, false)) };
     if credential.tenant.id == org_id.to_string() {
-        return Ok(Caller { credential, org_exists: true });
+        return Ok(caller(credential, true));
     }
     let org = TenantRef::new(Vendor::Calcom, org_id.to_string());
     let (tenant, member) =
         store.tenant_and_member(&org, &credential.principal).await.map_err(|e| Calcom::refused(ctx, e))?;
-    let Some(tenant) = tenant else { return Ok(Caller { credential, org_exists: false }) };
+    let Some(tenant) = tenant else { return Ok(caller(credential, false)) };
     let credential = Credential {
         role: member.map(|m| m.role).unwrap_or_default(),
         // PBAC permissions are granted per organization: the key's own do not carry over.
@@ -170,7 +227,7 @@ async fn acting_at(store: &Store, ctx: &Ctx, credential: Credential) -> Result<C
         tenant: org,
         ..credential
     };
-    Ok(Caller { credential, org_exists: true })
+    Ok(caller(credential, true))
 }
 
 /// `{orgId}`: ASCII digits only (no sign, spaces or exponent), a positive `int4`. API Gateway puts it in
@@ -262,7 +319,11 @@ impl Endpoint for Calcom {
         authenticate(store, req, ctx)
     }
 
+    /// `ApiAuthStrategy`'s 401 (counted by the throttler, which ran first), then the guards' 403s.
     fn authorize(_req: &Request, ctx: &Ctx, caller: &Caller) -> Result<(), Response<Body>> {
+        if let Some(message) = &caller.unauthenticated {
+            return Err(fail(ctx, StatusCode::UNAUTHORIZED, message));
+        }
         authorize(ctx, caller).map_err(|message| fail(ctx, StatusCode::FORBIDDEN, &message))
     }
 
@@ -356,8 +417,8 @@ impl Endpoint for Calcom {
         matches!(err, Error::IdCollision) && attempt < 3
     }
 
-    fn too_many_requests(ctx: &Ctx, rate: &RateWindow) -> Response<Body> {
-        too_many_requests(rate, ctx)
+    fn too_many_requests(ctx: &Ctx, _rate: &RateWindow) -> Response<Body> {
+        too_many_requests(ctx)
     }
 
     /// NestJS's `enableCors()` with the `cors` package's defaults: any origin, its methods, the requested
@@ -437,9 +498,11 @@ fn domain_error(err: Error, ctx: &Ctx) -> Response<Body> {
 
 const THROTTLED: &str = "CustomThrottlerGuard - Too many requests. Please try again later.";
 
-fn too_many_requests(rate: &RateWindow, ctx: &Ctx) -> Response<Body> {
-    let reply = with_code(fail(ctx, StatusCode::TOO_MANY_REQUESTS, THROTTLED), "throttled");
-    lambda::throttled(reply, rate.reset_s())
+fn too_many_requests(ctx: &Ctx) -> Response<Body> {
+    // Cal.com's throttler sends no Retry-After: its X-RateLimit-Reset-Default says when.
+    let mut reply = with_code(fail(ctx, StatusCode::TOO_MANY_REQUESTS, THROTTLED), "throttled");
+    reply.extensions_mut().insert(lambda::RateSettled);
+    reply
 }
 
 /// Cal.com's throttler headers (its default throttler is named `default`).
@@ -448,6 +511,8 @@ const RATE_LIMIT_HEADERS: RateLimitHeaders = RateLimitHeaders {
     remaining: "x-ratelimit-remaining-default",
     reset: "x-ratelimit-reset-default",
     fixed: &[],
+    // Cal.com's CustomThrottlerGuard blocks for 60 s from the first refusal.
+    block_s: 60,
 };
 
 /// The NestJS exception name Cal.com's filter puts in `error.code`.

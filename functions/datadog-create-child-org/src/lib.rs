@@ -256,6 +256,7 @@ const RATE_LIMIT_HEADERS: RateLimitHeaders = RateLimitHeaders {
     remaining: "x-ratelimit-remaining",
     reset: "x-ratelimit-reset",
     fixed: &[("x-ratelimit-period", "60"), ("x-ratelimit-name", "create_child_org")],
+    block_s: 0,
 };
 
 fn errors(status: StatusCode, message: &str) -> Response<Body> {

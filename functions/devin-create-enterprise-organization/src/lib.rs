@@ -156,6 +156,7 @@ const RATE_LIMIT_HEADERS: RateLimitHeaders = RateLimitHeaders {
     remaining: "x-ratelimit-remaining",
     reset: "x-ratelimit-reset",
     fixed: &[],
+    block_s: 0,
 };
 
 /// Domain errors in Devin's words.

@@ -120,6 +120,18 @@ struct RateRow {
     n: u32,
 }
 
+/// A rate key's block.
+#[derive(Deserialize)]
+struct BlockRow {
+    #[serde(default)]
+    until: i64,
+}
+
+/// The end of a block item (0 when it reads as none).
+pub(super) fn block_until(item: &Item) -> i64 {
+    row_of::<BlockRow>(item, "rate").map_or(0, |row| row.until)
+}
+
 /// What the `CapReached` cancellation returns of the tenant.
 #[derive(Deserialize)]
 struct CapRow {

@@ -48,6 +48,11 @@ pub(super) fn rate_item_key(digest: &str, window: i64) -> Item {
     Item::from([("pk".to_owned(), s(format!("RATE#{digest}"))), ("sk".to_owned(), s(format!("W#{window}")))])
 }
 
+/// A rate key's block after a refusal (vendors that block), whatever the window.
+pub(super) fn rate_block_key(key: &str) -> Item {
+    Item::from([("pk".to_owned(), s(format!("RATE#{key}"))), ("sk".to_owned(), s("BLOCK"))])
+}
+
 /// Rate windows remove themselves (DynamoDB TTL) a window after they end.
 pub(super) fn rate_expiry(window: i64) -> i64 {
     (window + 2) * rate::WINDOW_S

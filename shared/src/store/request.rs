@@ -25,9 +25,23 @@ impl Store {
         secrets: &[&str],
         idempotency: Option<&IdempotencyKey>,
     ) -> Result<Authenticated, Error> {
+        let rate_key = secrets.first().map(|s| crate::secrets::digest(s)).unwrap_or_default();
+        self.authenticate_metered(vendor, secrets, &rate_key, false, idempotency).await
+    }
+
+    /// [`Store::authenticate_for`] metered against the rate key `rate_key` (the first secret's digest, or
+    /// another key of the caller: an OAuth client id, an address), with its block when `blocking`. The
+    /// window's limit is the first credential's (0 when there is none): the caller may set another.
+    pub async fn authenticate_metered(
+        &self,
+        vendor: Vendor,
+        secrets: &[&str],
+        rate_key: &str,
+        blocking: bool,
+        idempotency: Option<&IdempotencyKey>,
+    ) -> Result<Authenticated, Error> {
         let now_s = clock::now_ms().div_euclid(1_000);
         let digests: Vec<String> = secrets.iter().map(|s| crate::secrets::digest(s)).collect();
-        let rate_key = digests.first().cloned().unwrap_or_default();
         let window = now_s.div_euclid(rate::WINDOW_S);
         let mut keys: Vec<Item> = Vec::new();
         for digest in &digests {
@@ -37,20 +51,25 @@ impl Store {
                 keys.push(key);
             }
         }
-        keys.push(rate_item_key(&rate_key, window));
+        let (window_key, block_key) = (rate_item_key(rate_key, window), rate_block_key(rate_key));
+        keys.push(window_key.clone());
+        if blocking {
+            keys.push(block_key.clone());
+        }
         keys.extend(idempotency.map(idempotency_key));
         let found = self.batch_get(keys, false).await?;
         // Keys carry digests of secrets: matched in constant time (crate::secrets::equal).
-        let item = |pk: &str| {
-            found
-                .iter()
-                .find(|i| matches!(i.get("pk"), Some(AttributeValue::S(v)) if crate::secrets::equal(v, pk)))
+        let item = |key: &Item| {
+            found.iter().find(|i| {
+                matches!((i.get("pk"), key.get("pk")), (Some(AttributeValue::S(a)), Some(AttributeValue::S(b))) if crate::secrets::equal(a, b))
+                    && i.get("sk") == key.get("sk")
+            })
         };
         let credentials: Vec<Result<Credential, Error>> = digests
             .iter()
             .map(|digest| {
                 let item =
-                    item(&format!("CRED#{digest}")).ok_or(Error::Unauthenticated(AuthFailure::Unknown))?;
+                    item(&credential_key(digest)).ok_or(Error::Unauthenticated(AuthFailure::Unknown))?;
                 let (credential, _) = credential_from_item(item)?;
                 if credential.tenant.vendor != vendor {
                     return Err(Error::Unauthenticated(AuthFailure::Unknown));
@@ -61,10 +80,14 @@ impl Store {
                 Ok(credential)
             })
             .collect();
-        let used = item(&format!("RATE#{rate_key}")).map_or(0, rate_count);
+        let used = item(&window_key).map_or(0, rate_count);
         let limit = credentials.first().and_then(|c| c.as_ref().ok()).map_or(0, |c| c.rate_limit);
+        let mut rate = RateWindow::new(rate_key, limit, used, now_s);
+        if blocking {
+            rate.blocked_until_s = item(&block_key).map_or(0, block_until);
+        }
         let prior = live_record(&found, idempotency, now_s)?;
-        Ok(Authenticated { credentials, rate: RateWindow::new(rate_key, limit, used, now_s), prior })
+        Ok(Authenticated { credentials, rate, prior })
     }
 
     /// One `BatchGetItem` (unprocessed keys retried twice): the items found, in no particular order.
@@ -165,6 +188,24 @@ impl Store {
 
     /// Counts one request in its rate window, for requests that end without a create transaction (which
     /// counts its own). Nothing to do when limiting is off.
+    /// Blocks the rate key of `rate` until `until_s` (a vendor's block after a refusal). TTL removes it.
+    pub async fn block(&self, rate: &RateWindow, until_s: i64) -> Result<(), Error> {
+        let mut item = rate_block_key(&rate.key);
+        item.extend([
+            ("type".to_owned(), s("rate")),
+            ("until".to_owned(), n(until_s)),
+            (TTL_ATTRIBUTE.to_owned(), n(until_s + rate::WINDOW_S)),
+        ]);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| unavailable("PutItem", &e))?;
+        Ok(())
+    }
+
     pub async fn charge(&self, rate: &RateWindow) -> Result<(), Error> {
         if !rate.enabled() {
             return Ok(());

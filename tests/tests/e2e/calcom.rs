@@ -3,7 +3,7 @@
 use calcom_create_managed_organization::{handler, METADATA_MESSAGE};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
-use orgmint::{round_trips, secrets, Credential, NewCredential, Store, TenantRef, Vendor};
+use orgmint::{clock, round_trips, secrets, Credential, NewCredential, Store, TenantRef, Vendor};
 use orgmint_cli::vendors::{self, Provisioned};
 use orgmint_tests::{assert_sound, body_json, event, request, store, tenant, with, Options};
 use serde_json::{json, Value};
@@ -139,7 +139,7 @@ fn child_of(m: &Manager, id: u64, key: &str) -> Manager {
 #[tokio::test]
 async fn the_success_event_creates_a_managed_organization_whose_key_works_at_once() {
     let store = store().await;
-    let m = manager(store, Options { rate_limit: 50, ..calcom(7) }).await;
+    let m = manager(store, Options { rate_limit: Some(50), ..calcom(7) }).await;
     let ev = aimed("calcom-create-success", &m.org_id, &[("authorization", Some(&m.auth))], None);
     let response = handler(store, request(&ev)).await;
     assert_eq!(response.status(), StatusCode::CREATED);
@@ -315,14 +315,14 @@ async fn api_key_expiry_follows_the_options_to_the_second() {
         assert_eq!(got, expected, "{body}");
     }
 
-    // An API key past its expiry: 401 "Your api key is expired", not counted, no rate-limit headers.
+    // An API key past its expiry: 401, counted by the throttler (which runs first) at Cal.com's default.
     let expired = manager(store, Options { key_ttl: Some(0), ..calcom(100) }).await;
     let response = send(store, &expired.org_id, &[("authorization", Some(&expired.auth))], "{}").await;
     let status = response.status();
     let reply = body_json(&response);
     let message = error_message(status, &reply, StatusCode::UNAUTHORIZED, "UnauthorizedException");
     assert_eq!(message, "ApiAuthStrategy - api key - Your api key is expired");
-    assert!(response.headers().get("x-ratelimit-limit-default").is_none());
+    assert_eq!(response.headers()["x-ratelimit-limit-default"], "120");
     // A key with time left works.
     let fresh = manager(store, Options { key_ttl: Some(3600), ..calcom(100) }).await;
     assert_eq!(create(store, &fresh, r#"{"name":"x"}"#).await.0, StatusCode::CREATED);
@@ -412,7 +412,8 @@ async fn both_auth_routes_and_their_refusals() {
         let (status, reply, limited) = call(headers, m.org_id.clone()).await;
         let message = error_message(status, &reply, StatusCode::UNAUTHORIZED, "UnauthorizedException");
         assert_eq!(message, expected, "{shown}");
-        assert!(!limited, "failed authentication is not counted: {shown}");
+        // The throttler runs first and counts every request, except the unknown API key it refuses itself.
+        assert_eq!(limited, message != invalid_key, "{shown}");
     }
     // A Devin key is nothing here.
     let devin = tenant(store, &Options::new(Vendor::Devin)).await;
@@ -794,7 +795,7 @@ async fn at_the_cap_the_caps_403_wins_over_a_duplicate_slugs_409() {
 #[tokio::test]
 async fn over_the_rate_limit_is_a_429_throttler_exception() {
     let store = store().await;
-    let m = manager(store, Options { rate_limit: 2, ..calcom(100) }).await;
+    let m = manager(store, Options { rate_limit: Some(2), ..calcom(100) }).await;
     assert_eq!(create(store, &m, r#"{"name":"a"}"#).await.0, StatusCode::CREATED);
     assert_eq!(create(store, &m, "{}").await.0, StatusCode::BAD_REQUEST);
     let response = send(store, &m.org_id, &[("authorization", Some(&m.auth))], r#"{"name":"b"}"#).await;
@@ -803,7 +804,7 @@ async fn over_the_rate_limit_is_a_429_throttler_exception() {
     assert_eq!(message, "CustomThrottlerGuard - Too many requests. Please try again later.");
     assert_eq!(response.headers()["x-ratelimit-limit-default"], "2");
     assert_eq!(response.headers()["x-ratelimit-remaining-default"], "0");
-    assert!(response.headers().contains_key("retry-after"));
+    assert!(!response.headers().contains_key("retry-after"), "Cal.com's throttler sends none");
     // The platform client has a window of its own.
     let response = send(
         store,
@@ -819,4 +820,50 @@ async fn over_the_rate_limit_is_a_429_throttler_exception() {
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(store.count_orgs(&m.tenant).await.unwrap(), 2);
     assert_sound(store).await;
+}
+
+/// The throttler runs before authentication: without credentials a request is counted against its address
+/// (120 a minute), and a caller over the limit stays blocked for 60 s from its first refusal, whatever the
+/// window.
+#[tokio::test]
+async fn the_throttler_counts_addresses_and_blocks_for_sixty_seconds() {
+    let store = store().await;
+    let m = manager(store, Options { rate_limit: Some(1), ..calcom(100) }).await;
+    let anonymous = |ip: &'static str| {
+        let mut ev = aimed("calcom-create-success", &m.org_id, &[("authorization", None)], Some("{}"));
+        ev["requestContext"]["http"]["sourceIp"] = json!(ip);
+        handler(store, request(&ev))
+    };
+    let first = anonymous("203.0.113.7").await;
+    assert_eq!(first.status(), StatusCode::UNAUTHORIZED);
+    let header = |r: &Response<Body>, name: &str| r.headers()[name].to_str().unwrap().parse::<u32>().unwrap();
+    assert_eq!(header(&first, "x-ratelimit-limit-default"), 120);
+    let second = anonymous("203.0.113.7").await;
+    let other = anonymous("198.51.100.1").await;
+    // Unless the minute turned between them, the same address has one request fewer left.
+    if header(&second, "x-ratelimit-reset-default") <= header(&first, "x-ratelimit-reset-default") {
+        assert_eq!(
+            header(&first, "x-ratelimit-remaining-default") - 1,
+            header(&second, "x-ratelimit-remaining-default")
+        );
+    }
+    assert_eq!(header(&other, "x-ratelimit-remaining-default"), 119, "another address, another window");
+
+    // A key at 1 a minute: the second request is refused and blocks the key for 60 s from then on.
+    assert_eq!(create(store, &m, r#"{"name":"one"}"#).await.0, StatusCode::CREATED);
+    let (status, _) = create(store, &m, r#"{"name":"two"}"#).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let until =
+        blocked_until(store, &secrets::digest(&m.auth[7..])).await.expect("the refusal stored a block");
+    let now = clock::now_ms() / 1000;
+    assert!((now + 55..=now + 60).contains(&until), "blocked for 60 s from the refusal: {until} at {now}");
+    assert_eq!(store.count_orgs(&m.tenant).await.unwrap(), 1);
+    assert_sound(store).await;
+}
+
+/// The end of the block of rate key `key`, as the next request's authentication reads it.
+async fn blocked_until(store: &Store, key: &str) -> Option<i64> {
+    let found =
+        store.authenticate_metered(Vendor::Calcom, &[], key, true, None).await.expect("read the window");
+    (found.rate.blocked_until_s > 0).then_some(found.rate.blocked_until_s)
 }

@@ -25,7 +25,7 @@ async fn thirty_concurrent_creates_at_cap_10_create_exactly_10_for_every_vendor(
     for function in FUNCTIONS {
         let vendor = function.vendor;
         let store = store().await;
-        let options = Options { cap: 10, rate_limit: 0, ..Options::new(vendor) };
+        let options = Options { cap: 10, rate_limit: Some(0), ..Options::new(vendor) };
         let callers = Arc::new(vec![Caller::new(store, &options).await]);
         let outcomes = drive(store, &callers, 30, load::jobs(30, 1)).await;
         // Every create is stored once and whole in its scope, no refusal stored anything, nothing else was.
@@ -45,7 +45,8 @@ async fn a_cap_of_zero_allows_nothing_for_every_vendor() {
     for function in FUNCTIONS {
         let vendor = function.vendor;
         let store = store().await;
-        let caller = Caller::new(store, &Options { cap: 0, rate_limit: 0, ..Options::new(vendor) }).await;
+        let caller =
+            Caller::new(store, &Options { cap: 0, rate_limit: Some(0), ..Options::new(vendor) }).await;
         let response = caller.create(store, "none").await;
         assert_eq!(response.status(), 403, "{vendor}");
         assert_eq!(store.count_orgs(&caller.scope()).await.unwrap(), 0, "{vendor}");

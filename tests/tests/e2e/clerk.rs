@@ -535,7 +535,7 @@ async fn thirty_concurrent_creates_of_one_name_at_cap_10_get_ten_slugs_of_their_
 #[tokio::test]
 async fn the_rate_limit_is_per_account() {
     let store = store().await;
-    let alice = instance(store, Options { rate_limit: 2, ..clerk_options(100) }).await;
+    let alice = instance(store, Options { rate_limit: Some(2), ..clerk_options(100) }).await;
     let bob = second_user(store, &alice).await;
     assert_eq!(create(store, &alice, "One").await.0, StatusCode::OK);
     assert_eq!(Req::form(&alice.token, "name=").send(store).await.0, StatusCode::UNPROCESSABLE_ENTITY);

@@ -274,7 +274,7 @@ async fn wrong_content_types_and_oversized_bodies_are_refused() {
 #[tokio::test]
 async fn the_rate_limit_counts_every_authenticated_request_and_refuses_past_it() {
     let store = store().await;
-    let p = tenant(store, &Options { rate_limit: 3, ..Options::new(Vendor::Devin) }).await;
+    let p = tenant(store, &Options { rate_limit: Some(3), ..Options::new(Vendor::Devin) }).await;
     let auth = authorization(&p);
     let send = |body: &'static str| {
         let ev = with(event("devin-create-success"), &[("authorization", Some(&auth))], Some(body));

@@ -33,7 +33,8 @@ async fn callers(store: &Store) -> Arc<Vec<Caller>> {
     let mut callers = Vec::new();
     for vendor in Vendor::ALL {
         callers.push(
-            Caller::new(store, &Options { cap: 10_000, rate_limit: 100_000, ..Options::new(vendor) }).await,
+            Caller::new(store, &Options { cap: 10_000, rate_limit: Some(100_000), ..Options::new(vendor) })
+                .await,
         );
     }
     Arc::new(callers)

@@ -41,7 +41,7 @@ async fn tenants(store: &Store, per_vendor: usize, cap: u32) -> Arc<Vec<Caller>>
         for vendor in Vendor::ALL {
             // Rate limiting on (every transaction writes the window) but never reached.
             callers.push(
-                Caller::new(store, &Options { cap, rate_limit: 100_000, ..Options::new(vendor) }).await,
+                Caller::new(store, &Options { cap, rate_limit: Some(100_000), ..Options::new(vendor) }).await,
             );
         }
     }
@@ -72,7 +72,8 @@ async fn three_hundred_concurrent_creates_on_one_tenant_stop_at_its_cap() {
         // A table each, for `orgmint verify` to judge each burst alone.
         let store = store().await;
         let callers = Arc::new(vec![
-            Caller::new(store, &Options { cap: 100, rate_limit: 100_000, ..Options::new(vendor) }).await,
+            Caller::new(store, &Options { cap: 100, rate_limit: Some(100_000), ..Options::new(vendor) })
+                .await,
         ]);
         // 300 creates at once, 64 in flight (as under a function's concurrency limit): DynamoDB Local runs
         // writes one at a time, and with all 300 in flight on 2 cores its queue outgrew the SDK's 2 s attempt

@@ -135,7 +135,7 @@ async fn no_credential_of_one_vendor_works_at_another() {
 async fn calcom_keys_and_clients_work_only_for_their_own_organization() {
     let store = store().await;
     // A nests, so that its managed org's key creates.
-    let nested = Options { nested: true, rate_limit: 0, ..Options::new(Vendor::Calcom) };
+    let nested = Options { nested: true, rate_limit: Some(0), ..Options::new(Vendor::Calcom) };
     let (a, b) = (Caller::of(&tenant(store, &nested).await), caller(store, Vendor::Calcom, 100).await);
     let get = |c: &Caller, name: &str| {
         c.headers.iter().chain(&c.platform).find(|(k, _)| k == name).unwrap().1.clone()
@@ -190,7 +190,7 @@ async fn calcom_keys_and_clients_work_only_for_their_own_organization() {
 async fn datadog_keys_of_two_organizations_never_pair_up() {
     let store = store().await;
     // A nests, so that its child's keys create.
-    let nested = Options { nested: true, rate_limit: 0, ..Options::new(Vendor::Datadog) };
+    let nested = Options { nested: true, rate_limit: Some(0), ..Options::new(Vendor::Datadog) };
     let (a, b) = (Caller::of(&tenant(store, &nested).await), caller(store, Vendor::Datadog, 100).await);
     let key = |c: &Caller, name: &str| c.headers.iter().find(|(k, _)| k == name).unwrap().1.clone();
     let body = r#"{"name":"Intruder"}"#;
@@ -232,7 +232,7 @@ async fn datadog_keys_of_two_organizations_never_pair_up() {
 #[tokio::test]
 async fn clerk_sessions_work_only_at_their_own_instance_and_account() {
     let store = store().await;
-    let options = |cap| Options { cap, rate_limit: 0, ..Options::new(Vendor::Clerk) };
+    let options = |cap| Options { cap, rate_limit: Some(0), ..Options::new(Vendor::Clerk) };
     let (i, j) = (tenant(store, &options(100)).await, tenant(store, &options(100)).await);
     let (i_id, j_id) = (i.public_id.clone(), j.public_id.clone());
     let j_user = j.extra["user_id"].as_str().unwrap().to_owned();
@@ -297,10 +297,11 @@ async fn clerk_sessions_work_only_at_their_own_instance_and_account() {
 #[tokio::test]
 async fn devin_keys_create_only_in_their_own_enterprise() {
     let store = store().await;
-    let a = tenant(store, &Options { rate_limit: 0, ..Options::new(Vendor::Devin) }).await;
-    let b = tenant(store, &Options { rate_limit: 0, ..Options::new(Vendor::Devin) }).await;
+    let a = tenant(store, &Options { rate_limit: Some(0), ..Options::new(Vendor::Devin) }).await;
+    let b = tenant(store, &Options { rate_limit: Some(0), ..Options::new(Vendor::Devin) }).await;
     let member =
-        tenant(store, &Options { restricted: true, rate_limit: 0, ..Options::new(Vendor::Devin) }).await;
+        tenant(store, &Options { restricted: true, rate_limit: Some(0), ..Options::new(Vendor::Devin) })
+            .await;
     let target = Caller::of(&a);
     let path = target.path.clone();
     let body = r#"{"display_name":"Mine"}"#;
@@ -345,7 +346,7 @@ async fn no_secret_nor_its_digest_reaches_any_log_line() {
     // Cap 1: the second create meets the cap. Rate limit 6: the run ends in 429s. Nested: minted keys create.
     let mut callers = Vec::new();
     for vendor in Vendor::ALL {
-        let options = Options { cap: 1, rate_limit: 6, nested: true, ..Options::new(vendor) };
+        let options = Options { cap: 1, rate_limit: Some(6), nested: true, ..Options::new(vendor) };
         callers.push(Caller::of(&tenant(store, &options).await));
     }
     let mut secrets: Vec<String> = callers.iter().flat_map(Caller::secrets).collect();
