@@ -12,6 +12,7 @@
 //! | credential | `CRED#<sha-256 of the secret>` | `CRED` |
 //! | rate window of a credential | `RATE#<sha-256 of the secret>` | `W#<minute number>` |
 //! | rate window of another key (e.g. a session's account) | `RATE#<key>` | `W#<minute number>` |
+//! | block of a rate key after a refusal (Cal.com) | `RATE#<key>` | `BLOCK` |
 //! | a tenant's secret (e.g. a signing key) | `SECRET#<vendor>#<tenant>` | `SECRET#<name>` |
 //! | idempotency record (TTL 24 h) | `IDEM#<record id>` | `IDEM` |
 //!
