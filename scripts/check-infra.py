@@ -13,7 +13,8 @@ It fails when the template and the workspace disagree:
   its Errors and Throttles (alone or in an alarm's metric math);
 - the DynamoDB actions a role allows, from every policy it has (inline, the template's managed policies,
   any policy naming the role; no policy from outside the template), are exactly the ones its functions'
-  code performs (read from the sources: see SDK_OPERATIONS), on the table only, and the role is
+  code performs, limited to the leading keys `<PREFIX>#${aws:PrincipalTag/orgmint-vendor}#*` of every key
+  prefix the store formats, and the role's tag `orgmint-vendor` is its crate's `Endpoint::VENDOR` (read from the sources: see SDK_OPERATIONS), on the table only, and the role is
   denied every DynamoDB action on SECRET#* leading keys (tenant secrets are for the admin CLI only);
 - the table has the key schema, attribute types, billing mode, TTL attribute and (no) indexes that
   `orgmint table create` makes: read from Store::create_table in shared/src/store/.
@@ -63,6 +64,13 @@ SDK_OPERATIONS = {
 
 # Tenant secrets (shared/src/store/keys.rs) live under these leading keys, which no function may touch.
 SECRET_KEYS = "SECRET#*"
+# Every other partition key starts with `<PREFIX>#<vendor>#`: each function's role carries its vendor in this
+# tag, and the shared policy limits the leading keys to that vendor's by `${aws:PrincipalTag/...}`.
+VENDOR_TAG = "orgmint-vendor"
+VENDOR = re.compile(r"const VENDOR: Vendor = Vendor::(\w+);")
+# Partition keys as the store formats them: `("pk", s(format!("CRED#…")))`, `.key("pk", s(format!(…)))`, and
+# the `fn …_pk(…) -> String { format!("TENANT#…") }` helpers.
+KEY_PREFIX = re.compile(r'"pk"(?:\.to_owned\(\))?,\s*s\(format!\("([A-Z]+)#|fn \w+_pk\([^)]*\)[^{]*\{\s*format!\("([A-Z]+)#')
 
 RUST_BILLING = {"PayPerRequest": "PAY_PER_REQUEST", "Provisioned": "PROVISIONED"}
 RUST_KEY_TYPE = {"Hash": "HASH", "Range": "RANGE"}
@@ -108,7 +116,9 @@ def load_inputs():
         name: "\n".join(strip_rust(p.read_text()) for p in sorted((ROOT / folder / "src").rglob("*.rs")))
         for name, folder in crates.items()
     }
-    code = {"shared_fns": shared_fns, "crate_src": crate_src}
+    # The partition-key prefixes the store formats (`TENANT#{…}`, `CRED#{…}`, …), secrets aside.
+    key_prefixes = sorted({a or b for a, b in KEY_PREFIX.findall(store)} - {SECRET_KEYS.split("#")[0]})
+    code = {"shared_fns": shared_fns, "crate_src": crate_src, "key_prefixes": key_prefixes}
     return template, cargo, crates, store, code
 
 
@@ -301,6 +311,11 @@ def check(template, cargo, crates, store, code):
         role_of[lid] = ref_name(prop("Role"))
         if resources.get(role_of[lid], {}).get("Type") != "AWS::IAM::Role":
             err(f"{lid}: Role must be !GetAtt <an AWS::IAM::Role of the template>.Arn")
+        else:
+            tags = {t.get("Key"): t.get("Value") for t in resources[role_of[lid]].get("Properties", {}).get("Tags", [])}
+            vendor = VENDOR.search(code["crate_src"].get(binary, ""))
+            if not vendor or tags.get(VENDOR_TAG) != vendor.group(1).lower():
+                err(f"{role_of[lid]}: tag {VENDOR_TAG} must name {binary}'s vendor ({vendor and vendor.group(1).lower()}), is {tags.get(VENDOR_TAG)!r}")
         for metric in ("Errors", "Throttles"):
             if not alarmed(lid, metric):
                 err(f"{lid}: no alarm watches its AWS/Lambda {metric}")
@@ -316,6 +331,10 @@ def check(template, cargo, crates, store, code):
                 for res in as_list(stmt.get("Resource")):
                     if ref_name(res) != table_id or "Fn::GetAtt" not in res:
                         err(f"{source}: DynamoDB actions must be on !GetAtt {table_id}.Arn only, found {res!r}")
+                leading = stmt.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
+                want = {f"{p}#${{aws:PrincipalTag/{VENDOR_TAG}}}#*" for p in code["key_prefixes"]}
+                if set(as_list(leading or [])) != want:
+                    err(f"{source}: DynamoDB actions must be limited (ForAllValues:StringLike dynamodb:LeadingKeys) to {sorted(want)}, the vendor's partitions of every key prefix the store uses; found {leading!r}")
         if not any(denies_secrets(stmt) for _, stmt in statements):
             err(f"{role_id}: none of its policies denies dynamodb:* on the table's {SECRET_KEYS} leading keys")
         performed = {}
@@ -435,9 +454,11 @@ def self_test(template, cargo, crates, store, code):
             {"/v1/new": [{"method": "POST", "function": "new-fn"}]}),
         "new_crate": lambda t, c, k, s: k.update({"new-fn": "functions/new-fn"}),
         "drop_event": lambda t, c, k, s: t["Resources"][fn_id]["Properties"].update(Events={}),
+        "wider_leading_keys": lambda t, c, k, s: next(st for st in shared(t) if st["Effect"] == "Allow" and "Condition" in st)["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"].pop(),
+        "wrong_vendor_tag": lambda t, c, k, s: role(t)["Tags"][0].update(Value="other"),
         "unwatched_function": lambda t, c, k, s: [a["Properties"]["Metrics"].pop() for a in t["Resources"].values()
                                                    if a["Type"] == "AWS::CloudWatch::Alarm" and "Lambda" in str(a)],
-        "wider_role": lambda t, c, k, s: role(t)["Policies"].append({"PolicyName": "more", "PolicyDocument": {"Statement": [scan]}}),
+        "wider_role": lambda t, c, k, s: role(t).setdefault("Policies", []).append({"PolicyName": "more", "PolicyDocument": {"Statement": [scan]}}),
         "wider_shared_policy": lambda t, c, k, s: shared(t).append(scan),
         "no_secrets_deny": lambda t, c, k, s: next(st for st in shared(t) if st["Effect"] == "Deny").pop("Condition"),
         "aws_managed_policy": lambda t, c, k, s: role(t)["ManagedPolicyArns"].append("arn:aws:iam::aws:policy/AmazonDynamoDBReadOnlyAccess"),

@@ -58,7 +58,9 @@ cd "$ROOT"
 # reach the functions (watch alone answers them 500); see the script.
 WATCH_PORT="$(free_port)"
 WATCH_CONCURRENCY=16
-cargo lambda watch -A 127.0.0.1 -P "$WATCH_PORT" --concurrency "$WATCH_CONCURRENCY" &
+# --disable-cors: watch's own CORS layer would answer preflights itself; the functions answer them as each
+# vendor does, as they do behind API Gateway (which has no CORS configuration of its own here).
+cargo lambda watch -A 127.0.0.1 -P "$WATCH_PORT" --concurrency "$WATCH_CONCURRENCY" --disable-cors &
 pids+=($!)
 "$VENV/bin/python" scripts/dev-proxy.py "$API_PORT" "$WATCH_PORT" "$WATCH_CONCURRENCY" &
 pids+=($!)

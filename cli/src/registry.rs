@@ -3,6 +3,7 @@
 //! one row and one arm of [`handler`].
 
 use lambda_http::{Body, Request, Response};
+use orgmint::pipeline::Endpoint;
 use orgmint::{pipeline, Store, Vendor};
 
 /// One vendor's endpoint.
@@ -17,27 +18,16 @@ pub struct Function {
 
 /// Every vendor's function, in name order.
 pub const FUNCTIONS: [Function; 4] = [
-    Function {
-        vendor: Vendor::Calcom,
-        name: "calcom-create-managed-organization",
-        route: calcom_create_managed_organization::ROUTE,
-    },
-    Function {
-        vendor: Vendor::Clerk,
-        name: "clerk-create-organization",
-        route: clerk_create_organization::ROUTE,
-    },
-    Function {
-        vendor: Vendor::Datadog,
-        name: "datadog-create-child-org",
-        route: datadog_create_child_org::ROUTE,
-    },
-    Function {
-        vendor: Vendor::Devin,
-        name: "devin-create-enterprise-organization",
-        route: devin_create_enterprise_organization::ROUTE,
-    },
+    row::<calcom_create_managed_organization::Calcom>(),
+    row::<clerk_create_organization::Clerk>(),
+    row::<datadog_create_child_org::Datadog>(),
+    row::<devin_create_enterprise_organization::Devin>(),
 ];
+
+/// The registry's row of an endpoint: what its crate says of itself.
+const fn row<E: Endpoint>() -> Function {
+    Function { vendor: E::VENDOR, name: E::FUNCTION, route: E::ROUTE }
+}
 
 /// The function of `vendor`.
 pub fn function(vendor: Vendor) -> &'static Function {

@@ -94,7 +94,8 @@ impl IdempotencyKey {
         fingerprint.update(path.as_bytes());
         fingerprint.update(body);
         Ok(IdempotencyKey {
-            id: ids::hex(&derive("orgmint idempotency record v1")),
+            // The vendor leads the record's key (`IDEM#<vendor>#…`), which IAM limits each function to.
+            id: format!("{vendor}#{}", ids::hex(&derive("orgmint idempotency record v1"))),
             fingerprint: ids::hex(&fingerprint.finalize()),
             seal_key: derive("orgmint idempotency seal v1").into(),
         })

@@ -49,7 +49,7 @@ pub struct Call {
 
 /// The Lambda entry point of every function: builds the store once (client, timeouts, primed connection)
 /// and serves `handler` behind [`serve`].
-pub async fn run<H, F>(route: &'static str, handler: H) -> Result<(), lambda_http::Error>
+pub async fn run<H, F>(named: Named, handler: H) -> Result<(), lambda_http::Error>
 where
     H: Fn(&'static Store, Request, Call) -> F + Send + Sync + Copy + 'static,
     F: Future<Output = Response<Body>> + Send + 'static,
@@ -57,12 +57,12 @@ where
     init_tracing();
     // The store lives as long as the execution environment; leaking it gives handlers a plain reference.
     let store: &'static Store = Box::leak(Box::new(Store::from_env().await));
-    store.prime().await;
+    store.prime(named.vendor).await;
     // Sequential as ever on classic Lambda; on Lambda Managed Instances (`AWS_LAMBDA_MAX_CONCURRENCY` > 1)
     // that many invocations at once share the store. Each request keeps its own state (the round-trip
     // count is task-local), so the handlers need nothing more.
     lambda_http::run_concurrent(lambda_http::service_fn(move |req: Request| async move {
-        Ok::<_, std::convert::Infallible>(serve(store, route, req, handler).await)
+        Ok::<_, std::convert::Infallible>(serve(store, named, req, handler).await)
     }))
     .await
 }
@@ -86,12 +86,7 @@ fn init_tracing() {
 /// Runs one request through `handler`: assigns the request id, bounds its DynamoDB calls by
 /// [`deadline::REQUEST_BUDGET`], counts DynamoDB round trips, sets `x-request-id`, and writes the
 /// request's one JSON log line (no secrets, no bodies).
-pub async fn serve<H, F>(
-    store: &'static Store,
-    route: &'static str,
-    req: Request,
-    handler: H,
-) -> Response<Body>
+pub async fn serve<H, F>(store: &'static Store, named: Named, req: Request, handler: H) -> Response<Body>
 where
     H: Fn(&'static Store, Request, Call) -> F,
     F: Future<Output = Response<Body>>,
@@ -107,22 +102,56 @@ where
         response.headers_mut().insert("x-request-id", value);
     }
     let status = response.status();
+    let replayed = response.headers().contains_key(crate::idempotency::REPLAYED_HEADER);
+    let code = response.extensions().get::<ErrorCode>().map(|code| code.0);
     let mut line = serde_json::json!({
         "level": if status.is_server_error() { "error" } else if status.is_client_error() { "warn" } else { "info" },
-        "route": route,
+        "function": named.function,
+        "vendor": named.vendor.as_str(),
+        "route": named.route,
         "status": status.as_u16(),
+        "outcome": outcome(status, code, replayed),
+        "replayed": replayed,
         "latency_ms": (started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
         "dynamodb_round_trips": round_trips,
         "request_id": request_id,
     });
-    if let Some(code) = response.extensions().get::<ErrorCode>() {
-        line["error"] = serde_json::Value::from(code.0);
+    if let Some(code) = code {
+        line["error"] = serde_json::Value::from(code);
+    }
+    if let Some(tenant) = response.extensions().get::<TenantId>() {
+        line["tenant"] = serde_json::Value::from(tenant.0.as_str());
     }
     if let Some(cause) = response.extensions().get::<ErrorCause>() {
         line["cause"] = serde_json::Value::from(cause.0.as_str());
     }
     println!("{line}");
     response
+}
+
+/// How the log line names an endpoint: its function (crate, binary), vendor and route.
+#[derive(Debug, Clone, Copy)]
+pub struct Named {
+    pub function: &'static str,
+    pub vendor: Vendor,
+    pub route: &'static str,
+}
+
+/// The caller's scope (its tenant id: public, never a secret), for the log line.
+#[derive(Debug, Clone)]
+pub struct TenantId(pub String);
+
+/// What became of a request, in one vocabulary for every vendor: `created`, `replayed`, or the domain's
+/// error code (`cap_reached`, `slug_taken`, `throttled`, `unauthenticated`, `forbidden`, `invalid`,
+/// `too_large`, `unavailable`, …).
+pub fn outcome(status: StatusCode, code: Option<&'static str>, replayed: bool) -> &'static str {
+    match (code, replayed) {
+        (_, true) => "replayed",
+        (Some(code), false) => code,
+        (None, false) if status.is_success() => "created",
+        (None, false) if status.is_server_error() => "unavailable",
+        (None, false) => "refused",
+    }
 }
 
 /// The domain error code a handler attaches to an error response, so the log line names it.
@@ -302,7 +331,7 @@ pub async fn authenticate(
     vendor: Vendor,
     secrets: &[&str],
 ) -> Result<(Authenticated, Result<Idempotency, Error>), Error> {
-    let rate_key = secrets.first().map(|s| crate::secrets::digest(s)).unwrap_or_default();
+    let rate_key = crate::rate::key_of(vendor, secrets.first().copied().unwrap_or_default());
     authenticate_metered(store, req, vendor, secrets, &rate_key, None).await
 }
 

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::lambda::{self, Call, ErrorCause, ErrorCode, Idempotency, RateLimitHeaders};
-use crate::model::NewOrg;
+use crate::model::{NewOrg, Vendor};
 use crate::rate::RateWindow;
 use crate::store::Store;
 
@@ -42,6 +42,9 @@ pub struct Minted {
 pub trait Endpoint: Sync + 'static {
     /// `METHOD /path` as the router and the log line name it.
     const ROUTE: &'static str;
+    /// The function (its crate and binary), for the log line.
+    const FUNCTION: &'static str;
+    const VENDOR: Vendor;
     /// The vendor's rate-limit headers on every metered answer; `None` where the vendor sends none.
     const RATE_LIMIT_HEADERS: Option<&'static RateLimitHeaders>;
 
@@ -101,6 +104,9 @@ pub trait Endpoint: Sync + 'static {
     /// The CORS headers every answer carries where the vendor sends them (none by default).
     fn cors(_req: &Request, _reply: &mut Response<Body>) {}
 
+    /// The caller's scope as the log line names it (a tenant id: public, stable, never a secret).
+    fn tenant(caller: &Self::Caller) -> Option<&str>;
+
     /// [`Endpoint::refuse`] with what [`refusal`] adds for the log line: how the vendor's own steps (e.g.
     /// [`Endpoint::authenticate`]) refuse a domain error.
     fn refused(ctx: &Self::Ctx, err: Error) -> Response<Body> {
@@ -110,12 +116,16 @@ pub trait Endpoint: Sync + 'static {
 
 /// The endpoint behind [`lambda::serve`]: the request id, the deadline, round trips and the log line.
 pub async fn handler<E: Endpoint>(store: &'static Store, req: Request) -> Response<Body> {
-    lambda::serve(store, E::ROUTE, req, create::<E>).await
+    lambda::serve(store, named::<E>(), req, create::<E>).await
 }
 
 /// The Lambda entry point of an endpoint: `main` is this one line.
 pub async fn run<E: Endpoint>() -> Result<(), lambda_http::Error> {
-    lambda::run(E::ROUTE, create::<E>).await
+    lambda::run(named::<E>(), create::<E>).await
+}
+
+fn named<E: Endpoint>() -> lambda::Named {
+    lambda::Named { function: E::FUNCTION, vendor: E::VENDOR, route: E::ROUTE }
 }
 
 /// One create request through every check, in the order of the module's doc; every answer, preflights
@@ -139,10 +149,15 @@ async fn checked<E: Endpoint>(store: &'static Store, req: &Request, ctx: &E::Ctx
         Err(reply) => return reply,
     };
     let rate = &found.rate;
-    lambda::metered(store, rate, E::RATE_LIMIT_HEADERS, |rate| E::too_many_requests(ctx, rate), async {
-        authorized::<E>(store, req, ctx, &found).await.unwrap_or_else(|reply| reply)
-    })
-    .await
+    let mut reply =
+        lambda::metered(store, rate, E::RATE_LIMIT_HEADERS, |rate| E::too_many_requests(ctx, rate), async {
+            authorized::<E>(store, req, ctx, &found).await.unwrap_or_else(|reply| reply)
+        })
+        .await;
+    if let Some(tenant) = E::tenant(&found.caller) {
+        reply.extensions_mut().insert(lambda::TenantId(tenant.to_owned()));
+    }
+    reply
 }
 
 async fn authorized<E: Endpoint>(

@@ -6,14 +6,20 @@
 //! that the window is not full — exact under concurrency, and no extra round trip. Requests that end before
 //! the transaction (validation errors, refusals) are charged by one write after their answer is decided.
 
+/// The rate key of a caller known by `tracker` (a secret, an OAuth client id, an address): the vendor, then
+/// the tracker's digest, so that the key names no secret and IAM can limit each function to its vendor's.
+pub fn key_of(vendor: crate::model::Vendor, tracker: &str) -> String {
+    format!("{vendor}#{}", crate::secrets::digest(tracker))
+}
+
 /// The length of a window in seconds.
 pub const WINDOW_S: i64 = 60;
 
 /// The window a request falls in, and what the caller has used of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateWindow {
-    /// What the window counts for: the digest of a credential, or another key of the caller (e.g. a
-    /// session's account); stored as `RATE#<key>`.
+    /// What the window counts for: `<vendor>#` and the digest of a credential or another tracker of the
+    /// caller ([`key_of`]), or a session's account (`clerk#<account>`); stored as `RATE#<key>`.
     pub key: String,
     /// Window number: Unix seconds / [`WINDOW_S`].
     pub window: i64,

@@ -417,7 +417,18 @@ impl Watch {
         let log = std::env::temp_dir().join(format!("orgmint-watch-{port}.log"));
         let out = std::fs::File::create(&log).unwrap();
         let child = Command::new("cargo")
-            .args(["lambda", "watch", "-A", "127.0.0.1", "-P", &port.to_string(), "--concurrency", "8"])
+            // --disable-cors: the functions answer CORS as each vendor does, not watch's own layer.
+            .args([
+                "lambda",
+                "watch",
+                "-A",
+                "127.0.0.1",
+                "-P",
+                &port.to_string(),
+                "--concurrency",
+                "8",
+                "--disable-cors",
+            ])
             .current_dir(root())
             .env("ORGMINT_TABLE", table)
             .envs(env.iter().copied())

@@ -274,7 +274,7 @@ pub fn assert_verified_by_cli(table: &str) {
 /// through one shared client would otherwise open all its connections at once, a storm production never
 /// sees.
 pub async fn warm_connections(store: &'static Store, n: usize) {
-    let primes: Vec<_> = (0..n).map(|_| tokio::spawn(store.prime())).collect();
+    let primes: Vec<_> = (0..n).map(|_| tokio::spawn(store.prime(Vendor::Devin))).collect();
     for prime in primes {
         prime.await.expect("prime");
     }

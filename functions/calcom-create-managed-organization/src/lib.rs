@@ -149,9 +149,10 @@ async fn authenticate(
             (Some(id), None, _) => (Vec::new(), format!("client:{id}")),
             _ => (Vec::new(), format!("ip:{}", lambda::source_ip(req).unwrap_or("unknown"))),
         };
-    // An API key's window is its digest's, as every vendor's; other trackers are digested too (no client
-    // id or address in a key).
-    let rate_key = secrets::digest(if tracker.is_empty() { secrets[0] } else { &tracker });
+    // An API key's window is keyed by its digest, as every vendor's; other trackers are digested too (no
+    // client id or address in a key).
+    let rate_key =
+        orgmint::rate::key_of(Vendor::Calcom, if tracker.is_empty() { secrets[0] } else { &tracker });
     let (mut found, idempotency) = lambda::authenticate_metered(
         store,
         req,
@@ -298,10 +299,16 @@ pub struct Calcom;
 
 impl Endpoint for Calcom {
     const ROUTE: &'static str = ROUTE;
+    const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
+    const VENDOR: Vendor = Vendor::Calcom;
     const RATE_LIMIT_HEADERS: Option<&'static RateLimitHeaders> = Some(&RATE_LIMIT_HEADERS);
     type Ctx = Ctx;
     type Caller = Caller;
     type Input = CreateOrganizationInput;
+
+    fn tenant(caller: &Caller) -> Option<&str> {
+        caller.unauthenticated.is_none().then_some(caller.credential.tenant.id.as_str())
+    }
 
     fn context(req: &Request, call: &Call) -> Ctx {
         Ctx { path: request_path(req), now_ms: call.now_ms, org_id: org_id(req) }

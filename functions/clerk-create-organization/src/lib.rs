@@ -144,11 +144,18 @@ pub struct Clerk;
 
 impl Endpoint for Clerk {
     const ROUTE: &'static str = ROUTE;
+    const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
+    const VENDOR: Vendor = Vendor::Clerk;
     /// Clerk sends no rate-limit headers.
     const RATE_LIMIT_HEADERS: Option<&'static RateLimitHeaders> = None;
     type Ctx = Call;
     type Caller = Session;
     type Input = CreateOrganization;
+
+    /// The user's account within the instance: the cap's scope.
+    fn tenant(session: &Session) -> Option<&str> {
+        Some(&session.account.tenant.id)
+    }
 
     fn context(_req: &Request, call: &Call) -> Call {
         call.clone()

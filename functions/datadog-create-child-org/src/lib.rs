@@ -41,11 +41,17 @@ pub struct Datadog;
 
 impl Endpoint for Datadog {
     const ROUTE: &'static str = ROUTE;
+    const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
+    const VENDOR: Vendor = Vendor::Datadog;
     const RATE_LIMIT_HEADERS: Option<&'static RateLimitHeaders> = Some(&RATE_LIMIT_HEADERS);
     type Ctx = Call;
     /// The application key's credential: its owner is the caller.
     type Caller = Credential;
     type Input = OrganizationCreateBody;
+
+    fn tenant(owner: &Credential) -> Option<&str> {
+        Some(&owner.tenant.id)
+    }
 
     fn context(_req: &Request, call: &Call) -> Call {
         call.clone()

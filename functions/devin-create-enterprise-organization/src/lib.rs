@@ -32,10 +32,16 @@ pub struct Devin;
 
 impl Endpoint for Devin {
     const ROUTE: &'static str = ROUTE;
+    const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
+    const VENDOR: Vendor = Vendor::Devin;
     const RATE_LIMIT_HEADERS: Option<&'static RateLimitHeaders> = Some(&RATE_LIMIT_HEADERS);
     type Ctx = Call;
     type Caller = Credential;
     type Input = EnterpriseOrgCreate;
+
+    fn tenant(caller: &Credential) -> Option<&str> {
+        Some(&caller.tenant.id)
+    }
 
     fn context(_req: &Request, call: &Call) -> Call {
         call.clone()

@@ -117,12 +117,13 @@ impl Store {
 
     /// Opens the connection (TCP, TLS, credentials, signing) during init, so the first request does not pay
     /// for it. Reads a key that never exists with the same `GetItem` the functions are allowed anyway.
-    pub async fn prime(&self) {
+    pub async fn prime(&self, vendor: Vendor) {
+        // A key no item has, within the vendor's partitions (the only ones its function may read).
         let _ = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", s("PRIME"))
+            .key("pk", s(format!("TENANT#{vendor}#")))
             .key("sk", s("PRIME"))
             .send()
             .await;

@@ -286,8 +286,10 @@ pub(super) fn tenant_from_item(item: &Item) -> Result<Tenant, Error> {
     })
 }
 
-pub(super) fn credential_key(digest: &str) -> Item {
-    Item::from([("pk".to_owned(), s(format!("CRED#{digest}"))), ("sk".to_owned(), s("CRED"))])
+/// A credential of `vendor`, under the digest of its secret: the vendor leads the key, which IAM limits each
+/// function to.
+pub(super) fn credential_key(vendor: Vendor, digest: &str) -> Item {
+    Item::from([("pk".to_owned(), s(format!("CRED#{vendor}#{digest}"))), ("sk".to_owned(), s("CRED"))])
 }
 
 pub(super) fn credential_item(new: &NewCredential, org_id: Option<&str>) -> Item {
@@ -308,7 +310,7 @@ pub(super) fn credential_item(new: &NewCredential, org_id: Option<&str>) -> Item
         public_id: c.public_id.as_deref().map(Cow::Borrowed),
         org_id: org_id.map(Cow::Borrowed),
     };
-    item_of(credential_key(&new.digest), "credential", &row)
+    item_of(credential_key(c.tenant.vendor, &new.digest), "credential", &row)
 }
 
 /// The credential stored as `item`, and the org whose create minted it (if any).

@@ -9,12 +9,15 @@
 //! | organization | `TENANT#<vendor>#<tenant>` | `ORG#<org id>` |
 //! | slug claim | `TENANT#<vendor>#<slug scope>` | `SLUG#<slug>` |
 //! | membership | `ORG#<vendor>#<org id>` | `MEMBER#<principal>` |
-//! | credential | `CRED#<sha-256 of the secret>` | `CRED` |
-//! | rate window of a credential | `RATE#<sha-256 of the secret>` | `W#<minute number>` |
-//! | rate window of another key (e.g. a session's account) | `RATE#<key>` | `W#<minute number>` |
-//! | block of a rate key after a refusal (Cal.com) | `RATE#<key>` | `BLOCK` |
+//! | credential | `CRED#<vendor>#<sha-256 of the secret>` | `CRED` |
+//! | rate window of a credential or another tracker ([`crate::rate::key_of`]) | `RATE#<vendor>#<sha-256>` | `W#<minute number>` |
+//! | rate window of a session's account (Clerk) | `RATE#clerk#<account>` | `W#<minute number>` |
+//! | block of a rate key after a refusal (Cal.com) | `RATE#<vendor>#<sha-256>` | `BLOCK` |
 //! | a tenant's secret (e.g. a signing key) | `SECRET#<vendor>#<tenant>` | `SECRET#<name>` |
-//! | idempotency record (TTL 24 h) | `IDEM#<record id>` | `IDEM` |
+//! | idempotency record (TTL 24 h) | `IDEM#<vendor>#<record id>` | `IDEM` |
+//!
+//! Every partition key starts with its kind and the vendor: IAM limits each function to its vendor's
+//! partitions (`dynamodb:LeadingKeys`, infra/template.yaml).
 //!
 //! The slug scope is the tenant unless the create names a wider one ([`NewOrg::slug_scope`]). Secrets
 //! live in a partition of their own, which request paths never read (IAM can deny `SECRET#*` leading keys

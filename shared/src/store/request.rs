@@ -25,7 +25,7 @@ impl Store {
         secrets: &[&str],
         idempotency: Option<&IdempotencyKey>,
     ) -> Result<Authenticated, Error> {
-        let rate_key = secrets.first().map(|s| crate::secrets::digest(s)).unwrap_or_default();
+        let rate_key = rate::key_of(vendor, secrets.first().copied().unwrap_or_default());
         self.authenticate_metered(vendor, secrets, &rate_key, false, idempotency).await
     }
 
@@ -45,7 +45,7 @@ impl Store {
         let window = now_s.div_euclid(rate::WINDOW_S);
         let mut keys: Vec<Item> = Vec::new();
         for digest in &digests {
-            let key = credential_key(digest);
+            let key = credential_key(vendor, digest);
             // BatchGetItem refuses the same key twice.
             if !keys.contains(&key) {
                 keys.push(key);
@@ -68,8 +68,8 @@ impl Store {
         let credentials: Vec<Result<Credential, Error>> = digests
             .iter()
             .map(|digest| {
-                let item =
-                    item(&credential_key(digest)).ok_or(Error::Unauthenticated(AuthFailure::Unknown))?;
+                let item = item(&credential_key(vendor, digest))
+                    .ok_or(Error::Unauthenticated(AuthFailure::Unknown))?;
                 let (credential, _) = credential_from_item(item)?;
                 if credential.tenant.vendor != vendor {
                     return Err(Error::Unauthenticated(AuthFailure::Unknown));

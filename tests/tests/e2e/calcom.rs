@@ -853,8 +853,9 @@ async fn the_throttler_counts_addresses_and_blocks_for_sixty_seconds() {
     assert_eq!(create(store, &m, r#"{"name":"one"}"#).await.0, StatusCode::CREATED);
     let (status, _) = create(store, &m, r#"{"name":"two"}"#).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-    let until =
-        blocked_until(store, &secrets::digest(&m.auth[7..])).await.expect("the refusal stored a block");
+    let until = blocked_until(store, &orgmint::rate::key_of(Vendor::Calcom, &m.auth[7..]))
+        .await
+        .expect("the refusal stored a block");
     let now = clock::now_ms() / 1000;
     assert!((now + 55..=now + 60).contains(&until), "blocked for 60 s from the refusal: {until} at {now}");
     assert_eq!(store.count_orgs(&m.tenant).await.unwrap(), 1);

@@ -8,7 +8,7 @@ use std::time::Instant;
 use orgmint_tests::{
     envelope_problem, heavy, http, http_bytes, log_lines, orgmint, orgmint_binary, root, store, Watch,
 };
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// `orgmint tenant show` agrees: the cap, and the counter equal to the organizations stored.
 fn assert_tenant(table: &str, vendor: &str, tenant: &str, user: Option<&str>, cap: u64, orgs: u64) {
@@ -126,6 +126,24 @@ async fn devin_over_http_through_cargo_lambda_watch() {
         "{created:?}"
     );
     assert!(lines.iter().filter(|l| l["status"] == 403).all(|l| l["error"] == "cap_reached"));
+    // Every line names the function, the vendor, the caller's tenant and the outcome in one vocabulary.
+    let tenant_id = tenant["tenant"].as_str().unwrap();
+    for line in &lines {
+        assert_eq!(
+            (&line["function"], &line["vendor"], &line["tenant"], &line["replayed"]),
+            (
+                &json!("devin-create-enterprise-organization"),
+                &json!("devin"),
+                &json!(tenant_id),
+                &json!(false)
+            ),
+            "{line}"
+        );
+    }
+    let outcomes: Vec<&str> = lines.iter().map(|l| l["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes.iter().filter(|o| **o == "created").count(), 5, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| **o == "cap_reached").count(), 8, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| **o == "invalid").count(), 1, "{outcomes:?}");
     let secret = tenant["headers"]["Authorization"].as_str().unwrap().trim_start_matches("Bearer ");
     assert!(!log.contains(secret), "a secret reached the log");
 

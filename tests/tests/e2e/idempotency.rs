@@ -315,6 +315,11 @@ async fn retries_over_http_replay_for_every_vendor() {
         assert_eq!((again_status, &again), (status, &first), "{vendor}");
         assert!(again_headers.iter().any(|(k, v)| k == "idempotent-replayed" && v == "true"), "{vendor}");
     }
-    drop(watch);
+    // The log says which answers were replays: one per vendor, in the same vocabulary.
+    let log = watch.stop();
+    let lines = orgmint_tests::log_lines(&log, None);
+    let replays: Vec<&Value> = lines.iter().filter(|l| l["replayed"] == true).collect();
+    assert_eq!(replays.len(), tenants.len(), "{log}");
+    assert!(replays.iter().all(|l| l["outcome"] == "replayed" && l["tenant"].is_string()), "{replays:?}");
     assert_eq!(orgmint(&table, &["verify", "--json"])["ok"], true);
 }
