@@ -10,7 +10,8 @@ It fails when the template and the workspace disagree:
 - every function is provided.al2023 / arm64 / bootstrap / rust-cargolambda from the workspace root (set in
   Globals or on the function), reads ORGMINT_TABLE = the table, has
   a role and a log group with retention of the template (set in Globals or on the function), and alarms on
-  its Errors and Throttles (alone or in an alarm's metric math);
+  its Errors and Throttles (alone or in an alarm's metric math) and on its own CapReached, Latency and
+  ServerErrors (the EMF namespace of shared/src/telemetry.rs, dimension function);
 - the DynamoDB actions a role allows, from every policy it has (inline, the template's managed policies,
   any policy naming the role; no policy from outside the template), are exactly the ones its functions'
   code performs, limited to the leading keys `<PREFIX>#${aws:PrincipalTag/orgmint-vendor}#*` of every key
@@ -67,6 +68,8 @@ SECRET_KEYS = "SECRET#*"
 # Every other partition key starts with `<PREFIX>#<vendor>#`: each function's role carries its vendor in this
 # tag, and the shared policy limits the leading keys to that vendor's by `${aws:PrincipalTag/...}`.
 VENDOR_TAG = "orgmint-vendor"
+# The functions' own metrics (shared/src/telemetry.rs) that an alarm must watch for every function.
+EMF_ALARMED = ("CapReached", "Latency", "ServerErrors")
 VENDOR = re.compile(r"const VENDOR: Vendor = Vendor::(\w+);")
 # Partition keys as the store formats them: `("pk", s(format!("CRED#…")))`, `.key("pk", s(format!(…)))`, and
 # the `fn …_pk(…) -> String { format!("TENANT#…") }` helpers.
@@ -118,7 +121,9 @@ def load_inputs():
     }
     # The partition-key prefixes the store formats (`TENANT#{…}`, `CRED#{…}`, …), secrets aside.
     key_prefixes = sorted({a or b for a, b in KEY_PREFIX.findall(store)} - {SECRET_KEYS.split("#")[0]})
-    code = {"shared_fns": shared_fns, "crate_src": crate_src, "key_prefixes": key_prefixes}
+    namespace = re.search(r'pub const NAMESPACE: &str = "([^"]+)"', (ROOT / "shared/src/telemetry.rs").read_text())
+    code = {"shared_fns": shared_fns, "crate_src": crate_src, "key_prefixes": key_prefixes,
+            "namespace": namespace and namespace.group(1)}
     return template, cargo, crates, store, code
 
 
@@ -279,6 +284,15 @@ def check(template, cargo, crates, store, code):
                 return True
         return False
 
+    def alarmed_emf(binary, metric):
+        """Whether an alarm watches the function's own `metric` (its EMF namespace, dimension function)."""
+        return any(
+            m.get("MetricStat", {}).get("Metric", {}).get("Namespace") == code["namespace"]
+            and m["MetricStat"]["Metric"].get("MetricName") == metric
+            and {"Name": "function", "Value": binary} in m["MetricStat"]["Metric"].get("Dimensions", [])
+            for a in alarms for m in a.get("Properties", {}).get("Metrics", [])
+        )
+
     # ---- functions and what they build
     binary_of, role_of = {}, {}
     for lid, fn in functions.items():
@@ -319,6 +333,9 @@ def check(template, cargo, crates, store, code):
         for metric in ("Errors", "Throttles"):
             if not alarmed(lid, metric):
                 err(f"{lid}: no alarm watches its AWS/Lambda {metric}")
+        for metric in EMF_ALARMED:
+            if not alarmed_emf(binary, metric):
+                err(f"{lid}: no alarm watches its own {code['namespace']} {metric} (dimension function={binary})")
 
     # ---- each role: from all its policies, exactly the DynamoDB actions its functions' code performs
     for role_id in sorted({r for r in role_of.values() if resources.get(r, {}).get("Type") == "AWS::IAM::Role"}):
@@ -456,6 +473,7 @@ def self_test(template, cargo, crates, store, code):
         "drop_event": lambda t, c, k, s: t["Resources"][fn_id]["Properties"].update(Events={}),
         "wider_leading_keys": lambda t, c, k, s: next(st for st in shared(t) if st["Effect"] == "Allow" and "Condition" in st)["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"].pop(),
         "wrong_vendor_tag": lambda t, c, k, s: role(t)["Tags"][0].update(Value="other"),
+        "unwatched_latency": lambda t, c, k, s: t["Resources"]["LatencyP99Alarm"]["Properties"]["Metrics"].pop(),
         "unwatched_function": lambda t, c, k, s: [a["Properties"]["Metrics"].pop() for a in t["Resources"].values()
                                                    if a["Type"] == "AWS::CloudWatch::Alarm" and "Lambda" in str(a)],
         "wider_role": lambda t, c, k, s: role(t).setdefault("Policies", []).append({"PolicyName": "more", "PolicyDocument": {"Statement": [scan]}}),

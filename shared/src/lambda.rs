@@ -55,6 +55,7 @@ where
     F: Future<Output = Response<Body>> + Send + 'static,
 {
     init_tracing();
+    let metrics = init_metrics(named);
     // The store lives as long as the execution environment; leaking it gives handlers a plain reference.
     let store: &'static Store = Box::leak(Box::new(Store::from_env().await));
     store.prime(named.vendor).await;
@@ -62,9 +63,27 @@ where
     // that many invocations at once share the store. Each request keeps its own state (the round-trip
     // count is task-local), so the handlers need nothing more.
     lambda_http::run_concurrent(lambda_http::service_fn(move |req: Request| async move {
-        Ok::<_, std::convert::Infallible>(serve(store, named, req, handler).await)
+        let response = serve(store, named, req, handler).await;
+        // One EMF document per request, after its log line (CloudWatch turns it into the metrics).
+        if let Some(metrics) = metrics {
+            let _ = metrics.flush(std::io::stdout().lock());
+        }
+        Ok::<_, std::convert::Infallible>(response)
     }))
     .await
+}
+
+/// The Embedded Metric Format recorder behind [`crate::telemetry`], dimensioned by function and vendor;
+/// `None` (metrics off, the function serves on) if it cannot be installed.
+fn init_metrics(named: Named) -> Option<&'static metrics_cloudwatch_embedded::Collector> {
+    let collector = metrics_cloudwatch_embedded::Builder::new()
+        .cloudwatch_namespace(crate::telemetry::NAMESPACE)
+        .with_dimension("function", named.function)
+        .with_dimension("vendor", named.vendor.as_str())
+        .init()
+        .ok()?;
+    crate::telemetry::describe();
+    Some(collector)
 }
 
 /// A `tracing` subscriber for what the runtime itself reports (an event it cannot parse, a handler that
@@ -122,6 +141,11 @@ where
     if let Some(tenant) = response.extensions().get::<TenantId>() {
         line["tenant"] = serde_json::Value::from(tenant.0.as_str());
     }
+    crate::telemetry::request(
+        line["outcome"].as_str().unwrap_or_default(),
+        status.is_server_error(),
+        line["latency_ms"].as_f64().unwrap_or_default(),
+    );
     if let Some(cause) = response.extensions().get::<ErrorCause>() {
         line["cause"] = serde_json::Value::from(cause.0.as_str());
     }

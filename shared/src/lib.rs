@@ -28,6 +28,7 @@ pub mod round_trips;
 pub mod secrets;
 pub mod slug;
 pub mod store;
+pub mod telemetry;
 pub mod verify;
 
 pub use error::{AuthFailure, Denied, Error, IdempotencyProblem};

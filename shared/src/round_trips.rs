@@ -4,9 +4,14 @@
 use std::cell::Cell;
 use std::future::Future;
 
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use std::time::Instant;
+
+use aws_sdk_dynamodb::config::interceptors::{
+    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
+use aws_smithy_types::config_bag::{Storable, StoreReplace};
 
 tokio::task_local! {
     static ROUND_TRIPS: Cell<u32>;
@@ -25,7 +30,16 @@ pub async fn counted<F: Future>(fut: F) -> (F::Output, u32) {
     (out, n)
 }
 
-/// The SDK interceptor behind [`counted`]; installed on every client the store builds.
+/// When the current attempt was handed to the transport, for its latency.
+#[derive(Debug, Clone)]
+struct Sent(Instant);
+
+impl Storable for Sent {
+    type Storer = StoreReplace<Self>;
+}
+
+/// The SDK interceptor behind [`counted`], and the timer of every attempt's latency
+/// ([`crate::telemetry::dynamodb_latency`]); installed on every client the store builds.
 #[derive(Debug, Default)]
 pub struct RoundTripCounter;
 
@@ -38,10 +52,23 @@ impl Intercept for RoundTripCounter {
         &self,
         _context: &BeforeTransmitInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         // Outside `counted` (the CLI, init) there is nothing to count into.
         let _ = ROUND_TRIPS.try_with(|n| n.set(n.get() + 1));
+        cfg.interceptor_state().store_put(Sent(Instant::now()));
+        Ok(())
+    }
+
+    fn read_before_deserialization(
+        &self,
+        _context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(Sent(at)) = cfg.load::<Sent>() {
+            crate::telemetry::dynamodb_latency(at.elapsed().as_secs_f64() * 1000.0);
+        }
         Ok(())
     }
 }

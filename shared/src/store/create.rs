@@ -127,6 +127,7 @@ impl Store {
                 Retry::No(err) => return Err(err),
                 Retry::Twin(record) => return Ok(Some(record)),
                 Retry::Conflict if attempt < CONFLICT_ATTEMPTS && started.elapsed() < CONFLICT_DEADLINE => {
+                    crate::telemetry::conflict_retried();
                     tokio::time::sleep(jittered_backoff(attempt)).await;
                 }
                 Retry::Conflict => {

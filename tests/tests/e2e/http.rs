@@ -147,6 +147,31 @@ async fn devin_over_http_through_cargo_lambda_watch() {
     let secret = tenant["headers"]["Authorization"].as_str().unwrap().trim_start_matches("Bearer ");
     assert!(!log.contains(secret), "a secret reached the log");
 
+    // CloudWatch Embedded Metric Format after each request: namespace orgmint, dimensions function and
+    // vendor only (no tenant), counters that add up to what was served, DynamoDB and request latencies.
+    let emf: Vec<Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l.trim()).ok())
+        .filter(|v| v.get("_aws").is_some())
+        .collect();
+    assert!(!emf.is_empty(), "no EMF document in {log}");
+    for doc in &emf {
+        let declared = &doc["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(
+            (&declared["Namespace"], &declared["Dimensions"]),
+            (&json!("orgmint"), &json!([["function", "vendor"]]))
+        );
+        assert_eq!(
+            (&doc["function"], &doc["vendor"]),
+            (&json!("devin-create-enterprise-organization"), &json!("devin"))
+        );
+        assert!(doc.get("tenant").is_none(), "{doc}");
+    }
+    let total = |name: &str| emf.iter().filter_map(|d| d[name].as_f64()).sum::<f64>();
+    assert_eq!((total("Creates"), total("CapReached")), (5.0, 8.0));
+    assert!(emf.iter().any(|d| d["DynamoDbLatency"].is_number() || d["DynamoDbLatency"].is_array()));
+    assert!(emf.iter().any(|d| d["Latency"].is_number() || d["Latency"].is_array()));
+
     assert_tenant(&table, "devin", tenant["tenant"].as_str().unwrap(), None, 5, 5);
     assert_verified(&table);
 }
