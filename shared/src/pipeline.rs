@@ -1,6 +1,7 @@
-//! The one create pipeline every vendor's endpoint runs: the order of the checks, metering, idempotency,
+//! The one pipeline every vendor's endpoint runs: the order of the checks, metering, idempotency,
 //! throttling and retries live here once; each vendor's crate implements [`Endpoint`] with its dialect
-//! only (where its credentials are, what its roles allow, how its body reads, what it answers, and its
+//! only (a create also [`Mints`], and its [`Endpoint::act`] is [`create_org`]; reads, updates and deletes
+//! act on the store themselves) (where its credentials are, what its roles allow, how its body reads, what it answers, and its
 //! error envelope).
 //!
 //! Order: header sizes (431) → authentication, with the rate window and the `Idempotency-Key` record in
@@ -73,21 +74,15 @@ pub trait Endpoint: Sync + 'static {
     /// The body, within [`lambda::MAX_BODY_BYTES`], of a content type the vendor reads, valid.
     fn parse(req: &Request, ctx: &Self::Ctx) -> Result<Self::Input, Response<Body>>;
 
-    /// The organization to write and the answer to give, with fresh ids and secrets (`attempt` counts from
-    /// 1: a retry after [`Endpoint::retry`] said so mints again).
-    fn mint(
+    /// What the endpoint does once the caller may and the body is valid: for a create, [`create_org`] (the
+    /// one transaction, minted again after a collision); a read, an update or a delete does its own store
+    /// work. `Err` is a refusal already in the vendor's envelope.
+    fn act(
+        store: &Store,
         ctx: &Self::Ctx,
-        caller: &Self::Caller,
-        input: &Self::Input,
-        rate: &RateWindow,
-        attempt: u32,
-    ) -> Minted;
-
-    /// Whether a create refused with `err` is minted and tried again. Nothing was written. By default a
-    /// fresh id that already exists is drawn again, once.
-    fn retry(err: &Error, attempt: u32, _input: &Self::Input) -> bool {
-        matches!(err, Error::IdCollision) && attempt < 2
-    }
+        found: &Authenticated<Self::Caller>,
+        input: Self::Input,
+    ) -> impl Future<Output = Result<Response<Body>, Response<Body>>> + Send;
 
     /// 429: the caller's window is full (`lambda::throttled` completes it).
     fn too_many_requests(ctx: &Self::Ctx, rate: &RateWindow) -> Response<Body>;
@@ -111,6 +106,25 @@ pub trait Endpoint: Sync + 'static {
     /// [`Endpoint::authenticate`]) refuse a domain error.
     fn refused(ctx: &Self::Ctx, err: Error) -> Response<Body> {
         refusal::<Self>(ctx, err)
+    }
+}
+
+/// An endpoint that creates an organization: what [`create_org`] needs besides the [`Endpoint`].
+pub trait Mints: Endpoint {
+    /// The organization to write and the answer to give, with fresh ids and secrets (`attempt` counts from
+    /// 1: a retry after [`Endpoint::retry`] said so mints again).
+    fn mint(
+        ctx: &Self::Ctx,
+        caller: &Self::Caller,
+        input: &Self::Input,
+        rate: &RateWindow,
+        attempt: u32,
+    ) -> Minted;
+
+    /// Whether a create refused with `err` is minted and tried again. Nothing was written. By default a
+    /// fresh id that already exists is drawn again, once.
+    fn retry(err: &Error, attempt: u32, _input: &Self::Input) -> bool {
+        matches!(err, Error::IdCollision) && attempt < 2
     }
 }
 
@@ -166,24 +180,33 @@ async fn authorized<E: Endpoint>(
     ctx: &E::Ctx,
     found: &Authenticated<E::Caller>,
 ) -> Result<Response<Body>, Response<Body>> {
-    let caller = &found.caller;
-    let refuse = |err: Error| refusal::<E>(ctx, err);
-    E::authorize(req, ctx, caller)?;
+    E::authorize(req, ctx, &found.caller)?;
     if let Some(replay) = found.idempotency.replay() {
-        return replay.map_err(refuse);
+        return replay.map_err(|err| refusal::<E>(ctx, err));
     }
     let input = E::parse(req, ctx)?;
+    E::act(store, ctx, found, input).await
+}
+
+/// A create's [`Endpoint::act`]: the organization minted, written in one transaction (minted again when
+/// [`Mints::retry`] says so), and the vendor's answer, or its refusal.
+pub async fn create_org<E: Mints>(
+    store: &Store,
+    ctx: &E::Ctx,
+    found: &Authenticated<E::Caller>,
+    input: E::Input,
+) -> Result<Response<Body>, Response<Body>> {
     let key = found.idempotency.key.as_ref();
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let Minted { new, status, answer } = E::mint(ctx, caller, &input, &found.rate, attempt);
+        let Minted { new, status, answer } = E::mint(ctx, &found.caller, &input, &found.rate, attempt);
         match lambda::create_once(store, new, key, status, &answer).await {
             Ok(reply) => return Ok(reply),
             Err(err) if E::retry(&err, attempt, &input) => continue,
             // The transaction found the window full (a concurrent request filled it since authentication).
             Err(Error::Throttled { .. }) => return Err(E::too_many_requests(ctx, &found.rate)),
-            Err(err) => return Err(refuse(err)),
+            Err(err) => return Err(refusal::<E>(ctx, err)),
         }
     }
 }

@@ -17,7 +17,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use std::future::Future;
 
 use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateLimitHeaders};
-use orgmint::pipeline::{self, Authenticated, Endpoint, Minted};
+use orgmint::pipeline::{self, Authenticated, Endpoint, Minted, Mints};
 use orgmint::{
     ids, secrets, AuthFailure, Credential, Denied, Error, Member, NewCredential, NewOrg, Org, RateWindow,
     Store, TenantRef, Vendor,
@@ -356,6 +356,46 @@ impl Endpoint for Calcom {
         })
     }
 
+    fn too_many_requests(ctx: &Ctx, _rate: &RateWindow) -> Response<Body> {
+        too_many_requests(ctx)
+    }
+
+    /// NestJS's `enableCors()` with the `cors` package's defaults: any origin, its methods, the requested
+    /// headers reflected, 204.
+    fn preflight(req: &Request, _ctx: &Ctx) -> Option<Response<Body>> {
+        (req.method() == Method::OPTIONS).then(|| {
+            let mut reply = Response::builder()
+                .status(StatusCode::NO_CONTENT)
+                .header("access-control-allow-methods", "GET,HEAD,PUT,PATCH,POST,DELETE")
+                .header("vary", "Access-Control-Request-Headers")
+                .header("content-length", "0");
+            if let Some(requested) = req.headers().get("access-control-request-headers") {
+                reply = reply.header("access-control-allow-headers", requested);
+            }
+            reply.body(Body::Empty).expect("static headers and a reflected header value")
+        })
+    }
+
+    /// Every answer may be read by any origin, as Cal.com's API v2 answers browsers.
+    fn cors(_req: &Request, reply: &mut Response<Body>) {
+        reply.headers_mut().insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    }
+
+    fn refuse(ctx: &Ctx, err: Error) -> Response<Body> {
+        domain_error(err, ctx)
+    }
+
+    fn act(
+        store: &Store,
+        ctx: &Self::Ctx,
+        found: &Authenticated<Self::Caller>,
+        input: Self::Input,
+    ) -> impl Future<Output = Result<Response<Body>, Response<Body>>> + Send {
+        pipeline::create_org::<Self>(store, ctx, found, input)
+    }
+}
+
+impl Mints for Calcom {
     /// The id is drawn without reading the table: the transaction proves it unique (the child tenant's key
     /// `TENANT#calcom#<id>` is global and put with `attribute_not_exists`). 31 random bits collide among
     /// tens of thousands of organizations: the pipeline mints again, up to three times in all.
@@ -422,35 +462,6 @@ impl Endpoint for Calcom {
 
     fn retry(err: &Error, attempt: u32, _input: &CreateOrganizationInput) -> bool {
         matches!(err, Error::IdCollision) && attempt < 3
-    }
-
-    fn too_many_requests(ctx: &Ctx, _rate: &RateWindow) -> Response<Body> {
-        too_many_requests(ctx)
-    }
-
-    /// NestJS's `enableCors()` with the `cors` package's defaults: any origin, its methods, the requested
-    /// headers reflected, 204.
-    fn preflight(req: &Request, _ctx: &Ctx) -> Option<Response<Body>> {
-        (req.method() == Method::OPTIONS).then(|| {
-            let mut reply = Response::builder()
-                .status(StatusCode::NO_CONTENT)
-                .header("access-control-allow-methods", "GET,HEAD,PUT,PATCH,POST,DELETE")
-                .header("vary", "Access-Control-Request-Headers")
-                .header("content-length", "0");
-            if let Some(requested) = req.headers().get("access-control-request-headers") {
-                reply = reply.header("access-control-allow-headers", requested);
-            }
-            reply.body(Body::Empty).expect("static headers and a reflected header value")
-        })
-    }
-
-    /// Every answer may be read by any origin, as Cal.com's API v2 answers browsers.
-    fn cors(_req: &Request, reply: &mut Response<Body>) {
-        reply.headers_mut().insert("access-control-allow-origin", HeaderValue::from_static("*"));
-    }
-
-    fn refuse(ctx: &Ctx, err: Error) -> Response<Body> {
-        domain_error(err, ctx)
     }
 }
 

@@ -15,7 +15,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use std::future::Future;
 
 use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, Idempotency, RateLimitHeaders};
-use orgmint::pipeline::{self, Authenticated, Endpoint, Minted};
+use orgmint::pipeline::{self, Authenticated, Endpoint, Minted, Mints};
 use orgmint::{ids, Denied, Error, Member, NewOrg, Org, RateWindow, Store, Tenant, TenantRef, Vendor};
 use serde_json::{json, Value};
 
@@ -203,6 +203,25 @@ impl Endpoint for Clerk {
         })
     }
 
+    fn too_many_requests(call: &Call, rate: &RateWindow) -> Response<Body> {
+        too_many_requests(call, rate)
+    }
+
+    fn refuse(call: &Call, err: Error) -> Response<Body> {
+        domain_error(call, err)
+    }
+
+    fn act(
+        store: &Store,
+        ctx: &Self::Ctx,
+        found: &Authenticated<Self::Caller>,
+        input: Self::Input,
+    ) -> impl Future<Output = Result<Response<Body>, Response<Body>>> + Send {
+        pipeline::create_org::<Self>(store, ctx, found, input)
+    }
+}
+
+impl Mints for Clerk {
     /// The slug as sent; else derived from the name, and from the second attempt on (a derived slug that
     /// was taken) with a random suffix.
     fn mint(
@@ -266,14 +285,6 @@ impl Endpoint for Clerk {
             Error::IdCollision => attempt < 2,
             _ => false,
         }
-    }
-
-    fn too_many_requests(call: &Call, rate: &RateWindow) -> Response<Body> {
-        too_many_requests(call, rate)
-    }
-
-    fn refuse(call: &Call, err: Error) -> Response<Body> {
-        domain_error(call, err)
     }
 }
 

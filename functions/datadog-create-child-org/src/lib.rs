@@ -4,10 +4,12 @@
 
 mod validate;
 
+use std::future::Future;
+
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateLimitHeaders};
-use orgmint::pipeline::{self, Authenticated, Endpoint, Minted};
+use orgmint::pipeline::{self, Authenticated, Endpoint, Minted, Mints};
 use orgmint::{
     ids, secrets, Credential, Error, Member, NewCredential, NewOrg, Org, RateWindow, Store, TenantRef, Vendor,
 };
@@ -123,6 +125,25 @@ impl Endpoint for Datadog {
             .map_err(|problems| with_code(all_errors(StatusCode::BAD_REQUEST, &problems), "invalid"))
     }
 
+    fn too_many_requests(_call: &Call, rate: &RateWindow) -> Response<Body> {
+        too_many_requests(rate)
+    }
+
+    fn refuse(_call: &Call, err: Error) -> Response<Body> {
+        domain_error(err)
+    }
+
+    fn act(
+        store: &Store,
+        ctx: &Self::Ctx,
+        found: &Authenticated<Self::Caller>,
+        input: Self::Input,
+    ) -> impl Future<Output = Result<Response<Body>, Response<Body>>> + Send {
+        pipeline::create_org::<Self>(store, ctx, found, input)
+    }
+}
+
+impl Mints for Datadog {
     fn mint(
         call: &Call,
         owner: &Credential,
@@ -220,14 +241,6 @@ impl Endpoint for Datadog {
             idempotency: None,
         };
         Minted { new, status: StatusCode::OK, answer: created }
-    }
-
-    fn too_many_requests(_call: &Call, rate: &RateWindow) -> Response<Body> {
-        too_many_requests(rate)
-    }
-
-    fn refuse(_call: &Call, err: Error) -> Response<Body> {
-        domain_error(err)
     }
 }
 

@@ -3,10 +3,12 @@
 
 mod validate;
 
+use std::future::Future;
+
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateLimitHeaders};
-use orgmint::pipeline::{self, Authenticated, Endpoint, Minted};
+use orgmint::pipeline::{self, Authenticated, Endpoint, Minted, Mints};
 use orgmint::{AuthFailure, Credential, Error, Member, NewOrg, Org, RateWindow, Store, Vendor};
 use serde_json::{json, Value};
 
@@ -99,6 +101,25 @@ impl Endpoint for Devin {
         validate(bytes).map_err(validation_error)
     }
 
+    fn too_many_requests(_call: &Call, rate: &RateWindow) -> Response<Body> {
+        too_many_requests(rate)
+    }
+
+    fn refuse(_call: &Call, err: Error) -> Response<Body> {
+        domain_error(err)
+    }
+
+    fn act(
+        store: &Store,
+        ctx: &Self::Ctx,
+        found: &Authenticated<Self::Caller>,
+        input: Self::Input,
+    ) -> impl Future<Output = Result<Response<Body>, Response<Body>>> + Send {
+        pipeline::create_org::<Self>(store, ctx, found, input)
+    }
+}
+
+impl Mints for Devin {
     fn mint(
         call: &Call,
         caller: &Credential,
@@ -139,14 +160,6 @@ impl Endpoint for Devin {
             idempotency: None,
         };
         Minted { new, status: StatusCode::OK, answer }
-    }
-
-    fn too_many_requests(_call: &Call, rate: &RateWindow) -> Response<Body> {
-        too_many_requests(rate)
-    }
-
-    fn refuse(_call: &Call, err: Error) -> Response<Body> {
-        domain_error(err)
     }
 }
 

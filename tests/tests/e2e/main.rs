@@ -18,6 +18,7 @@ mod http;
 mod idempotency;
 mod limits;
 mod load;
+mod pipeline;
 mod schemathesis;
 mod security;
 mod store;
