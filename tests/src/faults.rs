@@ -169,7 +169,12 @@ impl DynamoDbLocal {
         self.stop();
         let jar_dir = jar_dir();
         let log = std::fs::File::create(self.dir.join("dynamodb-local.log")).unwrap();
-        let child = Command::new("java")
+        let mut java = Command::new("java");
+        // As scripts/lib.sh starts it: bound to loopback by its shim, when the script built one.
+        if let Ok(shim) = std::env::var("ORGMINT_LOOPBACK_SHIM") {
+            java.env("LD_PRELOAD", shim).arg("-Djava.net.preferIPv4Stack=true");
+        }
+        let child = java
             .arg(format!("-Djava.library.path={}", jar_dir.join("DynamoDBLocal_lib").display()))
             .arg("-jar")
             .arg(jar_dir.join("DynamoDBLocal.jar"))

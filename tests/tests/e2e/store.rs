@@ -308,3 +308,27 @@ async fn a_stored_item_missing_an_attribute_is_corrupt() {
         other => panic!("expected a corrupt item, got {other:?}"),
     }
 }
+
+/// DynamoDB Local (started by `make test` and `make dev` through scripts/bind-loopback.c) answers on
+/// 127.0.0.1 and refuses connections to this machine's other addresses: nothing outside the machine reaches it.
+#[test]
+fn dynamodb_local_listens_on_loopback_only() {
+    use std::net::{IpAddr, SocketAddr, TcpStream};
+    use std::time::Duration;
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect("make test sets the endpoint");
+    let port: u16 = endpoint.rsplit(':').next().and_then(|p| p.trim_end_matches('/').parse().ok()).unwrap();
+    let connect = |ip: IpAddr| TcpStream::connect_timeout(&SocketAddr::new(ip, port), Duration::from_secs(2));
+    assert!(connect(IpAddr::from([127, 0, 0, 1])).is_ok(), "DynamoDB Local does not answer on loopback");
+    let hostname = std::process::Command::new("hostname").arg("-I").output().expect("hostname -I");
+    let others: Vec<IpAddr> = String::from_utf8_lossy(&hostname.stdout)
+        .split_whitespace()
+        .filter_map(|a| a.parse().ok())
+        .filter(|ip: &IpAddr| !ip.is_loopback())
+        .collect();
+    if others.is_empty() {
+        eprintln!("this machine has no address but loopback: nothing else to try");
+    }
+    for ip in others {
+        assert!(connect(ip).is_err(), "DynamoDB Local answers on {ip}:{port}, beyond this machine");
+    }
+}
