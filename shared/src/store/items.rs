@@ -169,11 +169,7 @@ pub(super) fn live_record(
     now_s: i64,
 ) -> Result<Option<IdempotencyRecord>, Error> {
     let Some(key) = key else { return Ok(None) };
-    let pk = format!("IDEM#{}", key.id);
-    let Some(item) = found.iter().find(|i| matches!(i.get("pk"), Some(AttributeValue::S(v)) if *v == pk))
-    else {
-        return Ok(None);
-    };
+    let Some(item) = found_item(found, &idempotency_key(key)) else { return Ok(None) };
     let record = record_from_item(&key.id, item)?;
     Ok((record.expires_s > now_s).then_some(record))
 }
@@ -284,12 +280,6 @@ pub(super) fn tenant_from_item(item: &Item) -> Result<Tenant, Error> {
         attributes: row.attributes.into_owned(),
         created_ms: row.created_ms,
     })
-}
-
-/// A credential of `vendor`, under the digest of its secret: the vendor leads the key, which IAM limits each
-/// function to.
-pub(super) fn credential_key(vendor: Vendor, digest: &str) -> Item {
-    Item::from([("pk".to_owned(), s(format!("CRED#{vendor}#{digest}"))), ("sk".to_owned(), s("CRED"))])
 }
 
 pub(super) fn credential_item(new: &NewCredential, org_id: Option<&str>) -> Item {

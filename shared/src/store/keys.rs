@@ -21,12 +21,44 @@ pub(super) fn tenant_key(tenant: &TenantRef) -> Item {
     Item::from([("pk".to_owned(), s(tenant_pk(tenant))), ("sk".to_owned(), s("TENANT"))])
 }
 
+/// The partition of an organization's memberships.
+pub(super) fn org_pk(vendor: Vendor, org_id: &str) -> String {
+    format!("ORG#{vendor}#{org_id}")
+}
+
 /// The membership of `principal` in org `org_id`.
 pub(super) fn member_key(vendor: Vendor, org_id: &str, principal: &str) -> Item {
     Item::from([
-        ("pk".to_owned(), s(format!("ORG#{vendor}#{org_id}"))),
+        ("pk".to_owned(), s(org_pk(vendor, org_id))),
         ("sk".to_owned(), s(format!("MEMBER#{principal}"))),
     ])
+}
+
+/// Adds `key` to a `BatchGetItem`'s keys unless it is there already (BatchGetItem refuses a key twice).
+pub(super) fn push_once(keys: &mut Vec<Item>, key: Item) {
+    if !keys.contains(&key) {
+        keys.push(key);
+    }
+}
+
+/// The item under `key` among what a `BatchGetItem` found. Partition keys may carry digests of secrets:
+/// compared in constant time (crate::secrets::equal).
+pub(super) fn found_item<'a>(found: &'a [Item], key: &Item) -> Option<&'a Item> {
+    let text = |item: &'a Item, name: &str| match item.get(name) {
+        Some(AttributeValue::S(v)) => Some(v.as_str()),
+        _ => None,
+    };
+    let (pk, sk) = (key.get("pk"), key.get("sk"));
+    found.iter().find(|i| {
+        matches!((text(i, "pk"), pk), (Some(a), Some(AttributeValue::S(b))) if crate::secrets::equal(a, b))
+            && i.get("sk") == sk
+    })
+}
+
+/// A credential of `vendor`, under the digest of its secret: the vendor leads the key, which IAM limits each
+/// function to.
+pub(super) fn credential_key(vendor: Vendor, digest: &str) -> Item {
+    Item::from([("pk".to_owned(), s(format!("CRED#{vendor}#{digest}"))), ("sk".to_owned(), s("CRED"))])
 }
 
 pub(super) fn secret_key(tenant: &TenantRef, name: &str) -> Item {

@@ -8,8 +8,7 @@ impl Store {
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", s(tenant_pk(tenant)))
-            .key("sk", s("TENANT"))
+            .set_key(Some(tenant_key(tenant)))
             .consistent_read(true)
             .send()
             .await
@@ -46,7 +45,7 @@ impl Store {
 
     /// The members of an organization.
     pub async fn members(&self, vendor: Vendor, org_id: &str) -> Result<Vec<Member>, Error> {
-        let items = self.query_prefix(&format!("ORG#{vendor}#{org_id}"), "MEMBER#").await?;
+        let items = self.query_prefix(&org_pk(vendor, org_id), "MEMBER#").await?;
         items.iter().map(member_from_item).collect()
     }
 
@@ -59,11 +58,9 @@ impl Store {
     ) -> Result<(Option<Tenant>, Option<Member>), Error> {
         let (tenant_key, member_key) = (tenant_key(tenant), member_key(tenant.vendor, &tenant.id, principal));
         let found = self.batch_get(vec![tenant_key.clone(), member_key.clone()], true).await?;
-        let find =
-            |key: &Item| found.iter().find(|i| i.get("pk") == key.get("pk") && i.get("sk") == key.get("sk"));
         Ok((
-            find(&tenant_key).map(tenant_from_item).transpose()?,
-            find(&member_key).map(member_from_item).transpose()?,
+            found_item(&found, &tenant_key).map(tenant_from_item).transpose()?,
+            found_item(&found, &member_key).map(member_from_item).transpose()?,
         ))
     }
 

@@ -45,11 +45,7 @@ impl Store {
         let window = now_s.div_euclid(rate::WINDOW_S);
         let mut keys: Vec<Item> = Vec::new();
         for digest in &digests {
-            let key = credential_key(vendor, digest);
-            // BatchGetItem refuses the same key twice.
-            if !keys.contains(&key) {
-                keys.push(key);
-            }
+            push_once(&mut keys, credential_key(vendor, digest));
         }
         let (window_key, block_key) = (rate_item_key(rate_key, window), rate_block_key(rate_key));
         keys.push(window_key.clone());
@@ -58,13 +54,7 @@ impl Store {
         }
         keys.extend(idempotency.map(idempotency_key));
         let found = self.batch_get(keys, false).await?;
-        // Keys carry digests of secrets: matched in constant time (crate::secrets::equal).
-        let item = |key: &Item| {
-            found.iter().find(|i| {
-                matches!((i.get("pk"), key.get("pk")), (Some(AttributeValue::S(a)), Some(AttributeValue::S(b))) if crate::secrets::equal(a, b))
-                    && i.get("sk") == key.get("sk")
-            })
-        };
+        let item = |key: &Item| found_item(&found, key);
         let credentials: Vec<Result<Credential, Error>> = digests
             .iter()
             .map(|digest| {
@@ -146,27 +136,20 @@ impl Store {
     ) -> Result<(Vec<Option<Tenant>>, u32, Option<IdempotencyRecord>), Error> {
         let mut keys: Vec<Item> = Vec::new();
         for tenant in refs {
-            let key = tenant_key(tenant);
-            // BatchGetItem refuses the same key twice.
-            if !keys.contains(&key) {
-                keys.push(key);
-            }
+            push_once(&mut keys, tenant_key(tenant));
         }
-        if let Some(rate_key) = rate_key {
-            keys.push(rate_item_key(rate_key, now_s.div_euclid(rate::WINDOW_S)));
-        }
+        let window_key = rate_key.map(|key| rate_item_key(key, now_s.div_euclid(rate::WINDOW_S)));
+        keys.extend(window_key.clone());
         keys.extend(idempotency.map(idempotency_key));
         if keys.is_empty() {
             return Ok((Vec::new(), 0, None));
         }
         let found = self.batch_get(keys, true).await?;
-        let item =
-            |pk: &str| found.iter().find(|i| matches!(i.get("pk"), Some(AttributeValue::S(v)) if v == pk));
         let tenants = refs
             .iter()
-            .map(|tenant| item(&tenant_pk(tenant)).map(tenant_from_item).transpose())
+            .map(|tenant| found_item(&found, &tenant_key(tenant)).map(tenant_from_item).transpose())
             .collect::<Result<Vec<_>, Error>>()?;
-        let used = rate_key.and_then(|key| item(&format!("RATE#{key}"))).map_or(0, rate_count);
+        let used = window_key.and_then(|key| found_item(&found, &key)).map_or(0, rate_count);
         Ok((tenants, used, live_record(&found, idempotency, now_s)?))
     }
 
