@@ -123,15 +123,18 @@ where
     let status = response.status();
     let replayed = response.headers().contains_key(crate::idempotency::REPLAYED_HEADER);
     let code = response.extensions().get::<ErrorCode>().map(|code| code.0);
+    let outcome = outcome(status, code, replayed);
+    let latency_ms = (started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0;
+    crate::telemetry::request(outcome, status.is_server_error(), latency_ms);
     let mut line = serde_json::json!({
         "level": if status.is_server_error() { "error" } else if status.is_client_error() { "warn" } else { "info" },
         "function": named.function,
         "vendor": named.vendor.as_str(),
         "route": named.route,
         "status": status.as_u16(),
-        "outcome": outcome(status, code, replayed),
+        "outcome": outcome,
         "replayed": replayed,
-        "latency_ms": (started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
+        "latency_ms": latency_ms,
         "dynamodb_round_trips": round_trips,
         "request_id": request_id,
     });
@@ -141,11 +144,6 @@ where
     if let Some(tenant) = response.extensions().get::<TenantId>() {
         line["tenant"] = serde_json::Value::from(tenant.0.as_str());
     }
-    crate::telemetry::request(
-        line["outcome"].as_str().unwrap_or_default(),
-        status.is_server_error(),
-        line["latency_ms"].as_f64().unwrap_or_default(),
-    );
     if let Some(cause) = response.extensions().get::<ErrorCause>() {
         line["cause"] = serde_json::Value::from(cause.0.as_str());
     }
@@ -181,6 +179,28 @@ pub fn outcome(status: StatusCode, code: Option<&'static str>, replayed: bool) -
 /// The domain error code a handler attaches to an error response, so the log line names it.
 #[derive(Debug, Clone, Copy)]
 pub struct ErrorCode(pub &'static str);
+
+impl ErrorCode {
+    /// The code of a refusal the vendor's envelope gives with `status` where no domain error named one
+    /// (a body it cannot read, a header too large, …), in the same vocabulary.
+    pub fn of_status(status: StatusCode) -> &'static str {
+        match status.as_u16() {
+            401 => "unauthenticated",
+            403 => "forbidden",
+            409 => "slug_taken",
+            413 | 431 => "too_large",
+            429 => "throttled",
+            503 => "unavailable",
+            _ => "invalid",
+        }
+    }
+}
+
+/// `reply` with the error code its log line names.
+pub fn with_code(mut reply: Response<Body>, code: &'static str) -> Response<Body> {
+    reply.extensions_mut().insert(ErrorCode(code));
+    reply
+}
 
 /// Why a server-side failure happened, for the log line only (the client gets the vendor's 503).
 #[derive(Debug, Clone)]

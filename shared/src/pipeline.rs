@@ -1,13 +1,13 @@
 //! The one pipeline every vendor's endpoint runs: the order of the checks, metering, idempotency,
 //! throttling and retries live here once; each vendor's crate implements [`Endpoint`] with its dialect
-//! only (a create also [`Mints`], and its [`Endpoint::act`] is [`create_org`]; reads, updates and deletes
-//! act on the store themselves) (where its credentials are, what its roles allow, how its body reads, what it answers, and its
-//! error envelope).
+//! only (where its credentials are, what its roles allow, how its body reads, what it answers, and its
+//! error envelope). A create also implements [`Mints`] and its [`Endpoint::act`] is [`create_org`]; reads,
+//! updates and deletes act on the store themselves.
 //!
 //! Order: header sizes (431) → authentication, with the rate window and the `Idempotency-Key` record in
 //! the same round trip (401) → the rate window (429; every later answer is metered) → authorization
-//! (400/403) → an idempotent replay → the body (413/400/422) → the one transaction, minted again when a
-//! fresh id collided → refusals in the vendor's envelope.
+//! (400/403) → an idempotent replay → the body (413/400/422) → the endpoint's act (for a create, the one
+//! transaction, minted again when a fresh id collided) → refusals in the vendor's envelope.
 
 use std::future::Future;
 
@@ -36,7 +36,7 @@ pub struct Minted {
     pub answer: Value,
 }
 
-/// One vendor endpoint that creates an organization, in the vendor's words. Every refusal is a whole
+/// One vendor endpoint, in the vendor's words. Every refusal is a whole
 /// response in the vendor's envelope; the pipeline decides when each is given.
 // A refusal is the answer itself, returned once per request: boxing it would only add an allocation.
 #[allow(clippy::result_large_err)]
@@ -112,7 +112,7 @@ pub trait Endpoint: Sync + 'static {
 /// An endpoint that creates an organization: what [`create_org`] needs besides the [`Endpoint`].
 pub trait Mints: Endpoint {
     /// The organization to write and the answer to give, with fresh ids and secrets (`attempt` counts from
-    /// 1: a retry after [`Endpoint::retry`] said so mints again).
+    /// 1: a retry after [`Mints::retry`] said so mints again).
     fn mint(
         ctx: &Self::Ctx,
         caller: &Self::Caller,
@@ -142,8 +142,8 @@ fn named<E: Endpoint>() -> lambda::Named {
     lambda::Named { function: E::FUNCTION, vendor: E::VENDOR, route: E::ROUTE }
 }
 
-/// One create request through every check, in the order of the module's doc; every answer, preflights
-/// included, with the vendor's CORS headers.
+/// One request through every check, in the order of the module's doc; every answer, preflights included,
+/// with the vendor's CORS headers.
 pub async fn create<E: Endpoint>(store: &'static Store, req: Request, call: Call) -> Response<Body> {
     let ctx = E::context(&req, &call);
     let mut reply = match E::preflight(&req, &ctx) {

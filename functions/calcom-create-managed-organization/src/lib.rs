@@ -16,7 +16,7 @@ use lambda_http::http::{HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use std::future::Future;
 
-use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateLimitHeaders};
+use orgmint::lambda::{self, with_code, BodyProblem, Call, ErrorCode, RateLimitHeaders};
 use orgmint::pipeline::{self, Authenticated, Endpoint, Minted, Mints};
 use orgmint::{
     ids, secrets, AuthFailure, Credential, Denied, Error, Member, NewCredential, NewOrg, Org, RateWindow,
@@ -163,8 +163,8 @@ async fn authenticate(
     )
     .await
     .map_err(|e| Calcom::refused(ctx, e))?;
-    let first = found.credentials.first().cloned();
-    let identity = match (client_id, first) {
+    let mut credentials = std::mem::take(&mut found.credentials).into_iter();
+    let identity = match (client_id, credentials.next()) {
         (_, None) => Err((NO_CREDENTIALS.to_owned(), None)),
         (None, Some(Ok(key))) if key.kind == API_KEY => Ok(key),
         (None, Some(Err(Error::Unauthenticated(AuthFailure::Expired)))) => {
@@ -180,12 +180,12 @@ async fn authenticate(
         {
             Ok(c)
         }
-        (Some(id), Some(Ok(_) | Err(Error::Unauthenticated(_)))) => match found.credentials.get(1) {
+        (Some(id), Some(Ok(_) | Err(Error::Unauthenticated(_)))) => match credentials.next() {
             Some(Ok(mark)) if mark.kind == OAUTH_CLIENT_ID => {
                 Err((INVALID_CLIENT_SECRET.to_owned(), Some(mark.rate_limit)))
             }
             Some(Err(err @ (Error::Unavailable(_) | Error::Corrupt(_)))) => {
-                return Err(Calcom::refused(ctx, err.clone()))
+                return Err(Calcom::refused(ctx, err))
             }
             _ => Err((format!("ApiAuthStrategy - oAuth client - Client with ID {id} not found"), None)),
         },
@@ -570,19 +570,5 @@ fn envelope(ctx: &Ctx, status: StatusCode, message: &str, details: Value) -> Res
         "path": ctx.path,
         "error": {"code": exception_name(status), "message": message, "details": details},
     });
-    let code = match status.as_u16() {
-        401 => "unauthenticated",
-        403 => "forbidden",
-        409 => "slug_taken",
-        413 | 431 => "too_large",
-        429 => "throttled",
-        503 => "unavailable",
-        _ => "invalid",
-    };
-    with_code(lambda::json_response(status, &body), code)
-}
-
-fn with_code(mut reply: Response<Body>, code: &'static str) -> Response<Body> {
-    reply.extensions_mut().insert(ErrorCode(code));
-    reply
+    with_code(lambda::json_response(status, &body), ErrorCode::of_status(status))
 }

@@ -14,7 +14,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use std::future::Future;
 
-use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, Idempotency, RateLimitHeaders};
+use orgmint::lambda::{self, BodyProblem, Call, Idempotency, RateLimitHeaders};
 use orgmint::pipeline::{self, Authenticated, Endpoint, Minted, Mints};
 use orgmint::{ids, Denied, Error, Member, NewOrg, Org, RateWindow, Store, Tenant, TenantRef, Vendor};
 use serde_json::{json, Value};
@@ -389,7 +389,5 @@ fn error(call: &Call, status: StatusCode, code: &'static str, message: &str, lon
 /// Clerk's envelope: `{"errors":[{code, message, long_message, meta}], "clerk_trace_id": …}`.
 fn errors(call: &Call, status: StatusCode, entries: Vec<Value>, code: &'static str) -> Response<Body> {
     let body = json!({"errors": entries, "clerk_trace_id": call.request_id});
-    let mut reply = lambda::json_response(status, &body);
-    reply.extensions_mut().insert(ErrorCode(code));
-    reply
+    lambda::with_code(lambda::json_response(status, &body), code)
 }

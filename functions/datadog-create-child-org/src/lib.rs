@@ -8,7 +8,7 @@ use std::future::Future;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
-use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateLimitHeaders};
+use orgmint::lambda::{self, with_code, BodyProblem, Call, ErrorCode, RateLimitHeaders};
 use orgmint::pipeline::{self, Authenticated, Endpoint, Minted, Mints};
 use orgmint::{
     ids, secrets, Credential, Error, Member, NewCredential, NewOrg, Org, RateWindow, Store, TenantRef, Vendor,
@@ -284,17 +284,5 @@ fn errors(status: StatusCode, message: &str) -> Response<Body> {
 
 /// Datadog's error envelope: `{"errors": ["…", …]}`.
 fn all_errors(status: StatusCode, messages: &[String]) -> Response<Body> {
-    let code = match status.as_u16() {
-        403 => "forbidden",
-        413 | 431 => "too_large",
-        429 => "throttled",
-        503 => "unavailable",
-        _ => "invalid",
-    };
-    with_code(lambda::json_response(status, &json!({ "errors": messages })), code)
-}
-
-fn with_code(mut reply: Response<Body>, code: &'static str) -> Response<Body> {
-    reply.extensions_mut().insert(ErrorCode(code));
-    reply
+    with_code(lambda::json_response(status, &json!({ "errors": messages })), ErrorCode::of_status(status))
 }

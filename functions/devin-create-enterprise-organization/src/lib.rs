@@ -7,7 +7,7 @@ use std::future::Future;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use orgmint::lambda::{self, BodyProblem, Call, ErrorCode, RateLimitHeaders};
+use orgmint::lambda::{self, BodyProblem, Call, RateLimitHeaders};
 use orgmint::pipeline::{self, Authenticated, Endpoint, Minted, Mints};
 use orgmint::{AuthFailure, Credential, Error, Member, NewOrg, Org, RateWindow, Store, Vendor};
 use serde_json::{json, Value};
@@ -209,9 +209,7 @@ fn domain_error(err: Error) -> Response<Body> {
 }
 
 fn detail(status: StatusCode, message: &str, code: &'static str) -> Response<Body> {
-    let mut reply = lambda::json_response(status, &json!({ "detail": message }));
-    reply.extensions_mut().insert(ErrorCode(code));
-    reply
+    lambda::with_code(lambda::json_response(status, &json!({ "detail": message })), code)
 }
 
 /// 401 as FastAPI's `HTTPBearer` answers it, with the challenge header.
@@ -223,7 +221,8 @@ fn unauthorized(message: &str, code: &'static str) -> Response<Body> {
 
 /// FastAPI's `RequestValidationError` response: 422 with one `detail` entry per problem.
 fn validation_error(problems: Vec<Value>) -> Response<Body> {
-    let mut reply = lambda::json_response(StatusCode::UNPROCESSABLE_ENTITY, &json!({ "detail": problems }));
-    reply.extensions_mut().insert(ErrorCode("invalid"));
-    reply
+    lambda::with_code(
+        lambda::json_response(StatusCode::UNPROCESSABLE_ENTITY, &json!({ "detail": problems })),
+        "invalid",
+    )
 }
