@@ -106,17 +106,22 @@ CfnLoader.add_multi_constructor("!", _tag)
 def load_inputs():
     template = yaml.load((ROOT / "infra/template.yaml").read_text(), Loader=CfnLoader)
     cargo = tomllib.loads((ROOT / "Cargo.toml").read_text())
-    crates = {}
+    # Function crates (a binary each) and the libraries they share under functions/ (Clerk's dialect):
+    # a function's code is its own and its libraries'.
+    crates, libraries, uses = {}, {}, {}
     for manifest in sorted((ROOT / "functions").glob("*/Cargo.toml")):
-        package = tomllib.loads(manifest.read_text())["package"]["name"]
-        crates[package] = manifest.parent.relative_to(ROOT).as_posix()
+        toml = tomllib.loads(manifest.read_text())
+        package, folder = toml["package"]["name"], manifest.parent.relative_to(ROOT).as_posix()
+        (crates if (manifest.parent / "src/main.rs").exists() else libraries)[package] = folder
+        uses[package] = set(toml.get("dependencies", {}))
     store = "\n".join(p.read_text() for p in sorted((ROOT / "shared/src/store").glob("*.rs")))
     shared_fns = {}
     for path in sorted((ROOT / "shared/src").rglob("*.rs")):
         for name, bodies in rust_functions(strip_rust(path.read_text())).items():
             shared_fns.setdefault(name, []).extend(bodies)
+    src_of = lambda folder: "\n".join(strip_rust(p.read_text()) for p in sorted((ROOT / folder / "src").rglob("*.rs")))
     crate_src = {
-        name: "\n".join(strip_rust(p.read_text()) for p in sorted((ROOT / folder / "src").rglob("*.rs")))
+        name: "\n".join([src_of(folder)] + [src_of(libraries[lib]) for lib in sorted(uses[name] & set(libraries))])
         for name, folder in crates.items()
     }
     # The partition-key prefixes the store formats (`TENANT#{…}`, `CRED#{…}`, …), secrets aside.

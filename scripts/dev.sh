@@ -36,6 +36,7 @@ fi
 # Build before serving: watch would otherwise build each function on its first request.
 log "building the workspace"
 cargo build --workspace --bins
+ensure_clerk_signing_key
 
 orgmint() { "$CARGO_TARGET_DIR/debug/orgmint" "$@"; }
 orgmint table create

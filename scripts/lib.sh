@@ -82,6 +82,11 @@ ensure_test_clients() {
     install_step "@datadog/datadog-api-client 1.64.0 (Datadog's TypeScript client, a test oracle) into .tools/node_modules" \
       npm install --no-audit --no-fund --prefix "$TOOLS" "@datadog/datadog-api-client@1.64.0"
   fi
+  if [ ! -f "$TOOLS/node_modules/@clerk/clerk-js/package.json" ]; then
+    command -v npm >/dev/null 2>&1 || die "clerk-js comes from npm: install Node.js 20 and npm and run this again."
+    install_step "@clerk/clerk-js 6.40.0 (Clerk's own client, a test oracle) into .tools/node_modules" \
+      npm install --no-audit --no-fund --prefix "$TOOLS" "@clerk/clerk-js@6.40.0"
+  fi
 }
 
 # schemathesis: the OpenAPI documents against the running functions (tests/tests/e2e/schemathesis.rs). Its
@@ -192,4 +197,11 @@ ensure_infra_tools() {
   ensure_sam
   ensure_locked "$CHECKOV_VENV" checkov "checkov 3.3.30"
   CHECKOV="$CHECKOV_VENV/bin/checkov"
+}
+
+# The local session-token signing key of the Clerk functions (in AWS it is a KMS key): made once by the CLI
+# under .dev/, named for the functions by ORGMINT_CLERK_SIGNING_KEY. Needs the workspace built.
+ensure_clerk_signing_key() {
+  export ORGMINT_CLERK_SIGNING_KEY="${ORGMINT_CLERK_SIGNING_KEY:-$ROOT/.dev/clerk-signing-key.pem}"
+  "$CARGO_TARGET_DIR/debug/orgmint" clerk signing-key --file "$ORGMINT_CLERK_SIGNING_KEY" >&2
 }

@@ -24,6 +24,7 @@ start_dynamodb_local "$(free_port)"
 # The HTTP tests run the binaries through `cargo lambda watch`: build them first.
 log "building"
 cargo build --workspace --bins -q
+ensure_clerk_signing_key
 log "running the tests"
 results="$TOOLS/test-results.log"
 cargo test --workspace -q --no-fail-fast -- --test-threads "${TEST_THREADS:-4}" 2>&1 | tee "$results"

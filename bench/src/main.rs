@@ -91,8 +91,7 @@ impl Tenants {
         for (name, value) in &p.headers {
             ev["headers"][name.to_ascii_lowercase()] = value.clone();
         }
-        ev["rawPath"] = json!(p.path);
-        ev["requestContext"]["http"]["path"] = json!(p.path);
+        orgmint_cli::events::aim(&mut ev, &p.path);
         if ev.get("pathParameters").is_some() {
             ev["pathParameters"]["orgId"] = json!(p.public_id);
         }

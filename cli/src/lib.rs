@@ -1,11 +1,26 @@
 //! The admin CLI's library: tenant provisioning per vendor, shared with the end-to-end tests so that they
 //! provision exactly as operators do.
 
+pub mod events;
 pub mod jwt;
 pub mod registry;
 pub mod vendors;
 
 use std::fmt;
+use std::io::Write;
+
+/// Writes a secret to a new file readable by its owner only (its directory made if missing); an existing
+/// file is never overwritten.
+pub fn write_private(path: &std::path::Path, contents: &str) -> Result<(), CliError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let fail = |e: std::io::Error| CliError::Other(format!("cannot write {}: {e}", path.display()));
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(fail)?;
+    file.write_all(contents.as_bytes()).map_err(fail)
+}
 
 /// Why a command failed: the store's own error (kept typed, so that an unreachable DynamoDB can be explained
 /// with the endpoint that was tried), or anything else, already worded for the operator.

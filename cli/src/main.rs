@@ -57,7 +57,16 @@ enum TableCommand {
 
 #[derive(Subcommand)]
 enum ClerkCommand {
-    /// Mint a session token for a user of an instance (a new user when --user is absent).
+    /// Create the local session-token signing key file if it is missing (make dev and make test; in AWS
+    /// the key is KMS's), and print its key id.
+    SigningKey {
+        /// The PKCS#8 PEM file (what `ORGMINT_CLERK_SIGNING_KEY` names for the functions).
+        #[arg(long)]
+        file: std::path::PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign a user of an instance in on a new client (a new user when --user is absent): its client token.
     Session(SessionOptions),
 }
 
@@ -69,7 +78,7 @@ struct SessionOptions {
     /// An existing user of the instance; absent: a new user (and account) is created.
     #[arg(long)]
     user: Option<String>,
-    /// Seconds the token is valid; negative mints an already expired token.
+    /// Seconds the session lasts; negative makes an already expired session.
     #[arg(long, default_value_t = vendors::clerk::DEFAULT_TTL_S, allow_negative_numbers = true)]
     ttl: i64,
     #[arg(long)]
@@ -108,6 +117,7 @@ async fn main() -> ExitCode {
         }
         Command::Tenant { command: TenantCommand::Show(options) } => tenant_show(&store, &options).await,
         Command::Clerk { command: ClerkCommand::Session(options) } => clerk_session(&store, &options).await,
+        Command::Clerk { command: ClerkCommand::SigningKey { file, json } } => clerk_signing_key(&file, json),
         Command::Verify { json } => verify(&store, json).await,
         Command::Vendors { json } => {
             vendors(json);
@@ -159,6 +169,22 @@ async fn tenant_show(store: &Store, options: &ShowOptions) -> Result<(), CliErro
         options.vendor, options.tenant, tenant.name, orgs, tenant.cap, tenant.org_count
     );
     print(options.json, &out, &text);
+    Ok(())
+}
+
+fn clerk_signing_key(file: &std::path::Path, json: bool) -> Result<(), CliError> {
+    use clerk_fapi::signer::LocalSigner;
+    let created = !file.exists();
+    if created {
+        let pem = LocalSigner::generate_pem().map_err(|e| e.0)?;
+        orgmint_cli::write_private(file, &pem)?;
+    }
+    let pem = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let signer = LocalSigner::from_pem(&pem).map_err(|e| format!("{}: {}", file.display(), e.0))?;
+    let out = json!({"file": file.display().to_string(), "kid": signer.kid(), "created": created});
+    let text =
+        format!("{} key {} ({})", if created { "created" } else { "kept" }, signer.kid(), file.display());
+    print(json, &out, &text);
     Ok(())
 }
 

@@ -24,6 +24,15 @@ pub const FUNCTIONS: [Function; 4] = [
     row::<devin_create_enterprise_organization::Devin>(),
 ];
 
+/// Every other endpoint (Clerk's Frontend API around its create: what clerk-js calls), in name order.
+pub const ENDPOINTS: [Function; 5] = [
+    row::<clerk_create_session_token::Clerk>(),
+    row::<clerk_get_client::Clerk>(),
+    row::<clerk_get_environment::Clerk>(),
+    row::<clerk_get_jwks::Clerk>(),
+    row::<clerk_touch_session::Clerk>(),
+];
+
 /// The registry's row of an endpoint: what its crate says of itself.
 const fn row<E: Endpoint>() -> Function {
     Function { vendor: E::VENDOR, name: E::FUNCTION, route: E::ROUTE }
@@ -46,6 +55,21 @@ pub async fn handler(vendor: Vendor, store: &'static Store, req: Request) -> Res
     }
 }
 
+/// The real handler of one of [`ENDPOINTS`] by its function name; `None` for another name.
+pub async fn endpoint_handler(name: &str, store: &'static Store, req: Request) -> Option<Response<Body>> {
+    use pipeline::handler as piped;
+    Some(match name {
+        "clerk-create-session-token" => {
+            Box::pin(piped::<clerk_create_session_token::Clerk>(store, req)).await
+        }
+        "clerk-get-client" => Box::pin(piped::<clerk_get_client::Clerk>(store, req)).await,
+        "clerk-get-environment" => Box::pin(piped::<clerk_get_environment::Clerk>(store, req)).await,
+        "clerk-get-jwks" => Box::pin(piped::<clerk_get_jwks::Clerk>(store, req)).await,
+        "clerk-touch-session" => Box::pin(piped::<clerk_touch_session::Clerk>(store, req)).await,
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,5 +83,8 @@ mod tests {
         let mut names: Vec<_> = FUNCTIONS.iter().map(|f| f.name).collect();
         names.sort_unstable();
         assert_eq!(names, FUNCTIONS.iter().map(|f| f.name).collect::<Vec<_>>(), "name order");
+        let mut names: Vec<_> = ENDPOINTS.iter().map(|f| f.name).collect();
+        names.sort_unstable();
+        assert_eq!(names, ENDPOINTS.iter().map(|f| f.name).collect::<Vec<_>>(), "name order");
     }
 }

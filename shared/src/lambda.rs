@@ -116,14 +116,15 @@ where
     // On the heap: a handler's future is large (several awaits deep), and a caller polling it on its own
     // stack (a test's `block_on`) must not overflow it. One allocation per request.
     let work = deadline::within(deadline::REQUEST_BUDGET, Box::pin(handler(store, req, call)));
-    let (mut response, round_trips) = round_trips::counted(work).await;
+    let (mut response, trips) = round_trips::counted_requests(work).await;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", value);
     }
     let status = response.status();
     let replayed = response.headers().contains_key(crate::idempotency::REPLAYED_HEADER);
     let code = response.extensions().get::<ErrorCode>().map(|code| code.0);
-    let outcome = outcome(status, code, replayed);
+    let created = response.extensions().get::<Created>().is_some();
+    let outcome = outcome(status, code, replayed, created);
     let latency_ms = (started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0;
     crate::telemetry::request(outcome, status.is_server_error(), latency_ms);
     let mut line = serde_json::json!({
@@ -135,7 +136,8 @@ where
         "outcome": outcome,
         "replayed": replayed,
         "latency_ms": latency_ms,
-        "dynamodb_round_trips": round_trips,
+        "dynamodb_round_trips": trips.round_trips,
+        "dynamodb_requests": trips.requests,
         "request_id": request_id,
     });
     if let Some(code) = code {
@@ -159,18 +161,28 @@ pub struct Named {
     pub route: &'static str,
 }
 
+/// Marks the answer of a create that created (the log line's and the metrics' `created`).
+#[derive(Debug, Clone, Copy)]
+pub struct Created;
+
 /// The caller's scope (its tenant id: public, never a secret), for the log line.
 #[derive(Debug, Clone)]
 pub struct TenantId(pub String);
 
-/// What became of a request, in one vocabulary for every vendor: `created`, `replayed`, or the domain's
-/// error code (`cap_reached`, `slug_taken`, `throttled`, `unauthenticated`, `forbidden`, `invalid`,
-/// `too_large`, `unavailable`, …).
-pub fn outcome(status: StatusCode, code: Option<&'static str>, replayed: bool) -> &'static str {
+/// What became of a request, in one vocabulary for every vendor: `created` (an organization, [`Created`]),
+/// `ok` (any other success: a read, an update), `replayed`, or the domain's error code (`cap_reached`,
+/// `slug_taken`, `throttled`, `unauthenticated`, `forbidden`, `invalid`, `too_large`, `unavailable`, …).
+pub fn outcome(
+    status: StatusCode,
+    code: Option<&'static str>,
+    replayed: bool,
+    created: bool,
+) -> &'static str {
     match (code, replayed) {
         (_, true) => "replayed",
         (Some(code), false) => code,
-        (None, false) if status.is_success() => "created",
+        (None, false) if status.is_success() && created => "created",
+        (None, false) if status.is_success() => "ok",
         (None, false) if status.is_server_error() => "unavailable",
         (None, false) => "refused",
     }
@@ -334,6 +346,7 @@ fn created_text(status: StatusCode, json: String) -> Response<Body> {
         .body(Body::Text(json))
         .expect("status and header are valid");
     reply.extensions_mut().insert(RateSettled);
+    reply.extensions_mut().insert(Created);
     reply
 }
 

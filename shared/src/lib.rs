@@ -33,6 +33,6 @@ pub mod verify;
 
 pub use error::{AuthFailure, Denied, Error, IdempotencyProblem};
 pub use idempotency::{IdempotencyKey, IdempotencyRecord};
-pub use model::{Credential, Member, NewCredential, NewOrg, Org, Tenant, TenantRef, Vendor};
+pub use model::{ClientSession, Credential, Member, NewCredential, NewOrg, Org, Tenant, TenantRef, Vendor};
 pub use rate::RateWindow;
 pub use store::{Authenticated, Store};

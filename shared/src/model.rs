@@ -200,3 +200,33 @@ pub struct NewOrg {
     /// The `Idempotency-Key` record of this create, written by the same transaction.
     pub idempotency: Option<crate::idempotency::IdempotencyRecord>,
 }
+
+/// A browser or device signed in to a tenant (Clerk's *client*), with its one session: whose it is, until
+/// when, and the organization the session has active. orgmint signs users in from the CLI only, one
+/// session per client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientSession {
+    pub vendor: Vendor,
+    pub client_id: String,
+    /// The tenant signed in to (a Clerk instance).
+    pub instance: String,
+    pub user_id: String,
+    pub session_id: String,
+    /// `active` while signed in; anything else (`ended`, `removed`, `revoked`) is signed out.
+    pub status: String,
+    /// Unix milliseconds after which the session is over.
+    pub expires_ms: i64,
+    /// The organization the session has active; `None`: the personal account.
+    pub active_org: Option<String>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+impl ClientSession {
+    pub const ACTIVE: &'static str = "active";
+
+    /// Signed in at `now_ms`: active and not expired.
+    pub fn is_active_at(&self, now_ms: i64) -> bool {
+        self.status == Self::ACTIVE && now_ms < self.expires_ms
+    }
+}

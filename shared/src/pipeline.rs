@@ -90,10 +90,14 @@ pub trait Endpoint: Sync + 'static {
     /// A domain refusal in the vendor's words.
     fn refuse(ctx: &Self::Ctx, err: Error) -> Response<Body>;
 
-    /// The answer to a CORS preflight (`OPTIONS`) where the vendor gives one; `None` leaves the request to
-    /// the pipeline.
-    fn preflight(_req: &Request, _ctx: &Self::Ctx) -> Option<Response<Body>> {
-        None
+    /// The answer to a CORS preflight (`OPTIONS`) where the vendor gives one (it may ask the store whether
+    /// the origin is allowed); `None` leaves the request to the pipeline.
+    fn preflight(
+        _store: &Store,
+        _req: &Request,
+        _ctx: &Self::Ctx,
+    ) -> impl Future<Output = Option<Response<Body>>> + Send {
+        async { None }
     }
 
     /// The CORS headers every answer carries where the vendor sends them (none by default).
@@ -146,7 +150,7 @@ fn named<E: Endpoint>() -> lambda::Named {
 /// with the vendor's CORS headers.
 pub async fn create<E: Endpoint>(store: &'static Store, req: Request, call: Call) -> Response<Body> {
     let ctx = E::context(&req, &call);
-    let mut reply = match E::preflight(&req, &ctx) {
+    let mut reply = match E::preflight(store, &req, &ctx).await {
         Some(reply) => reply,
         None => checked::<E>(store, &req, &ctx).await,
     };

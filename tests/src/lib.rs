@@ -98,8 +98,7 @@ pub fn tenant_event(p: &Provisioned, extra: &[(&str, &str)], body: Option<&str>)
     for (name, value) in extra {
         headers.insert(name.to_ascii_lowercase(), Value::from(*value));
     }
-    ev["rawPath"] = Value::from(p.path.as_str());
-    ev["requestContext"]["http"]["path"] = Value::from(p.path.as_str());
+    orgmint_cli::events::aim(&mut ev, &p.path);
     if let Some(params) = ev.get_mut("pathParameters").and_then(Value::as_object_mut) {
         // Cal.com's `{orgId}`: the third segment of its path.
         if let Some(org_id) = p.path.split('/').nth(3) {
@@ -301,8 +300,7 @@ pub fn vendor_request(vendor: Vendor, path: &str, headers: &[(String, Vec<u8>)],
     let mut ev = event(&format!("{vendor}-create-success"));
     ev["body"] = Value::from("");
     ev["isBase64Encoded"] = Value::Bool(false);
-    ev["rawPath"] = Value::from(path);
-    ev["requestContext"]["http"]["path"] = Value::from(path);
+    orgmint_cli::events::aim(&mut ev, path);
     if vendor == Vendor::Calcom {
         let org_id = path.split('/').nth(3).unwrap_or_default();
         ev["pathParameters"]["orgId"] = Value::from(org_id);

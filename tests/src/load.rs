@@ -59,8 +59,7 @@ impl Caller {
             headers.insert(name.to_ascii_lowercase(), value.clone());
         }
         headers.insert("content-type".into(), "application/json".into());
-        ev["rawPath"] = json!(p.path);
-        ev["requestContext"]["http"]["path"] = json!(p.path);
+        orgmint_cli::events::aim(&mut ev, &p.path);
         if self.vendor == Vendor::Calcom {
             ev["pathParameters"]["orgId"] = json!(p.public_id);
         }

@@ -1,12 +1,15 @@
-//! A Clerk instance (with or without the organizations feature) and its users' session tokens.
+//! A Clerk instance (with or without the organizations feature), its users, and their clients.
 //!
-//! The instance is a tenant item holding what the function needs to verify a session: the issuer, the
-//! RSA public key (PEM), the per-account cap and `max_allowed_memberships`. Each user account is a tenant
-//! of its own, `<instance id>/<user id>`, with the instance's cap: the cap applies per account. The
-//! instance's private signing key (PKCS#8 PEM) is stored as a tenant secret, in a partition the function
-//! never reads; `orgmint clerk session` reads it to mint tokens.
+//! The instance is a tenant item holding what the functions need to verify a client token: the issuer,
+//! the RSA public key (PEM), the allowed browser origins, `max_allowed_memberships` and the per-account cap.
+//! Each user account is a tenant of its own, `<instance id>/<user id>`, with the instance's cap: the cap
+//! applies per account. The instance's private key (PKCS#8 PEM), which signs client tokens, is a tenant
+//! secret in a partition no function reads. Signing a user in makes a client (browser or device) with one
+//! active session, and its client token: what FAPI authenticates every request by.
 
-use orgmint::{clock, ids, Store, Tenant, TenantRef, Vendor};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use orgmint::{clock, ids, ClientSession, Store, Tenant, TenantRef, Vendor};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
@@ -15,48 +18,34 @@ use crate::CliError;
 
 /// The name of the instance's private signing key among its tenant secrets.
 pub const SIGNING_KEY: &str = "signing_key";
-/// The instance's feature and the attributes the function reads, from the function itself.
-pub use clerk_create_organization::{ATTR_ISSUER, ATTR_MAX_MEMBERSHIPS, ATTR_PUBLIC_KEY, ORGANIZATIONS};
+/// The instance's feature and the attributes the functions read, from the functions' own crate.
+pub use clerk_fapi::{ATTR_ISSUER, ATTR_MAX_MEMBERSHIPS, ATTR_ORIGINS, ATTR_PUBLIC_KEY, ORGANIZATIONS};
 /// The attribute naming the user an instance was created with (the CLI's own: no function reads it).
 pub const ATTR_FIRST_USER: &str = "first_user";
-/// Session tokens live this long unless `--ttl` says otherwise.
+/// Sessions last this long unless `--ttl` (or `--key-ttl` at `tenant create`) says otherwise.
 pub const DEFAULT_TTL_S: i64 = 3600;
+/// A client (browser or device) outlives its sessions: its token lasts this long (a year), and an
+/// expired session leaves a signed-out client, as in Clerk.
+pub const CLIENT_TTL_S: i64 = 365 * 24 * 3600;
+/// The Frontend API's host as publishable keys encode it: `ORGMINT_CLERK_FAPI_HOST`, else the local API
+/// (`127.0.0.1:<ORGMINT_API_PORT or 9000>`; clerk-js wants a host with a '.').
+pub const FAPI_HOST_ENV: &str = "ORGMINT_CLERK_FAPI_HOST";
 
-/// The issuer (`iss`) of an instance's session tokens: its Frontend API URL.
+/// The issuer (`iss`) of an instance's client and session tokens: its Frontend API URL.
 pub fn issuer(instance_id: &str) -> String {
     format!("{ISSUER_PREFIX}{instance_id}")
 }
 pub const ISSUER_PREFIX: &str = "https://clerk.orgmint.local/";
 
-/// The claims of a Clerk session token.
+/// The claims of a client token (see `clerk_fapi::client_token`).
 #[derive(Debug, Clone, Serialize)]
-pub struct SessionClaims {
+pub struct ClientClaims {
     pub iss: String,
+    pub id: String,
     pub sub: String,
-    pub sid: String,
-    pub azp: String,
+    pub rotating_token: String,
     pub iat: i64,
-    pub nbf: i64,
     pub exp: i64,
-}
-
-impl SessionClaims {
-    /// Claims for `user_id`'s new session at `instance_id`, valid `ttl_s` seconds from `now_s` (already
-    /// expired when negative).
-    pub fn new(instance_id: &str, user_id: &str, now_s: i64, ttl_s: i64) -> Self {
-        let exp = now_s + ttl_s;
-        let iat = now_s.min(exp);
-        SessionClaims {
-            iss: issuer(instance_id),
-            sub: user_id.to_owned(),
-            sid: format!("sess_{}", ids::random_from(ids::BASE62, 27)),
-            azp: "http://localhost:3000".to_owned(),
-            iat,
-            // Clerk backdates nbf by 10 s against clock skew.
-            nbf: iat - 10,
-            exp,
-        }
-    }
 }
 
 pub use crate::jwt::{generate_key, sign_rs256 as sign};
@@ -70,6 +59,18 @@ pub fn account_scope(instance_id: &str, user_id: &str) -> String {
     format!("{instance_id}/{user_id}")
 }
 
+/// `pk_test_` + standard base64 of `<host>$`, as Clerk's publishable keys encode the FAPI host.
+pub fn publishable_key(host: &str) -> String {
+    format!("pk_test_{}", STANDARD.encode(format!("{host}$")))
+}
+
+/// The FAPI host publishable keys name (see [`FAPI_HOST_ENV`]).
+pub fn fapi_host() -> String {
+    std::env::var(FAPI_HOST_ENV).unwrap_or_else(|_| {
+        format!("127.0.0.1:{}", std::env::var("ORGMINT_API_PORT").unwrap_or_else(|_| "9000".into()))
+    })
+}
+
 /// The tenant item of one user account of `instance`: the instance's cap and rate limit.
 pub fn account(instance: &Tenant, user_id: &str, now_ms: i64) -> Tenant {
     let scope = TenantRef::new(Vendor::Clerk, account_scope(&instance.tenant.id, user_id));
@@ -78,12 +79,64 @@ pub fn account(instance: &Tenant, user_id: &str, now_ms: i64) -> Tenant {
     account
 }
 
-/// The instance's tenant item and signing key, and its first user's account. Storing them is
-/// [`store_instance`]'s job (three items, one transaction each: instance with its secret, then the user).
+/// A client signed in as `user_id`, its session lasting `ttl_s` from `now_ms` (over when negative), and
+/// its client token signed with the instance's key.
+pub fn sign_in(
+    instance_id: &str,
+    private_pem: &str,
+    user_id: &str,
+    now_ms: i64,
+    ttl_s: i64,
+) -> Result<(ClientSession, String), CliError> {
+    let client = ClientSession {
+        vendor: Vendor::Clerk,
+        client_id: format!("client_{}", ids::random_from(ids::BASE62, 27)),
+        instance: instance_id.to_owned(),
+        user_id: user_id.to_owned(),
+        session_id: format!("sess_{}", ids::random_from(ids::BASE62, 27)),
+        status: ClientSession::ACTIVE.to_owned(),
+        expires_ms: now_ms + ttl_s * 1_000,
+        active_org: None,
+        created_ms: now_ms,
+        updated_ms: now_ms,
+    };
+    let now_s = now_ms.div_euclid(1_000);
+    let claims = ClientClaims {
+        iss: issuer(instance_id),
+        id: client.client_id.clone(),
+        sub: user_id.to_owned(),
+        rotating_token: ids::random_from(ids::BASE36, 20),
+        iat: now_s,
+        exp: now_s + CLIENT_TTL_S,
+    };
+    let token = sign(private_pem, instance_id, &claims)?;
+    Ok((client, token))
+}
+
+/// How a signed-in client calls: its session, token, path and headers (native clerk-js's way).
+pub fn calling(client: &ClientSession, token: &str) -> (String, Map<String, Value>, Map<String, Value>) {
+    let path = format!(
+        "{}?_is_native=1&_clerk_session_id={}",
+        super::route_path(clerk_create_organization::ROUTE),
+        client.session_id
+    );
+    let mut headers = Map::new();
+    headers.insert("Authorization".to_owned(), json!(token));
+    let mut extra = Map::new();
+    extra.insert("user_id".to_owned(), json!(client.user_id));
+    extra.insert("session_id".to_owned(), json!(client.session_id));
+    extra.insert("client_token".to_owned(), json!(token));
+    extra.insert("publishable_key".to_owned(), json!(publishable_key(&fapi_host())));
+    (path, headers, extra)
+}
+
+/// The instance's tenant item and signing key, its first user's account, and that user's client.
+/// Storing them is [`store_instance`]'s job.
 pub struct Instance {
     pub tenant: Tenant,
     pub private_pem: String,
     pub first_user: Tenant,
+    pub client: ClientSession,
     pub token: String,
 }
 
@@ -104,37 +157,48 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<(Provisioned, I
     tenant.attributes.insert(ATTR_ISSUER.to_owned(), issuer(&instance_id));
     tenant.attributes.insert(ATTR_PUBLIC_KEY.to_owned(), public_pem);
     tenant.attributes.insert(ATTR_FIRST_USER.to_owned(), user_id.clone());
-    let max_memberships = clerk_create_organization::DEFAULT_MAX_MEMBERSHIPS.to_string();
+    for origin in &options.origin {
+        if origin.is_empty() || origin.contains(char::is_whitespace) {
+            return Err(format!("--origin '{origin}' is not an origin (scheme://host[:port])").into());
+        }
+    }
+    if !options.origin.is_empty() {
+        tenant.attributes.insert(ATTR_ORIGINS.to_owned(), options.origin.join(" "));
+    }
+    let max_memberships = clerk_fapi::DEFAULT_MAX_MEMBERSHIPS.to_string();
     tenant.attributes.insert(ATTR_MAX_MEMBERSHIPS.to_owned(), max_memberships);
     let first_user = account(&tenant, &user_id, now_ms);
     let ttl = options.key_ttl.unwrap_or(DEFAULT_TTL_S);
-    let claims = SessionClaims::new(&instance_id, &user_id, now_ms.div_euclid(1_000), ttl);
-    let token = sign(&private_pem, &instance_id, &claims)?;
-    let mut headers = Map::new();
-    headers.insert("Authorization".to_owned(), json!(format!("Bearer {token}")));
-    let mut extra = Map::new();
-    extra.insert("user_id".to_owned(), json!(user_id));
+    let (client, token) = sign_in(&instance_id, &private_pem, &user_id, now_ms, ttl)?;
+    let (path, headers, extra) = calling(&client, &token);
     let provisioned = Provisioned {
         tenant: tenant.clone(),
         credentials: Vec::new(),
         public_id: instance_id,
-        path: super::route_path(clerk_create_organization::ROUTE).to_owned(),
+        path,
         headers,
         extra,
         sample_body: "name=Acme%20Inc".to_owned(),
         content_type: "application/x-www-form-urlencoded",
     };
-    Ok((provisioned, Instance { tenant, private_pem, first_user, token }))
+    Ok((provisioned, Instance { tenant, private_pem, first_user, client, token }))
 }
 
-/// Stores the instance with its signing key (one transaction), then its first user's account.
+/// Stores the instance with its signing key (one transaction), its first user's account, that user's
+/// client, and the instance's origins.
 pub async fn store_instance(store: &Store, instance: &Instance) -> Result<(), CliError> {
     store.create_tenant_with_secrets(&instance.tenant, &[], &[(SIGNING_KEY, &instance.private_pem)]).await?;
     store.create_tenant(&instance.first_user, &[]).await?;
+    store.create_client_session(&instance.client).await?;
+    if let Some(origins) = instance.tenant.attributes.get(ATTR_ORIGINS) {
+        for origin in origins.split_ascii_whitespace() {
+            store.allow_origin(Vendor::Clerk, origin).await?;
+        }
+    }
     Ok(())
 }
 
-/// A session token for a user of the instance (a new user, whose account is created, when `user` is
+/// Signs a user of the instance in on a new client (a new user, whose account is created, when `user` is
 /// `None`): what `orgmint clerk session` prints.
 pub async fn session(
     store: &Store,
@@ -168,11 +232,12 @@ pub async fn session(
             user_id
         }
     };
-    let claims = SessionClaims::new(instance_id, &user_id, now_ms.div_euclid(1_000), ttl_s);
-    let token = sign(&private_pem, instance_id, &claims)?;
-    Ok(json!({
-        "user_id": user_id,
-        "session_id": claims.sid,
-        "headers": {"Authorization": format!("Bearer {token}")},
-    }))
+    let (client, token) = sign_in(instance_id, &private_pem, &user_id, now_ms, ttl_s)?;
+    store.create_client_session(&client).await?;
+    let (path, headers, extra) = calling(&client, &token);
+    let mut out = json!({"path": path, "headers": headers});
+    for (key, value) in extra {
+        out[key] = value;
+    }
+    Ok(out)
 }

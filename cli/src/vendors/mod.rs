@@ -45,6 +45,9 @@ pub struct TenantOptions {
     /// its cap and rate limit and cannot create, so that its cap bounds everything it can create).
     #[arg(long)]
     pub nested: bool,
+    /// Clerk: a browser origin the instance allows (CORS with credentials); repeatable.
+    #[arg(long)]
+    pub origin: Vec<String>,
     #[arg(long)]
     pub json: bool,
 }
@@ -77,6 +80,7 @@ impl TenantOptions {
             no_multi_org: false,
             plan: None,
             nested: false,
+            origin: Vec::new(),
             json: false,
         }
     }

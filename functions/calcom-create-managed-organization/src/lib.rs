@@ -362,7 +362,7 @@ impl Endpoint for Calcom {
 
     /// NestJS's `enableCors()` with the `cors` package's defaults: any origin, its methods, the requested
     /// headers reflected, 204.
-    fn preflight(req: &Request, _ctx: &Ctx) -> Option<Response<Body>> {
+    async fn preflight(_store: &Store, req: &Request, _ctx: &Ctx) -> Option<Response<Body>> {
         (req.method() == Method::OPTIONS).then(|| {
             let mut reply = Response::builder()
                 .status(StatusCode::NO_CONTENT)

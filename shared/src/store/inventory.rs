@@ -18,6 +18,10 @@ pub struct Inventory {
     pub credentials: Vec<(Credential, Option<String>)>,
     /// Idempotency records: the tenant and org of the create each answered.
     pub idempotency: Vec<(TenantRef, String)>,
+    /// Signed-in clients and their sessions.
+    pub clients: Vec<ClientSession>,
+    /// Browser origins some tenant allows.
+    pub origins: Vec<(Vendor, String)>,
     /// Items of no known type (or unreadable), by key.
     pub unknown: Vec<String>,
 }
@@ -53,6 +57,17 @@ impl Inventory {
                 let row: SecretRow = row_of(item, "secret")?;
                 let vendor = row.vendor.parse().map_err(|_| corrupt("vendor"))?;
                 self.secrets.push((TenantRef::new(vendor, row.tenant.as_ref()), row.name.into_owned()))
+            }
+            "client" => self.clients.push(client_from_item(item)?),
+            "origin" => {
+                let row: OriginRow = row_of(item, "origin")?;
+                let vendor = get_s(item, "pk")?
+                    .split('#')
+                    .nth(1)
+                    .unwrap_or_default()
+                    .parse()
+                    .map_err(|_| corrupt("pk"))?;
+                self.origins.push((vendor, row.origin.into_owned()));
             }
             // Rate windows count requests; they hold no invariant of their own.
             "rate" => {}

@@ -475,3 +475,61 @@ mod tests {
         assert!(detail.contains("cap"), "{detail}");
     }
 }
+
+/// A signed-in client and its one session.
+#[derive(Serialize, Deserialize)]
+struct ClientRow<'a> {
+    vendor: Text<'a>,
+    client_id: Text<'a>,
+    instance: Text<'a>,
+    user_id: Text<'a>,
+    session_id: Text<'a>,
+    status: Text<'a>,
+    expires_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    active_org: Option<Text<'a>>,
+    created_ms: i64,
+    updated_ms: i64,
+}
+
+pub(super) fn client_item(client: &ClientSession) -> Item {
+    let row = ClientRow {
+        vendor: client.vendor.as_str().into(),
+        client_id: client.client_id.as_str().into(),
+        instance: client.instance.as_str().into(),
+        user_id: client.user_id.as_str().into(),
+        session_id: client.session_id.as_str().into(),
+        status: client.status.as_str().into(),
+        expires_ms: client.expires_ms,
+        active_org: client.active_org.as_deref().map(Cow::Borrowed),
+        created_ms: client.created_ms,
+        updated_ms: client.updated_ms,
+    };
+    item_of(client_key(client.vendor, &client.client_id), "client", &row)
+}
+
+pub(super) fn client_from_item(item: &Item) -> Result<ClientSession, Error> {
+    let row: ClientRow = row_of(item, "client")?;
+    Ok(ClientSession {
+        vendor: vendor(&row.vendor)?,
+        client_id: row.client_id.into_owned(),
+        instance: row.instance.into_owned(),
+        user_id: row.user_id.into_owned(),
+        session_id: row.session_id.into_owned(),
+        status: row.status.into_owned(),
+        expires_ms: row.expires_ms,
+        active_org: row.active_org.map(Cow::into_owned),
+        created_ms: row.created_ms,
+        updated_ms: row.updated_ms,
+    })
+}
+
+/// A browser origin and the tenants that allow it.
+#[derive(Serialize, Deserialize)]
+pub(super) struct OriginRow<'a> {
+    pub origin: Text<'a>,
+}
+
+pub(super) fn origin_item(vendor: Vendor, origin: &str) -> Item {
+    item_of(origin_key(vendor, origin), "origin", &OriginRow { origin: origin.into() })
+}

@@ -89,3 +89,13 @@ pub(super) fn rate_block_key(key: &str) -> Item {
 pub(super) fn rate_expiry(window: i64) -> i64 {
     (window + 2) * rate::WINDOW_S
 }
+
+/// A signed-in client (browser or device) and its session.
+pub(super) fn client_key(vendor: Vendor, client_id: &str) -> Item {
+    Item::from([("pk".to_owned(), s(format!("CLIENT#{vendor}#{client_id}"))), ("sk".to_owned(), s("CLIENT"))])
+}
+
+/// A browser origin allowed by some tenant of `vendor` (CORS preflights name no tenant).
+pub(super) fn origin_key(vendor: Vendor, origin: &str) -> Item {
+    Item::from([("pk".to_owned(), s(format!("ORIGIN#{vendor}#{origin}"))), ("sk".to_owned(), s("ORIGIN"))])
+}

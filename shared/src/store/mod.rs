@@ -15,6 +15,8 @@
 //! | block of a rate key after a refusal (Cal.com) | `RATE#<vendor>#<sha-256>` | `BLOCK` |
 //! | a tenant's secret (e.g. a signing key) | `SECRET#<vendor>#<tenant>` | `SECRET#<name>` |
 //! | idempotency record (TTL 24 h) | `IDEM#<vendor>#<record id>` | `IDEM` |
+//! | a signed-in client and its session (Clerk) | `CLIENT#<vendor>#<client id>` | `CLIENT` |
+//! | a browser origin some tenant allows (Clerk) | `ORIGIN#<vendor>#<origin>` | `ORIGIN` |
 //!
 //! Every partition key starts with its kind and the vendor: IAM limits each function to its vendor's
 //! partitions (`dynamodb:LeadingKeys`, infra/template.yaml).
@@ -34,9 +36,11 @@ mod items;
 mod keys;
 mod reads;
 mod request;
+mod sessions;
 
 pub use client::{retries, timeouts};
 pub use inventory::Inventory;
+pub use sessions::{SignInKeys, SignedIn};
 
 /// What every part of the store reads: the SDK types, the domain's, and the keys, items and errors.
 mod prelude {
@@ -48,7 +52,7 @@ mod prelude {
     pub(super) use crate::error::{AuthFailure, Denied, Error, IdempotencyProblem};
     pub(super) use crate::idempotency::{IdempotencyKey, IdempotencyRecord};
     pub(super) use crate::model::{
-        Credential, Member, NewCredential, NewOrg, Org, Tenant, TenantRef, Vendor,
+        ClientSession, Credential, Member, NewCredential, NewOrg, Org, Tenant, TenantRef, Vendor,
     };
     pub(super) use crate::rate::{self, RateWindow};
     pub(super) use crate::round_trips::RoundTripCounter;

@@ -8,11 +8,12 @@ use orgmint_cli::vendors::{self, clerk};
 use orgmint_tests::{assert_sound, body_json, event, hs256_token, request, store, tenant, Options};
 use serde_json::{json, Value};
 
-/// An instance and one signed-in user of it.
+/// An instance and one signed-in user of it: the user's client token and session.
 #[derive(Clone)]
 struct User {
     instance: String,
     user_id: String,
+    session_id: String,
     token: String,
 }
 
@@ -31,12 +32,9 @@ async fn instance(store: &Store, options: Options) -> User {
     User {
         instance: p.public_id.clone(),
         user_id: p.extra["user_id"].as_str().unwrap().to_owned(),
-        token: bearer(&p.headers["Authorization"]),
+        session_id: p.extra["session_id"].as_str().unwrap().to_owned(),
+        token: p.headers["Authorization"].as_str().unwrap().to_owned(),
     }
-}
-
-fn bearer(header: &Value) -> String {
-    header.as_str().unwrap().strip_prefix("Bearer ").unwrap().to_owned()
 }
 
 /// Another user of the same instance, as `orgmint clerk session` makes one.
@@ -45,11 +43,13 @@ async fn second_user(store: &Store, of: &User) -> User {
     User {
         instance: of.instance.clone(),
         user_id: out["user_id"].as_str().unwrap().to_owned(),
-        token: bearer(&out["headers"]["Authorization"]),
+        session_id: out["session_id"].as_str().unwrap().to_owned(),
+        token: out["client_token"].as_str().unwrap().to_owned(),
     }
 }
 
-/// A request as API Gateway hands it over: form bodies base64-encoded.
+/// A request as API Gateway hands it over (form bodies base64-encoded), as native clerk-js sends it: the
+/// client token in `Authorization`, `_is_native=1`.
 struct Req<'a> {
     headers: Vec<(&'a str, String)>,
     body: String,
@@ -61,24 +61,21 @@ impl<'a> Req<'a> {
     fn form(token: &str, body: &str) -> Self {
         Req {
             headers: vec![
-                ("authorization", format!("Bearer {token}")),
+                ("authorization", token.to_owned()),
                 ("content-type", "application/x-www-form-urlencoded".into()),
             ],
             body: body.into(),
             form: true,
-            query: "",
+            query: NATIVE,
         }
     }
 
     fn json(token: &str, body: &str) -> Self {
         Req {
-            headers: vec![
-                ("authorization", format!("Bearer {token}")),
-                ("content-type", "application/json".into()),
-            ],
+            headers: vec![("authorization", token.to_owned()), ("content-type", "application/json".into())],
             body: body.into(),
             form: false,
-            query: "",
+            query: NATIVE,
         }
     }
 
@@ -108,7 +105,22 @@ impl<'a> Req<'a> {
         ev
     }
 
+    /// The answer, and of a create's 200 the organization (`response`; the client is checked to list it).
     async fn send(&self, store: &'static Store) -> (StatusCode, Value) {
+        let (status, body) = self.send_whole(store).await;
+        if status != StatusCode::OK {
+            return (status, body);
+        }
+        let org = body["response"].clone();
+        let memberships = &body["client"]["sessions"][0]["user"]["organization_memberships"];
+        assert!(
+            memberships.as_array().unwrap().iter().any(|m| m["organization"]["id"] == org["id"]),
+            "the client lists the new membership: {body}"
+        );
+        (status, org)
+    }
+
+    async fn send_whole(&self, store: &'static Store) -> (StatusCode, Value) {
         let response = handler(store, request(&self.event())).await;
         check_envelope(&response)
     }
@@ -147,6 +159,9 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// The query native clerk-js sends on every request.
+const NATIVE: &str = "_is_native=1&__clerk_api_version=2025-11-10&_clerk_js_version=6.40.0";
+
 async fn create(store: &'static Store, user: &User, name: &str) -> (StatusCode, Value) {
     Req::form(&user.token, &format!("name={}", name.replace(' ', "+"))).send(store).await
 }
@@ -171,11 +186,27 @@ async fn the_success_event_creates_an_organization_with_the_creator_as_admin() {
     let store = store().await;
     let user = instance(store, clerk_options(100)).await;
     let mut ev = event("clerk-create-success");
-    ev["headers"]["authorization"] = Value::from(format!("Bearer {}", user.token));
+    ev["headers"]["authorization"] = Value::from(user.token.as_str());
+    orgmint_cli::events::aim(&mut ev, &format!("/v1/organizations?{NATIVE}"));
     let response = handler(store, request(&ev)).await;
-    let (status, org) = check_envelope(&response);
-    assert_eq!(status, StatusCode::OK, "{org}");
+    let (status, body) = check_envelope(&response);
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // FAPI's envelope: the organization, and the client that clerk-js refreshes its state from.
+    let (org, client) = (&body["response"], &body["client"]);
     assert_eq!(org["object"], "organization");
+    assert_eq!(client["object"], "client");
+    let session = &client["sessions"][0];
+    assert_eq!(
+        (session["id"].as_str(), session["status"].as_str()),
+        (Some(user.session_id.as_str()), Some("active"))
+    );
+    let membership = &session["user"]["organization_memberships"][0];
+    assert_eq!(membership["organization"], *org);
+    assert_eq!(
+        (membership["role"].as_str(), membership["object"].as_str()),
+        (Some("org:admin"), Some("organization_membership"))
+    );
+    assert_eq!(session["user"]["id"], user.user_id.as_str());
     assert!(is_id(&org["id"], "org_"), "{org}");
     assert_eq!(org["name"], "Acme Inc");
     assert_eq!(org["slug"], "acme-inc");
@@ -219,43 +250,54 @@ async fn json_bodies_and_explicit_slugs() {
 }
 
 #[tokio::test]
-async fn the_session_cookie_authenticates_and_the_header_wins() {
+async fn the_client_cookie_authenticates_and_the_native_header_wins() {
     let store = store().await;
     let user = instance(store, clerk_options(100)).await;
-    let cookie = |token: &str| ("cookie", format!("__client_uat=1700000000; __session={token}; theme=dark"));
+    let cookie = |token: &str| ("cookie", format!("__client_uat=1700000000; __client={token}; theme=dark"));
     let form = ("content-type", "application/x-www-form-urlencoded".to_owned());
-    let req = |headers| Req { headers, body: "name=Cookie".into(), form: true, query: "" };
-    let (status, body) = req(vec![cookie(&user.token), form.clone()]).send(store).await;
+    let req = |headers, query| Req { headers, body: "name=Cookie".into(), form: true, query };
+    // A browser: the `__client` cookie, no `_is_native`.
+    let (status, body) = req(vec![cookie(&user.token), form.clone()], "").send(store).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    // A valid header with a garbage cookie: the header is read.
-    let (status, _) =
-        req(vec![("authorization", format!("Bearer {}", user.token)), cookie("garbage"), form.clone()])
-            .send(store)
-            .await;
-    assert_eq!(status, StatusCode::OK);
-    // A garbage header with a valid cookie: still the header.
+    // Native: the header (raw or `Bearer`) with a garbage cookie: the header is read.
+    for header in [user.token.clone(), format!("Bearer {}", user.token)] {
+        let (status, _) =
+            req(vec![("authorization", header), cookie("garbage"), form.clone()], NATIVE).send(store).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    // A garbage native header with a valid cookie: still the header.
     let (status, body) =
-        req(vec![("authorization", "Bearer garbage".into()), cookie(&user.token), form.clone()])
+        req(vec![("authorization", "garbage".into()), cookie(&user.token), form.clone()], NATIVE)
             .send(store)
             .await;
     assert_eq!((status, &body["errors"]), (StatusCode::UNAUTHORIZED, &unauthorized()));
-    assert_eq!(store.count_orgs(&user.scope()).await.unwrap(), 2);
+    // The header without `_is_native=1` is not read.
+    let (status, _) = req(vec![("authorization", user.token.clone()), form.clone()], "").send(store).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // A session JWT (what the app's backend verifies) is no FAPI credential.
+    let (status, _) =
+        req(vec![cookie("garbage"), ("cookie", format!("__session={}", user.token))], "").send(store).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(store.count_orgs(&user.scope()).await.unwrap(), 3);
 }
 
 #[tokio::test]
-async fn the_clerk_session_id_parameter_must_name_the_tokens_session() {
+async fn the_clerk_session_id_parameter_must_name_the_clients_session() {
     let store = store().await;
     let user = instance(store, clerk_options(100)).await;
-    let claims = orgmint_cli::jwt::claims(&user.token).unwrap();
-    let sid = claims["sid"].as_str().unwrap().to_owned();
-    let query = format!("_clerk_session_id={sid}&_clerk_js_version=5.0.0");
+    let other = second_user(store, &user).await;
+    let query = format!("{NATIVE}&_clerk_session_id={}", user.session_id);
     let mut req = Req::form(&user.token, "name=Same+Session");
     req.query = &query;
     assert_eq!(req.send(store).await.0, StatusCode::OK);
-    let other = format!("_clerk_session_id=sess_{}", "A".repeat(27));
-    req.query = &other;
-    let (status, body) = req.send(store).await;
-    assert_eq!((status, &body["errors"]), (StatusCode::UNAUTHORIZED, &unauthorized()));
+    // Another session, an unknown one, another user's (active) session.
+    for sid in [format!("sess_{}", "A".repeat(27)), other.session_id.clone()] {
+        let query = format!("{NATIVE}&_clerk_session_id={sid}");
+        let mut req = Req::form(&user.token, "name=Same+Session");
+        req.query = &query;
+        let (status, body) = req.send(store).await;
+        assert_eq!((status, &body["errors"]), (StatusCode::UNAUTHORIZED, &unauthorized()));
+    }
     assert_eq!(store.count_orgs(&user.scope()).await.unwrap(), 1);
 }
 
@@ -268,27 +310,38 @@ async fn every_bad_session_is_the_seeds_401_and_writes_nothing() {
     let signing_key = store.tenant_secret(&instance_ref, clerk::SIGNING_KEY).await.unwrap().unwrap();
     let (forger_key, _) = clerk::generate_key().unwrap();
     let now_s = orgmint::clock::now_ms() / 1000;
-    let claims = |ttl: i64| clerk::SessionClaims::new(&user.instance, &user.user_id, now_s, ttl);
-    let sign = |key: &str, claims: &clerk::SessionClaims| clerk::sign(key, &user.instance, claims).unwrap();
-    let with = |f: &dyn Fn(&mut clerk::SessionClaims)| {
+    let claims = |ttl: i64| clerk::ClientClaims {
+        iss: clerk::issuer(&user.instance),
+        id: orgmint_cli::jwt::claims(&user.token).unwrap()["id"].as_str().unwrap().to_owned(),
+        sub: user.user_id.clone(),
+        rotating_token: "r".into(),
+        iat: now_s,
+        exp: now_s + ttl,
+    };
+    let sign = |key: &str, claims: &clerk::ClientClaims| clerk::sign(key, &user.instance, claims).unwrap();
+    let with = |f: &dyn Fn(&mut clerk::ClientClaims)| {
         let mut c = claims(3600);
         f(&mut c);
         sign(&signing_key, &c)
     };
     let expired = clerk::session(store, &user.instance, Some(&user.user_id), -60).await.unwrap();
+    let other_client = clerk::session(store, &other.instance, None, 3600).await.unwrap();
+    let other_client_id =
+        orgmint_cli::jwt::claims(other_client["client_token"].as_str().unwrap()).unwrap()["id"].clone();
     let mut tokens: Vec<(&str, String)> = vec![
         ("garbage", "garbage".into()),
         ("three dots", "a.b.c".into()),
         ("forged: another key", sign(&forger_key, &claims(3600))),
-        ("expired (--ttl -60)", bearer(&expired["headers"]["Authorization"])),
+        ("expired session (--ttl -60)", expired["client_token"].as_str().unwrap().to_owned()),
         ("expired 10 s ago", sign(&signing_key, &claims(-10))),
         ("unknown user", with(&|c| c.sub = clerk::new_user_id())),
         ("another instance's user", with(&|c| c.sub = other.user_id.clone())),
+        ("unknown client", with(&|c| c.id = format!("client_{}", "B".repeat(27)))),
+        ("another instance's client", with(&|c| c.id = other_client_id.as_str().unwrap().to_owned())),
         ("wrong issuer", with(&|c| c.iss = format!("https://evil.example/{}", user.instance))),
         ("another instance as issuer", with(&|c| c.iss = clerk::issuer(&other.instance))),
-        ("not yet valid", with(&|c| c.nbf = now_s + 60)),
         ("issued in the future", with(&|c| c.iat = now_s + 60)),
-        ("bad session id", with(&|c| c.sid = "sess_x".into())),
+        ("bad client id", with(&|c| c.id = "client_x".into())),
         ("huge issuer", with(&|c| c.iss = format!("https://x/{}", "a".repeat(5000)))),
     ];
     // HS256 with the public key as the secret: algorithm confusion.
@@ -305,7 +358,7 @@ async fn every_bad_session_is_the_seeds_401_and_writes_nothing() {
         assert_eq!((status, &body["errors"]), (StatusCode::UNAUTHORIZED, &unauthorized()), "{what}");
     }
     // Just within the leeway is fine.
-    let (status, body) = Req::form(&with(&|c| c.nbf = now_s + 3), "name=Leeway").send(store).await;
+    let (status, body) = Req::form(&with(&|c| c.iat = now_s + 3), "name=Leeway").send(store).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // No credential at all: the no-auth event, another scheme.
     let response = handler(store, request(&event("clerk-no-auth"))).await;
@@ -316,6 +369,18 @@ async fn every_bad_session_is_the_seeds_401_and_writes_nothing() {
     let mut basic = Req::form(&user.token, "name=Basic");
     basic.headers[0].1 = format!("Basic {}", user.token);
     assert_eq!(basic.send(store).await.0, StatusCode::UNAUTHORIZED);
+    // A session ended in the table (signed out elsewhere) no longer acts, whatever its token says.
+    let mut ended = orgmint::ClientSession {
+        client_id: format!("client_{}", orgmint::ids::random_from(orgmint::ids::BASE62, 27)),
+        session_id: format!("sess_{}", orgmint::ids::random_from(orgmint::ids::BASE62, 27)),
+        ..clerk::sign_in(&user.instance, &signing_key, &user.user_id, orgmint::clock::now_ms(), 600)
+            .unwrap()
+            .0
+    };
+    ended.status = "ended".into();
+    store.create_client_session(&ended).await.unwrap();
+    let token = with(&|c| c.id = ended.client_id.clone());
+    assert_eq!(Req::form(&token, "name=Ended").send(store).await.0, StatusCode::UNAUTHORIZED);
     // The sample event's placeholder token is no token.
     assert_eq!(
         handler(store, request(&event("clerk-create-success"))).await.status(),
@@ -371,7 +436,7 @@ async fn bad_bodies_are_clerks_400_413_and_422_and_write_nothing() {
         (true, "name=%3C!--x", "form_param_value_invalid", "name"),
         (true, "name=Acme&slug=Acme", "form_param_format_invalid", "slug"),
         (true, "name=Acme&slug=ac_me", "form_param_format_invalid", "slug"),
-        (true, "name=Acme&slug=-acme", "form_param_format_invalid", "slug"),
+        (true, "name=Acme&slug=ac%20me", "form_param_format_invalid", "slug"),
         (false, r#"{"name":"Acme","slug":5}"#, "form_param_format_invalid", "slug"),
     ];
     for (form, body, code, param) in codes {
@@ -415,14 +480,18 @@ async fn bad_bodies_are_clerks_400_413_and_422_and_write_nothing() {
         (status, reply["errors"][0]["code"].as_str()),
         (StatusCode::PAYLOAD_TOO_LARGE, Some("request_body_too_large"))
     );
-    // Long names are refused before they make keys too long.
-    let (status, _) = Req::form(&user.token, &format!("name={}", "x".repeat(1000))).send(store).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, _) = Req::form(&user.token, &format!("name=x&slug={}", "x".repeat(2000))).send(store).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Long names and slugs are refused, with their own code, before they make keys too long.
+    for body in [format!("name={}", "x".repeat(1000)), format!("name=x&slug={}", "x".repeat(2000))] {
+        let (status, reply) = Req::form(&user.token, &body).send(store).await;
+        assert_eq!(
+            (status, reply["errors"][0]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("form_param_max_length_exceeded"))
+        );
+    }
     // The missing-name event.
     let mut ev = event("clerk-missing-name");
-    ev["headers"]["authorization"] = Value::from(format!("Bearer {}", user.token));
+    ev["headers"]["authorization"] = Value::from(user.token.as_str());
+    orgmint_cli::events::aim(&mut ev, &format!("/v1/organizations?{NATIVE}"));
     let response = handler(store, request(&ev)).await;
     assert_eq!(
         (response.status(), &check_envelope(&response).1["errors"]),

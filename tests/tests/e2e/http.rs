@@ -2,6 +2,8 @@
 //! the workspace's router, and plain HTTP requests create organizations.
 
 use std::path::PathBuf;
+
+use base64::Engine;
 use std::process::Command;
 use std::time::Instant;
 
@@ -267,24 +269,32 @@ async fn clerk_over_http_with_form_bodies_and_a_second_user() {
     let table = store().await.table().to_owned();
     let instance = orgmint(&table, &["tenant", "create", "--vendor", "clerk", "--cap", "3", "--json"]);
     assert_eq!(instance["vendor"], "clerk");
-    assert_eq!(instance["path"], "/v1/organizations");
     let ins = instance["tenant"].as_str().unwrap().to_owned();
     let first_user = instance["user_id"].as_str().unwrap().to_owned();
+    let session = instance["session_id"].as_str().unwrap();
+    assert_eq!(instance["path"], format!("/v1/organizations?_is_native=1&_clerk_session_id={session}"));
+    // Native clerk-js's `Authorization`: the client token itself, no scheme.
     let auth = instance["headers"]["Authorization"].as_str().unwrap().to_owned();
-    assert!(auth.starts_with("Bearer ey"));
+    assert!(auth.starts_with("ey") && auth == instance["client_token"], "{instance}");
+    // `pk_test_` + standard base64 of `<host with a dot>:<port>$`.
+    let key = instance["publishable_key"].as_str().unwrap().strip_prefix("pk_test_").unwrap();
+    let host = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(key).unwrap()).unwrap();
+    assert!(host.ends_with('$') && host.contains('.') && !key.contains(['_', '-']), "{host}");
     let second = orgmint(&table, &["clerk", "session", "--tenant", &ins, "--json"]);
     let second_user = second["user_id"].as_str().unwrap().to_owned();
     assert_ne!(second_user, first_user);
     let second_auth = second["headers"]["Authorization"].as_str().unwrap().to_owned();
+    let (first_path, second_path) =
+        (instance["path"].as_str().unwrap().to_owned(), second["path"].as_str().unwrap().to_owned());
 
     let watch = Watch::start(&table);
     let port = watch.port;
-    let post = move |auth: String, body: String| {
+    let post = move |auth: String, path: String, body: String| {
         std::thread::spawn(move || {
             http(
                 port,
                 "POST",
-                "/v1/organizations?_clerk_js_version=5.0.0",
+                &format!("{path}&_clerk_js_version=6.40.0"),
                 &[("authorization", &auth), ("content-type", "application/x-www-form-urlencoded")],
                 &body,
             )
@@ -293,17 +303,22 @@ async fn clerk_over_http_with_form_bodies_and_a_second_user() {
 
     // The first request waits for watch to start the function.
     let (status, headers, body) =
-        post(auth.clone(), "name=Over%20HTTP&slug=over-http".into()).join().unwrap();
+        post(auth.clone(), first_path.clone(), "name=Over%20HTTP&slug=over-http".into()).join().unwrap();
     assert_eq!(status, 200, "{body}");
     assert!(headers.iter().any(|(k, v)| k == "x-request-id" && !v.is_empty()));
-    let org: Value = serde_json::from_str(&body).unwrap();
+    let created: Value = serde_json::from_str(&body).unwrap();
+    let org = &created["response"];
     assert_eq!((org["name"].as_str(), org["slug"].as_str()), (Some("Over HTTP"), Some("over-http")));
     assert!(org["id"].as_str().unwrap().starts_with("org_"));
+    assert_eq!(created["client"]["sessions"][0]["user"]["organization_memberships"][0]["organization"], *org);
 
     // Each user has their own cap of 3, concurrently.
     let threads: Vec<_> = (0..8)
         .flat_map(|i| {
-            [post(auth.clone(), format!("name=A+{i}")), post(second_auth.clone(), format!("name=B+{i}"))]
+            [
+                post(auth.clone(), first_path.clone(), format!("name=A+{i}")),
+                post(second_auth.clone(), second_path.clone(), format!("name=B+{i}")),
+            ]
         })
         .collect();
     let statuses: Vec<u16> = threads.into_iter().map(|t| t.join().unwrap().0).collect();
@@ -314,12 +329,12 @@ async fn clerk_over_http_with_form_bodies_and_a_second_user() {
     let (status, _, body) = http(
         port,
         "POST",
-        "/v1/organizations",
+        &second_path,
         &[("authorization", &second_auth), ("content-type", "application/json")],
         "{not json",
     );
     assert_eq!(status, 400, "{body}");
-    let (status, _, body) = post("Bearer a.b.c".into(), "name=x".into()).join().unwrap();
+    let (status, _, body) = post("a.b.c".into(), first_path.clone(), "name=x".into()).join().unwrap();
     assert_eq!(status, 401, "{body}");
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["errors"][0]["code"], "authentication_invalid");
     drop(watch);
@@ -327,6 +342,85 @@ async fn clerk_over_http_with_form_bodies_and_a_second_user() {
     for user in [None, Some(second_user.as_str())] {
         assert_tenant(&table, "clerk", &ins, user, 3, 3);
     }
+    assert_verified(&table);
+}
+
+/// Clerk's own client, `@clerk/clerk-js` (npm, pinned), headless in Node as Expo runs it, against the
+/// Frontend API over HTTP (tests/clients/clerk_client.mjs): it loads the signed-in user, creates an
+/// organization, makes it active and takes session tokens for it that verify with the published JWKS; an
+/// empty name and the cap come back as `ClerkAPIResponseError`s with Clerk's status and code.
+#[tokio::test(flavor = "multi_thread")]
+async fn clerks_own_clerk_js_works_unchanged() {
+    let _heavy = heavy().await;
+    let table = store().await.table().to_owned();
+    let instance = orgmint(&table, &["tenant", "create", "--vendor", "clerk", "--cap", "2", "--json"]);
+    let ins = instance["tenant"].as_str().unwrap().to_owned();
+    let watch = Watch::start(&table);
+    let url = format!("http://127.0.0.1:{}", watch.port);
+    // The first request waits for watch to build and start the functions clerk-js calls first.
+    for path in ["/v1/environment?_is_native=1", "/v1/client?_is_native=1"] {
+        assert_ne!(http(watch.port, "GET", path, &[], "").0, 0, "{path}: no answer");
+    }
+    let clerk_js = |scenario: &str, name: &str| {
+        let out = Command::new("node")
+            .arg(root().join("tests/clients/clerk_client.mjs"))
+            .arg(scenario)
+            .env("ORGMINT_URL", &url)
+            .env("CLERK_CLIENT_TOKEN", instance["client_token"].as_str().unwrap())
+            .env("CLERK_PUBLISHABLE_KEY", instance["publishable_key"].as_str().unwrap())
+            .env("CLERK_ORG_NAME", name)
+            .env("NODE_PATH", root().join(".tools/node_modules"))
+            .output()
+            .expect("node (make test installs @clerk/clerk-js into .tools/node_modules)");
+        assert!(
+            out.status.success(),
+            "clerk-js {scenario} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let flow = clerk_js("flow", "Acme via clerk-js");
+    assert_eq!(
+        (flow["user_id"].as_str(), flow["session_id"].as_str()),
+        (instance["user_id"].as_str(), instance["session_id"].as_str()),
+        "{flow}"
+    );
+    let org_id = flow["organization"]["id"].as_str().unwrap().to_owned();
+    assert!(org_id.starts_with("org_"), "{flow}");
+    assert_eq!(flow["organization"]["name"], "Acme via clerk-js");
+    assert_eq!(flow["organization"]["slug"], "acme-via-clerk-js");
+    assert_eq!(flow["active_organization_id"], org_id.as_str(), "setActive made it active");
+    for claims in [&flow["claims"], &flow["fresh_claims"]] {
+        assert_eq!(claims["o"]["id"], org_id.as_str(), "{flow}");
+        assert_eq!(
+            (claims["o"]["rol"].as_str(), claims["sub"].as_str()),
+            (Some("admin"), instance["user_id"].as_str())
+        );
+    }
+    assert!(
+        flow["memberships"].as_array().unwrap().iter().any(|m| m["organization_id"] == org_id.as_str()),
+        "{flow}"
+    );
+    // An empty name: Clerk's 422, as clerk-js hands it to the app.
+    let empty = clerk_js("error", "");
+    assert_eq!(
+        (empty["status"].as_u64(), empty["code"].as_str()),
+        (Some(422), Some("form_param_nil")),
+        "{empty}"
+    );
+    assert_eq!(empty["isClerkAPIResponseError"], true);
+    // The second organization fills the cap of 2; the third is Clerk's 403.
+    clerk_js("flow", "Second via clerk-js");
+    let capped = clerk_js("error", "Third");
+    assert_eq!(
+        (capped["status"].as_u64(), capped["code"].as_str()),
+        (Some(403), Some("organization_quota_exceeded")),
+        "{capped}"
+    );
+    assert_eq!(capped["long_message"], "You cannot create more than 2 organizations per account.");
+    drop(watch);
+    assert_tenant(&table, "clerk", &ins, None, 2, 2);
     assert_verified(&table);
 }
 

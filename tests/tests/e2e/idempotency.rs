@@ -302,16 +302,20 @@ async fn retries_over_http_replay_for_every_vendor() {
         let (status, headers, first) = post(tenant, &tenant["headers"], body);
         assert!((200..300).contains(&status), "{vendor}: {status} {first}");
         assert!(!headers.iter().any(|(k, _)| k == "idempotent-replayed"));
-        let retry_headers = if vendor == "clerk" {
+        // Clerk: the retry comes from another client of the same user (its own session and path).
+        let retry = if vendor == "clerk" {
             let id = tenant["tenant"].as_str().unwrap();
             let user = tenant["user_id"].as_str().unwrap();
-            orgmint(&table, &["clerk", "session", "--tenant", id, "--user", user, "--json"])["headers"]
-                .clone()
+            let mut session =
+                orgmint(&table, &["clerk", "session", "--tenant", id, "--user", user, "--json"]);
+            session["vendor"] = tenant["vendor"].clone();
+            session
         } else {
-            tenant["headers"].clone()
+            tenant.clone()
         };
+        let retry_headers = retry["headers"].clone();
         assert_ne!(vendor == "clerk", retry_headers == tenant["headers"]);
-        let (again_status, again_headers, again) = post(tenant, &retry_headers, body);
+        let (again_status, again_headers, again) = post(&retry, &retry_headers, body);
         assert_eq!((again_status, &again), (status, &first), "{vendor}");
         assert!(again_headers.iter().any(|(k, v)| k == "idempotent-replayed" && v == "true"), "{vendor}");
     }

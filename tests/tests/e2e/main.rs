@@ -9,6 +9,7 @@
 mod calcom;
 mod caps;
 mod clerk;
+mod clerk_fapi;
 mod conflicts;
 mod datadog;
 mod devin;

@@ -3,7 +3,7 @@
 //! Over HTTP through `cargo lambda watch`: no secret, nor its digest, reaches any log line.
 
 use orgmint::{Store, TenantRef, Vendor};
-use orgmint_cli::vendors::clerk::{self as clerk_cli, SessionClaims};
+use orgmint_cli::vendors::clerk::{self as clerk_cli, ClientClaims};
 use orgmint_tests::{
     assert_sound, caller, envelope_problem, handle, heavy, hs256_token, http, leaked, log_lines, store,
     tenant, vendor_request, Caller, Options, Watch,
@@ -245,36 +245,50 @@ async fn clerk_sessions_work_only_at_their_own_instance_and_account() {
     let i_public = i.tenant.attributes[clerk_cli::ATTR_PUBLIC_KEY].clone();
     let now_s = orgmint::clock::now_ms() / 1000;
     let target = Caller::of(&i);
+    let i_client = orgmint_cli::jwt::claims(i.headers["Authorization"].as_str().unwrap()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let j_client = orgmint_cli::jwt::claims(j.headers["Authorization"].as_str().unwrap()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let claims = |ins: &str, client: &str, user: &str| ClientClaims {
+        iss: clerk_cli::issuer(ins),
+        id: client.to_owned(),
+        sub: user.to_owned(),
+        rotating_token: "r".into(),
+        iat: now_s,
+        exp: now_s + 600,
+    };
     let forged = [
-        // Signed by I, claiming J's issuer and user: checked with J's key.
+        // Signed by I, claiming J's issuer, client and user: checked with J's key.
         (
             "another instance's issuer",
-            clerk_cli::sign(&i_key, &i_id, &SessionClaims::new(&j_id, &j_user, now_s, 600)).unwrap(),
+            clerk_cli::sign(&i_key, &i_id, &claims(&j_id, &j_client, &j_user)).unwrap(),
         ),
-        // Signed by I for a user of J: no such account in I.
+        // Signed by I for J's client and user: no such client or account in I.
+        (
+            "another instance's client",
+            clerk_cli::sign(&i_key, &i_id, &claims(&i_id, &j_client, &j_user)).unwrap(),
+        ),
+        // Signed by I for I's client, claiming J's user.
         (
             "another instance's user",
-            clerk_cli::sign(&i_key, &i_id, &SessionClaims::new(&i_id, &j_user, now_s, 600)).unwrap(),
+            clerk_cli::sign(&i_key, &i_id, &claims(&i_id, &i_client, &j_user)).unwrap(),
         ),
         // HS256 keyed with I's public key (algorithm confusion).
-        (
-            "HS256 with the public key",
-            hs256_token(i_public.as_bytes(), &SessionClaims::new(&i_id, &i_user, now_s, 600)),
-        ),
+        ("HS256 with the public key", hs256_token(i_public.as_bytes(), &claims(&i_id, &i_client, &i_user))),
         // `alg: none`, no signature.
         ("alg none", {
             let header = serde_json::json!({"alg": "none", "typ": "JWT"});
-            orgmint_cli::jwt::encode(&header, &SessionClaims::new(&i_id, &i_user, now_s, 600), |_| {
-                Ok(Vec::new())
-            })
-            .unwrap()
+            orgmint_cli::jwt::encode(&header, &claims(&i_id, &i_client, &i_user), |_| Ok(Vec::new())).unwrap()
         }),
     ];
     let before = footprint(store).await;
     for (what, token) in &forged {
-        let auth = format!("Bearer {token}");
         let (status, reply) =
-            send(store, &target, "/v1/organizations", &[("authorization", &auth)], "name=Intruder").await;
+            send(store, &target, &target.path, &[("authorization", token)], "name=Intruder").await;
         assert_eq!(
             (status, reply["errors"][0]["code"].as_str()),
             (401, Some("authentication_invalid")),
@@ -284,10 +298,7 @@ async fn clerk_sessions_work_only_at_their_own_instance_and_account() {
     assert_eq!(footprint(store).await, before, "a refused request wrote something");
     // I's own session creates in I's user's account, and in nobody else's.
     let auth = i.headers["Authorization"].as_str().unwrap();
-    assert_eq!(
-        send(store, &target, "/v1/organizations", &[("authorization", auth)], "name=Mine").await.0,
-        200
-    );
+    assert_eq!(send(store, &target, &target.path, &[("authorization", auth)], "name=Mine").await.0, 200);
     let account = |ins: &str, user: &str| format!("{ins}/{user}");
     assert_eq!(orgs_of(store, Vendor::Clerk, &account(&i_id, &i_user)).await, 1);
     assert_eq!(orgs_of(store, Vendor::Clerk, &account(&j_id, &j_user)).await, 0);

@@ -1,21 +1,24 @@
-//! Clerk session tokens: RS256 JWTs, verified with the RSA code already linked for the SDK's TLS
-//! (aws-lc-rs through rustls). A general JWT library brought ECDSA, EdDSA and HMAC code this endpoint
-//! never runs: about 0.4 MB of the zip.
+//! Client tokens: the RS256 JWT an instance signs for each client (browser or device) it signs in, which
+//! FAPI authenticates every request by. Verified with the RSA code already linked for the SDK's TLS
+//! (aws-lc-rs through rustls): a general JWT library brought ECDSA, EdDSA and HMAC code these functions
+//! never run, about 0.4 MB of a zip.
 
 use aws_lc_rs::signature::{UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde::Deserialize;
 
-/// The claims of a Clerk session token this endpoint reads; a token without any of them is refused.
+/// The claims of a client token: the instance's issuer, the client's id (as Clerk's `id` claim), and the
+/// user its session is of (`sub`, orgmint's: it names the account to read in the same round trip). A token
+/// without any of them is refused; `exp` is the session's end when present.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Claims {
     pub iss: String,
+    pub id: String,
     pub sub: String,
-    pub sid: String,
     pub iat: i64,
-    pub exp: i64,
-    pub nbf: i64,
+    #[serde(default)]
+    pub exp: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -51,7 +54,7 @@ impl<'a> Unverified<'a> {
     }
 
     /// The claims, once the signature verifies with `public_pem` (SPKI or PKCS#1 PEM, 2048 bits or more),
-    /// the issuer is `issuer`, and `now_s` is within `[nbf, exp]` and not before `iat`, give or take
+    /// the issuer is `issuer`, and `now_s` is not before `iat` nor after `exp` (when present), give or take
     /// `leeway_s`.
     pub fn verify(self, public_pem: &str, issuer: &str, now_s: i64, leeway_s: i64) -> Option<Claims> {
         let key = pem_body(public_pem)?;
@@ -59,9 +62,7 @@ impl<'a> Unverified<'a> {
             .verify(self.signed.as_bytes(), &self.signature)
             .ok()?;
         let claims = self.claims;
-        let current = claims.exp >= now_s - leeway_s
-            && claims.nbf <= now_s + leeway_s
-            && claims.iat <= now_s + leeway_s;
+        let current = claims.exp.is_none_or(|exp| exp >= now_s - leeway_s) && claims.iat <= now_s + leeway_s;
         (current && claims.iss == issuer).then_some(claims)
     }
 }
@@ -79,8 +80,8 @@ fn pem_body(pem: &str) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
-    /// A 2048-bit key, and an RS256 token over `{"iss":"https://clerk.example","sub":"user_1","sid":"sess_1",
-    /// "iat":1000,"nbf":990,"exp":1060}` signed with it (by openssl, outside this code).
+    /// A 2048-bit key, and an RS256 token over `{"iss":"https://clerk.example","id":"client_1","sub":"user_1",
+    /// "rotating_token":"r1","iat":1000,"exp":1060}` signed with it (by openssl, outside this code).
     const PUBLIC_PEM: &str = include_str!("../testdata/public.pem");
     const PUBLIC_PKCS1_PEM: &str = include_str!("../testdata/public-pkcs1.pem");
     const TOKEN: &str = include_str!("../testdata/token.jwt");
@@ -94,7 +95,7 @@ mod tests {
     fn a_token_signed_by_the_key_verifies_within_its_lifetime() {
         for pem in [PUBLIC_PEM, PUBLIC_PKCS1_PEM] {
             let claims = Unverified::parse(token()).unwrap().verify(pem, ISSUER, 1030, 5).unwrap();
-            assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("user_1", "sess_1"));
+            assert_eq!((claims.id.as_str(), claims.sub.as_str()), ("client_1", "user_1"));
         }
     }
 
@@ -103,7 +104,6 @@ mod tests {
         let verify = |now, issuer| Unverified::parse(token()).unwrap().verify(PUBLIC_PEM, issuer, now, 5);
         assert!(verify(1065, ISSUER).is_some(), "exp + leeway");
         assert!(verify(1066, ISSUER).is_none(), "expired");
-        // Clerk's `nbf` is 10 s before `iat`: `iat` is the later bound.
         assert!(verify(995, ISSUER).is_some(), "iat - leeway");
         assert!(verify(994, ISSUER).is_none(), "issued in the future");
         assert!(verify(1030, "https://clerk.other").is_none(), "another issuer");

@@ -1,0 +1,43 @@
+//! Clerk's Frontend API `GET /v1/client`: the client with its session, the session's user and the user's
+//! memberships — what clerk-js loads at start. A request with no valid client token is signed out:
+//! `{"response": null, "client": null}`, as FAPI answers it.
+
+use lambda_http::{Body, Request, Response};
+
+use clerk_fapi::{enveloped, objects, Fapi, FapiEndpoint, Needs, Signed};
+use orgmint::lambda::Call;
+use orgmint::pipeline::Authenticated;
+use orgmint::Store;
+use serde_json::Value;
+
+pub const ROUTE: &str = "GET /v1/client";
+
+/// The endpoint on orgmint's pipeline.
+pub type Clerk = Fapi<GetClient>;
+
+pub struct GetClient;
+
+impl FapiEndpoint for GetClient {
+    const ROUTE: &'static str = ROUTE;
+    const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
+    /// A client whose session ended is still a client: answered with no session.
+    const NEEDS: Needs = Needs { session: false, orgs: true, idempotency: false };
+    type Input = ();
+
+    fn parse(_req: &Request, _call: &Call) -> Result<(), Response<Body>> {
+        Ok(())
+    }
+
+    fn signed_out(_call: &Call) -> Response<Body> {
+        enveloped(Value::Null, Value::Null)
+    }
+
+    async fn act(
+        _store: &Store,
+        call: &Call,
+        found: &Authenticated<Signed>,
+        _input: (),
+    ) -> Result<Response<Body>, Response<Body>> {
+        Ok(enveloped(objects::client(&found.caller, call.now_ms), Value::Null))
+    }
+}
