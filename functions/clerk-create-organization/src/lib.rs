@@ -110,6 +110,7 @@ impl FapiMints for Create {
             "pending_invitations_count": 0,
             "max_allowed_memberships": max_memberships,
             "admin_delete_enabled": true,
+            "self_serve_sso_enabled": false,
             "public_metadata": {},
             "created_at": call.now_ms,
             "updated_at": call.now_ms,

@@ -127,6 +127,8 @@ pub fn user(account: &Tenant, user_id: &str, orgs: &[Org]) -> Value {
         "create_organizations_limit": account.cap,
         "last_active_at": account.created_ms,
         "legal_accepted_at": null,
+        "mfa_enabled_at": null,
+        "mfa_disabled_at": null,
         "created_at": account.created_ms,
         "updated_at": account.created_ms,
     })
@@ -145,7 +147,8 @@ pub fn session(client: &ClientSession, user: Value) -> Value {
         "last_active_token": null,
         "actor": null,
         "tasks": null,
-        "factor_verification_age": null,
+        // Minutes since the first and second factor were verified (-1: never): signed in by the CLI.
+        "factor_verification_age": [0, -1],
         "public_user_data": public_user_data(&client.user_id),
         "user": user,
         "created_at": client.created_ms,

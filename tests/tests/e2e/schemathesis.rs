@@ -14,6 +14,20 @@ use orgmint_tests::{heavy, http, orgmint, root, store, Watch};
 const CHECKS: &str =
     "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance";
 
+/// The OpenAPI document under functions/ that documents `function`'s route (a function's own, or its
+/// dialect's: Clerk's covers its six endpoints).
+fn document_of(function: &str) -> std::path::PathBuf {
+    let route = orgmint_cli::registry::FUNCTIONS.iter().find(|f| f.name == function).unwrap().route;
+    let path = route.split_once(' ').unwrap().1;
+    let own = root().join("functions").join(function).join("openapi.yaml");
+    let documents =
+        std::fs::read_dir(root().join("functions")).unwrap().map(|e| e.unwrap().path().join("openapi.yaml"));
+    std::iter::once(own)
+        .chain(documents)
+        .find(|doc| std::fs::read_to_string(doc).is_ok_and(|text| text.contains(&format!("\n  {path}:"))))
+        .unwrap_or_else(|| panic!("no OpenAPI document names {route}"))
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_openapi_document_holds_against_its_function() {
     let _heavy = heavy().await;
@@ -31,11 +45,15 @@ async fn every_openapi_document_holds_against_its_function() {
         // The first request waits for watch to build and start the function.
         let path = tenant["path"].as_str().unwrap();
         assert_ne!(http(watch.port, "POST", path, &[], "{}").0, 0, "{vendor}: no answer");
-        // Cal.com's {orgId}: the tenant's own organization, so that creates succeed too.
+        // Cal.com's {orgId}: the tenant's own organization, so that creates succeed too; Clerk's
+        // {session_id}: the tenant's session.
         let config = work.join(format!("{vendor}.toml"));
         let org_id = if vendor == "calcom" { tenant["tenant"].as_str().unwrap() } else { "1" };
-        std::fs::write(&config, format!("[parameters]\n\"path.orgId\" = {org_id}\n")).unwrap();
-        let document = root().join("functions").join(function).join("openapi.yaml");
+        let session = tenant["session_id"].as_str().unwrap_or("sess_none");
+        let parameters =
+            format!("[parameters]\n\"path.orgId\" = {org_id}\n\"path.session_id\" = \"{session}\"\n");
+        std::fs::write(&config, parameters).unwrap();
+        let document = document_of(function);
         for run in [
             ["--mode", "all", "--phases", "coverage"],
             ["--mode", "positive", "--phases", "examples,fuzzing"],
