@@ -54,6 +54,9 @@ where
     H: Fn(&'static Store, Request, Call) -> F + Send + Sync + Copy + 'static,
     F: Future<Output = Response<Body>> + Send + 'static,
 {
+    #[cfg(feature = "otel")]
+    let traces = crate::otel::init(named.function);
+    #[cfg(not(feature = "otel"))]
     init_tracing();
     let metrics = init_metrics(named);
     // The store lives as long as the execution environment; leaking it gives handlers a plain reference.
@@ -62,15 +65,23 @@ where
     // Sequential as ever on classic Lambda; on Lambda Managed Instances (`AWS_LAMBDA_MAX_CONCURRENCY` > 1)
     // that many invocations at once share the store. Each request keeps its own state (the round-trip
     // count is task-local), so the handlers need nothing more.
-    lambda_http::run_concurrent(lambda_http::service_fn(move |req: Request| async move {
+    let service = lambda_http::service_fn(move |req: Request| async move {
         let response = serve(store, named, req, handler).await;
         // One EMF document per request, after its log line (CloudWatch turns it into the metrics).
         if let Some(metrics) = metrics {
             let _ = metrics.flush(std::io::stdout().lock());
         }
         Ok::<_, std::convert::Infallible>(response)
-    }))
-    .await
+    });
+    // Traces (feature `otel`): each invocation inside the runtime's OpenTelemetry layer.
+    #[cfg(feature = "otel")]
+    {
+        crate::otel::run_concurrent(traces, service).await
+    }
+    #[cfg(not(feature = "otel"))]
+    {
+        lambda_http::run_concurrent(service).await
+    }
 }
 
 /// The Embedded Metric Format recorder behind [`crate::telemetry`], dimensioned by function and vendor;
@@ -90,16 +101,24 @@ fn init_metrics(named: Named) -> Option<&'static metrics_cloudwatch_embedded::Co
 /// panicked, its own errors), as Lambda's advanced logging controls ask: JSON lines when
 /// `AWS_LAMBDA_LOG_FORMAT=JSON`, at `AWS_LAMBDA_LOG_LEVEL` (default `INFO`). The per-request line of
 /// [`serve`] is written by itself, whatever the level.
+#[cfg(not(feature = "otel"))]
 fn init_tracing() {
+    let (level, json) = log_settings();
+    let fmt = tracing_subscriber::fmt().with_target(false).without_time().with_max_level(level);
+    // `try_init`: a test or a host that installed a subscriber first keeps it.
+    let _ = if json { fmt.json().try_init() } else { fmt.try_init() };
+}
+
+/// The level (`AWS_LAMBDA_LOG_LEVEL`, default `INFO`) and whether the lines are JSON
+/// (`AWS_LAMBDA_LOG_FORMAT=JSON`) of the runtime's own log lines.
+pub(crate) fn log_settings() -> (tracing_subscriber::filter::LevelFilter, bool) {
     use tracing_subscriber::filter::LevelFilter;
     let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .ok()
         .and_then(|level| level.parse::<LevelFilter>().ok())
         .unwrap_or(LevelFilter::INFO);
-    let fmt = tracing_subscriber::fmt().with_target(false).without_time().with_max_level(level);
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
-    // `try_init`: a test or a host that installed a subscriber first keeps it.
-    let _ = if json { fmt.json().try_init() } else { fmt.try_init() };
+    (level, json)
 }
 
 /// Runs one request through `handler`: assigns the request id, bounds its DynamoDB calls by

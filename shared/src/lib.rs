@@ -8,6 +8,7 @@
 //! - [`error`]: the domain errors, one enum; each vendor renders them in its own words.
 //! - [`deadline`]: one deadline per request for its DynamoDB calls.
 //! - `lambda` (feature `lambda`): request plumbing every function shares.
+//! - `otel` (feature `otel`, off by default): traces through the runtime's OpenTelemetry layer.
 //! - `pipeline` (feature `lambda`): the one create pipeline; each vendor implements its `Endpoint`.
 //! - `arbitrary` (feature `proptest`, tests only): strategies for hostile input.
 
@@ -21,6 +22,8 @@ pub mod ids;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod model;
+#[cfg(feature = "otel")]
+pub mod otel;
 #[cfg(feature = "lambda")]
 pub mod pipeline;
 pub mod rate;
