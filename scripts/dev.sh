@@ -8,6 +8,7 @@ API_PORT="${ORGMINT_API_PORT:-9000}"
 export ORGMINT_API_PORT="$API_PORT"
 
 ensure_venv
+ensure_clerk_js
 ensure_dynamodb_local
 
 pids=()

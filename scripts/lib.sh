@@ -82,9 +82,14 @@ ensure_test_clients() {
     install_step "@datadog/datadog-api-client 1.64.0 (Datadog's TypeScript client, a test oracle) into .tools/node_modules" \
       npm install --no-audit --no-fund --prefix "$TOOLS" "@datadog/datadog-api-client@1.64.0"
   fi
+  ensure_clerk_js
+}
+
+# Clerk's own client, @clerk/clerk-js (pinned): a test oracle, and what make dev's Clerk line runs.
+ensure_clerk_js() {
   if [ ! -f "$TOOLS/node_modules/@clerk/clerk-js/package.json" ]; then
     command -v npm >/dev/null 2>&1 || die "clerk-js comes from npm: install Node.js 20 and npm and run this again."
-    install_step "@clerk/clerk-js 6.40.0 (Clerk's own client, a test oracle) into .tools/node_modules" \
+    install_step "@clerk/clerk-js 6.40.0 (Clerk's own client) into .tools/node_modules" \
       npm install --no-audit --no-fund --prefix "$TOOLS" "@clerk/clerk-js@6.40.0"
   fi
 }

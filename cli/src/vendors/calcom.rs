@@ -91,5 +91,6 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
         extra,
         sample_body: r#"{"name":"Acme Managed Org","metadata":{"tier":"gold"}}"#.to_owned(),
         content_type: "application/json",
+        more_lines: Vec::new(),
     })
 }

@@ -130,6 +130,20 @@ pub fn calling(client: &ClientSession, token: &str) -> (String, Map<String, Valu
     (path, headers, extra)
 }
 
+/// What `make dev` prints beside the curl line: the publishable key, and clerk-js itself (headless in Node,
+/// as Expo runs it) against the local API with this client's token.
+pub fn clerk_js_lines(token: &str) -> Vec<String> {
+    let key = publishable_key(&fapi_host());
+    let port = std::env::var("ORGMINT_API_PORT").unwrap_or_else(|_| "9000".into());
+    vec![
+        format!("  publishable key {key} (clerk-js: new Clerk(key, {{ proxyUrl: 'http://127.0.0.1:{port}' }}))"),
+        format!(
+            "  clerk-js: ORGMINT_URL=http://127.0.0.1:{port} CLERK_PUBLISHABLE_KEY={key} CLERK_CLIENT_TOKEN={token} \
+             NODE_PATH=.tools/node_modules node tests/clients/clerk_client.mjs flow"
+        ),
+    ]
+}
+
 /// The instance's tenant item and signing key, its first user's account, and that user's client.
 /// Storing them is [`store_instance`]'s job.
 pub struct Instance {
@@ -180,6 +194,7 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<(Provisioned, I
         extra,
         sample_body: "name=Acme%20Inc".to_owned(),
         content_type: "application/x-www-form-urlencoded",
+        more_lines: clerk_js_lines(&token),
     };
     Ok((provisioned, Instance { tenant, private_pem, first_user, client, token }))
 }

@@ -66,5 +66,6 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
             r#"{"name":"New child org","billing":{"type":"parent_billing"},"subscription":{"type":"pro"}}"#
                 .to_owned(),
         content_type: "application/json",
+        more_lines: Vec::new(),
     })
 }

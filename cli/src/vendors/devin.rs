@@ -43,5 +43,6 @@ pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, St
         extra: Map::new(),
         sample_body: r#"{"display_name":"Acme Research","acu_limit":500}"#.to_owned(),
         content_type: "application/json",
+        more_lines: Vec::new(),
     })
 }

@@ -65,6 +65,8 @@ pub struct Provisioned {
     /// A body that creates an organization, for the printed curl line, and its content type.
     pub sample_body: String,
     pub content_type: &'static str,
+    /// More ready-to-paste lines for people (e.g. the vendor's own client against the local API).
+    pub more_lines: Vec<String>,
 }
 
 impl TenantOptions {
@@ -167,6 +169,9 @@ pub async fn create_tenant(store: &Store, options: &TenantOptions) -> Result<(),
             if options.restricted { ", restricted" } else { "" }
         );
         println!("{}", curl_line(&provisioned));
+        for line in &provisioned.more_lines {
+            println!("{line}");
+        }
     }
     Ok(())
 }
@@ -174,7 +179,8 @@ pub async fn create_tenant(store: &Store, options: &TenantOptions) -> Result<(),
 /// A ready-to-paste request against the local API (`ORGMINT_API_PORT`, default 9000).
 fn curl_line(p: &Provisioned) -> String {
     let port = std::env::var("ORGMINT_API_PORT").unwrap_or_else(|_| "9000".to_owned());
-    let mut line = format!("curl -sS -X POST http://127.0.0.1:{port}{}", p.path);
+    // Quoted: a path with a query (Clerk's `?_is_native=1&…`) holds `&`.
+    let mut line = format!("curl -sS -X POST 'http://127.0.0.1:{port}{}'", p.path);
     for (name, value) in &p.headers {
         line.push_str(&format!(" -H '{name}: {}'", value.as_str().unwrap_or_default()));
     }

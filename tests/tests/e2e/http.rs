@@ -604,12 +604,34 @@ async fn make_dev_answers_every_request_of_a_burst_and_its_printed_lines_work() 
     let tenant_id = tenant["tenant"].as_str().unwrap().to_owned();
     let auth = tenant["headers"]["Authorization"].as_str().unwrap().to_owned();
 
+    // The port may refuse connections until make dev has started serving (local-stack.md): wait for it.
+    while std::net::TcpStream::connect(("127.0.0.1", api_port)).is_err() {
+        assert!(Instant::now() < deadline, "make dev never listened on {api_port}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     // The printed curl line as pasted (the first request also waits for watch to start the function).
     let pasted =
         Command::new("bash").args(["-c", &format!("{devin_curl} -w '\\n%{{http_code}}'")]).output().unwrap();
     let pasted = String::from_utf8_lossy(&pasted.stdout).into_owned();
     assert!(pasted.ends_with("\n200"), "{pasted}");
     assert!(pasted.contains("\"org_id\":\"org-"), "{pasted}");
+
+    // Clerk's curl line (a quoted URL with its query) and its clerk-js line, as pasted from the work tree.
+    let clerk_curl = printed.lines().find(|l| l.starts_with("curl ") && l.contains("/v1/organizations?"));
+    let clerk_curl = clerk_curl.expect("make dev prints Clerk's curl line");
+    let pasted =
+        Command::new("bash").args(["-c", &format!("{clerk_curl} -w '\\n%{{http_code}}'")]).output().unwrap();
+    let pasted = String::from_utf8_lossy(&pasted.stdout).into_owned();
+    assert!(pasted.ends_with("\n200") && pasted.contains("\"response\":{"), "{pasted}");
+    let clerk_js = printed.lines().find_map(|l| l.trim().strip_prefix("clerk-js: "));
+    let clerk_js = clerk_js.expect("make dev prints a clerk-js line");
+    let ran = Command::new("bash").args(["-c", clerk_js]).current_dir(root()).output().unwrap();
+    assert!(
+        ran.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&ran.stdout),
+        String::from_utf8_lossy(&ran.stderr)
+    );
 
     // 64 connections opened at the same moment.
     let start = std::sync::Arc::new(std::sync::Barrier::new(64));
