@@ -28,6 +28,12 @@ enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// A tenant's organizations: list them, delete one (as the vendor's DELETE would; for Datadog, whose API
+    /// has none, the only way).
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
     /// Clerk: session tokens for an instance's users.
     Clerk {
         #[command(subcommand)]
@@ -43,6 +49,21 @@ enum Command {
     Verify {
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// The tenant's organizations, in id order: `{"orgs": [{"id", "name", "slug"}]}`.
+    List(ShowOptions),
+    /// Delete one organization with what belongs to it (slug claim, memberships, the credentials its create
+    /// minted, its own empty scope); its slot of the cap is free again. Prints the tenant's new `org_count`.
+    Delete {
+        #[command(flatten)]
+        scope: ShowOptions,
+        /// The organization, as the vendor's API shows its id.
+        #[arg(long)]
+        org: String,
     },
 }
 
@@ -116,6 +137,8 @@ async fn main() -> ExitCode {
             vendors::create_tenant(&store, &options).await
         }
         Command::Tenant { command: TenantCommand::Show(options) } => tenant_show(&store, &options).await,
+        Command::Org { command: OrgCommand::List(options) } => org_list(&store, &options).await,
+        Command::Org { command: OrgCommand::Delete { scope, org } } => org_delete(&store, &scope, &org).await,
         Command::Clerk { command: ClerkCommand::Session(options) } => clerk_session(&store, &options).await,
         Command::Clerk { command: ClerkCommand::SigningKey { file, json } } => clerk_signing_key(&file, json),
         Command::Verify { json } => verify(&store, json).await,
@@ -170,6 +193,40 @@ async fn tenant_show(store: &Store, options: &ShowOptions) -> Result<(), CliErro
     );
     print(options.json, &out, &text);
     Ok(())
+}
+
+async fn org_list(store: &Store, options: &ShowOptions) -> Result<(), CliError> {
+    let scope = vendors::scope_id(store, options.vendor, &options.tenant, options.user.as_deref()).await?;
+    let tenant_ref = TenantRef::new(options.vendor, scope);
+    store
+        .tenant(&tenant_ref)
+        .await?
+        .ok_or_else(|| format!("no {} tenant '{}'", options.vendor, options.tenant))?;
+    let orgs = store.orgs(&tenant_ref).await?;
+    let listed: Vec<Value> =
+        orgs.iter().map(|o| json!({"id": o.id, "name": o.name, "slug": o.slug})).collect();
+    let text: Vec<String> =
+        orgs.iter().map(|o| format!("{}\t{}\t{}", o.id, o.name, o.slug.as_deref().unwrap_or("-"))).collect();
+    print(options.json, &json!({"orgs": listed}), &text.join("\n"));
+    Ok(())
+}
+
+async fn org_delete(store: &Store, options: &ShowOptions, org: &str) -> Result<(), CliError> {
+    use orgmint::store::Deleted;
+    let scope = vendors::scope_id(store, options.vendor, &options.tenant, options.user.as_deref()).await?;
+    let tenant_ref = TenantRef::new(options.vendor, scope);
+    match store.delete_org(&tenant_ref, org).await? {
+        Deleted::Deleted { org_count } => {
+            let out = json!({"vendor": options.vendor.as_str(), "tenant": options.tenant, "deleted": org, "org_count": org_count});
+            let text = format!("deleted {org}; {} tenant {} now holds {org_count}", options.vendor, options.tenant);
+            print(options.json, &out, &text);
+            Ok(())
+        }
+        Deleted::NotFound => Err(format!("no organization '{org}' in {} tenant '{}'", options.vendor, options.tenant).into()),
+        Deleted::HasOrgs => {
+            Err(format!("organization '{org}' holds organizations of its own: delete those first (orgmint org list --vendor {} --tenant {org})", options.vendor).into())
+        }
+    }
 }
 
 fn clerk_signing_key(file: &std::path::Path, json: bool) -> Result<(), CliError> {

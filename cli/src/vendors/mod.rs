@@ -53,6 +53,7 @@ pub struct TenantOptions {
 }
 
 /// What a vendor module hands back: the items to store, and how a client calls the API as the tenant.
+#[derive(Clone)]
 pub struct Provisioned {
     pub tenant: Tenant,
     pub credentials: Vec<NewCredential>,

@@ -152,10 +152,8 @@ impl Store {
             .build()
             .expect("counter update has its key and expression");
         let org = &new.org;
-        let mut items = vec![
-            TransactWriteItem::builder().update(counter).build(),
-            put(&self.table, org_item(&new.tenant, org)),
-        ];
+        let mut items =
+            vec![TransactWriteItem::builder().update(counter).build(), put(&self.table, org_item(new))];
         let slug_index = org.slug.as_ref().map(|slug| {
             let scope = new.slug_scope.as_ref().unwrap_or(&new.tenant);
             items.push(put(&self.table, slug_item(scope, slug, &new.tenant, &org.id)));

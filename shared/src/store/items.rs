@@ -62,15 +62,22 @@ struct CredentialRow<'a> {
     org_id: Option<Text<'a>>,
 }
 
-/// An organization, under its tenant's partition; `doc` is the vendor's own rendering of it.
+/// An organization, under its tenant's partition; `doc` is the vendor's own rendering of it. What its
+/// delete must remove besides it is named here: the scope its slug is claimed in (when wider than the
+/// tenant) and the digests of the credentials its create minted (absent from orgs created before deletes
+/// existed).
 #[derive(Serialize, Deserialize)]
-struct OrgRow<'a> {
-    org_id: Text<'a>,
-    name: Text<'a>,
-    created_ms: i64,
-    doc: Text<'a>,
+pub(super) struct OrgRow<'a> {
+    pub org_id: Text<'a>,
+    pub name: Text<'a>,
+    pub created_ms: i64,
+    pub doc: Text<'a>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    slug: Option<Text<'a>>,
+    pub slug: Option<Text<'a>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slug_scope: Option<Text<'a>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<Texts<'a>>,
 }
 
 /// A slug claim in its scope. `tenant` is the org's own tenant, which the scope may be wider than.
@@ -323,19 +330,23 @@ pub(super) fn credential_from_item(item: &Item) -> Result<(Credential, Option<St
     Ok((credential, row.org_id.map(Cow::into_owned)))
 }
 
-pub(super) fn org_item(tenant: &TenantRef, org: &Org) -> Item {
-    let key = Item::from([
-        ("pk".to_owned(), s(tenant_pk(tenant))),
-        ("sk".to_owned(), s(format!("ORG#{}", org.id))),
-    ]);
+pub(super) fn org_key(tenant: &TenantRef, org_id: &str) -> Item {
+    Item::from([("pk".to_owned(), s(tenant_pk(tenant))), ("sk".to_owned(), s(format!("ORG#{org_id}")))])
+}
+
+/// The item of `new`'s organization.
+pub(super) fn org_item(new: &NewOrg) -> Item {
+    let org = &new.org;
     let row = OrgRow {
         org_id: org.id.as_str().into(),
         name: org.name.as_str().into(),
         created_ms: org.created_ms,
         doc: org.doc.as_str().into(),
         slug: org.slug.as_deref().map(Cow::Borrowed),
+        slug_scope: new.slug_scope.as_ref().map(|scope| scope.id.as_str().into()),
+        credentials: Some(new.credentials.iter().map(|c| c.digest.clone()).collect::<Vec<_>>().into()),
     };
-    item_of(key, "org", &row)
+    item_of(org_key(&new.tenant, &org.id), "org", &row)
 }
 
 pub(super) fn org_from_item(item: &Item) -> Result<Org, Error> {

@@ -30,6 +30,7 @@
 mod admin;
 mod client;
 mod create;
+mod delete;
 mod errors;
 mod inventory;
 mod items;
@@ -39,6 +40,7 @@ mod request;
 mod sessions;
 
 pub use client::{retries, timeouts};
+pub use delete::Deleted;
 pub use inventory::Inventory;
 pub use sessions::{SignInKeys, SignedIn};
 

@@ -17,6 +17,7 @@ mod faults;
 mod fuzz;
 mod http;
 mod idempotency;
+mod lifecycle;
 mod limits;
 mod load;
 mod pipeline;

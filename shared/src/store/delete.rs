@@ -1,0 +1,182 @@
+//! The delete of an organization: one read of what belongs to it, then one `TransactWriteItems` that
+//! removes it all and gives its slot of the cap back — on condition that it still exists, so a second
+//! delete (or one racing the first) finds nothing, and the counter never goes below the orgs stored.
+
+use super::prelude::*;
+use aws_sdk_dynamodb::types::Delete;
+
+/// What became of a delete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deleted {
+    /// Gone, with its slug claim, memberships, credentials and child scope; the tenant's counter after it.
+    Deleted { org_count: u32 },
+    /// No such organization in that scope (or already deleted).
+    NotFound,
+    /// Its own scope (a Datadog child, a Cal.com managed org) still holds organizations: nothing deleted.
+    HasOrgs,
+}
+
+impl Store {
+    /// One organization of `tenant`, read consistently.
+    pub async fn org(&self, tenant: &TenantRef, org_id: &str) -> Result<Option<Org>, Error> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(org_key(tenant, org_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", &e))?;
+        out.item.map(|item| org_from_item(&item)).transpose()
+    }
+
+    /// Deletes organization `org_id` of `tenant`: the org, its slug claim, its memberships, the credentials
+    /// its create minted and its own scope (a child tenant, when empty), and the tenant's counter goes down,
+    /// all in one transaction conditioned on the org existing. Two round trips: the org, its child scope
+    /// and its memberships are read first (at once).
+    pub async fn delete_org(&self, tenant: &TenantRef, org_id: &str) -> Result<Deleted, Error> {
+        let (org_key, child_key) =
+            (org_key(tenant, org_id), tenant_key(&TenantRef::new(tenant.vendor, org_id)));
+        let members_pk = org_pk(tenant.vendor, org_id);
+        let members = self.query_prefix(&members_pk, "MEMBER#");
+        let (found, members) =
+            tokio::join!(self.batch_get(vec![org_key.clone(), child_key.clone()], true), members);
+        let (found, members) = (found?, members?);
+        let Some(org_item) = found_item(&found, &org_key) else { return Ok(Deleted::NotFound) };
+        let row: OrgRow = row_of(org_item, "org")?;
+        // A child scope is the tenant named by the org's id that the org made (its `org_id` says so).
+        let child = found_item(&found, &child_key)
+            .filter(|item| get_s(item, "org_id").ok().as_deref() == Some(org_id));
+        let credentials = match &row.credentials {
+            Some(digests) => digests.iter().map(|d| credential_key(tenant.vendor, d)).collect(),
+            // An org created before its row listed them: find them by the org they name (operators only).
+            None => self.credential_keys_of(tenant.vendor, org_id).await?,
+        };
+
+        let counter = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(tenant_key(tenant)))
+            .update_expression("SET org_count = org_count - :one")
+            .condition_expression("attribute_exists(pk) AND org_count > :zero")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":zero", n(0))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .expect("counter update has its key and expression");
+        let delete = |key: Item, condition: Option<&str>| {
+            let builder = Delete::builder().table_name(&self.table).set_key(Some(key));
+            let builder = match condition {
+                Some(condition) => builder.condition_expression(condition),
+                None => builder,
+            };
+            TransactWriteItem::builder()
+                .delete(builder.build().expect("delete has its table and key"))
+                .build()
+        };
+        let mut items = vec![
+            TransactWriteItem::builder().update(counter).build(),
+            delete(org_key, Some("attribute_exists(pk)")),
+        ];
+        let child_index = child.map(|_| {
+            let update = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(child_key.clone()))
+                .condition_expression("attribute_not_exists(pk) OR org_count = :zero")
+                .expression_attribute_values(":zero", n(0))
+                .build()
+                .expect("delete has its table and key");
+            items.push(TransactWriteItem::builder().delete(update).build());
+            items.len() - 1
+        });
+        if let Some(slug) = &row.slug {
+            let scope = row
+                .slug_scope
+                .as_deref()
+                .map_or_else(|| legacy_slug_scope(tenant), |id| TenantRef::new(tenant.vendor, id));
+            let claim = Item::from([
+                ("pk".to_owned(), s(tenant_pk(&scope))),
+                ("sk".to_owned(), s(format!("SLUG#{slug}"))),
+            ]);
+            items.push(delete(claim, None));
+        }
+        for member in &members {
+            let principal = get_s(member, "principal")?;
+            items.push(delete(member_key(tenant.vendor, org_id, &principal), None));
+        }
+        for key in credentials {
+            items.push(delete(key, None));
+        }
+
+        let token = ids::random_hex(32);
+        for attempt in 1..=super::create::CONFLICT_ATTEMPTS {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .client_request_token(&token)
+                .send()
+                .await;
+            let err = match result {
+                Ok(_) => break,
+                Err(err) => err,
+            };
+            let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error()
+            else {
+                return Err(unavailable("TransactWriteItems", &err));
+            };
+            let code = |i: usize| e.cancellation_reasons().get(i).and_then(|r| r.code()).unwrap_or("None");
+            if code(1) == "ConditionalCheckFailed" {
+                return Ok(Deleted::NotFound);
+            }
+            if child_index.is_some_and(|i| code(i) == "ConditionalCheckFailed") {
+                return Ok(Deleted::HasOrgs);
+            }
+            if code(0) == "ConditionalCheckFailed" {
+                return Err(Error::Corrupt(format!("tenant {} counts no org but holds {org_id}", tenant.id)));
+            }
+            let codes: Vec<&str> = (0..items.len()).map(code).filter(|c| *c != "None").collect();
+            if !codes.contains(&"TransactionConflict") || attempt == super::create::CONFLICT_ATTEMPTS {
+                return Err(Error::Unavailable(format!("delete cancelled: {}", codes.join(","))));
+            }
+            crate::telemetry::conflict_retried();
+            tokio::time::sleep(super::create::jittered_backoff(attempt)).await;
+        }
+        let org_count = self.tenant(tenant).await?.map_or(0, |t| t.org_count);
+        Ok(Deleted::Deleted { org_count })
+    }
+
+    /// The keys of the credentials whose item names `org_id` as the org that minted them: a `Scan`, for
+    /// orgs created before their row listed their credentials.
+    async fn credential_keys_of(&self, vendor: Vendor, org_id: &str) -> Result<Vec<Item>, Error> {
+        let items: Vec<Item> = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("#type = :credential AND org_id = :org AND vendor = :vendor")
+            .expression_attribute_names("#type", "type")
+            .expression_attribute_values(":credential", s("credential"))
+            .expression_attribute_values(":org", s(org_id))
+            .expression_attribute_values(":vendor", s(vendor.as_str()))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<Item>, _>>()
+            .await
+            .map_err(|e| unavailable("Scan", &e))?;
+        Ok(items
+            .into_iter()
+            .map(|item| Item::from_iter(item.into_iter().filter(|(name, _)| name == "pk" || name == "sk")))
+            .collect())
+    }
+}
+
+/// The slug scope of an org whose row does not name it: the tenant, or for an account within an instance
+/// (`<instance>/<user>`, Clerk) the instance, where Clerk's slugs are claimed.
+fn legacy_slug_scope(tenant: &TenantRef) -> TenantRef {
+    match tenant.id.split_once('/') {
+        Some((instance, _)) => TenantRef::new(tenant.vendor, instance),
+        None => tenant.clone(),
+    }
+}
