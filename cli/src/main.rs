@@ -215,7 +215,7 @@ async fn org_delete(store: &Store, options: &ShowOptions, org: &str) -> Result<(
     use orgmint::store::Deleted;
     let scope = vendors::scope_id(store, options.vendor, &options.tenant, options.user.as_deref()).await?;
     let tenant_ref = TenantRef::new(options.vendor, scope);
-    match store.delete_org(&tenant_ref, org).await? {
+    match store.delete_org_scanning(&tenant_ref, org).await? {
         Deleted::Deleted { org_count } => {
             let out = json!({"vendor": options.vendor.as_str(), "tenant": options.tenant, "deleted": org, "org_count": org_count});
             let text = format!("deleted {org}; {} tenant {} now holds {org_count}", options.vendor, options.tenant);

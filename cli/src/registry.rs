@@ -24,13 +24,17 @@ pub const FUNCTIONS: [Function; 4] = [
     row::<devin_create_enterprise_organization::Devin>(),
 ];
 
-/// Every other endpoint (Clerk's Frontend API around its create: what clerk-js calls), in name order.
-pub const ENDPOINTS: [Function; 5] = [
+/// Every other endpoint (Clerk's Frontend API around its create: what clerk-js calls; the organization
+/// lifecycle), in name order.
+pub const ENDPOINTS: [Function; 8] = [
     row::<clerk_create_session_token::Clerk>(),
     row::<clerk_get_client::Clerk>(),
     row::<clerk_get_environment::Clerk>(),
     row::<clerk_get_jwks::Clerk>(),
     row::<clerk_touch_session::Clerk>(),
+    row::<devin_delete_enterprise_organization::Devin>(),
+    row::<devin_list_enterprise_organizations::Devin>(),
+    row::<devin_update_enterprise_organization::Devin>(),
 ];
 
 /// The registry's row of an endpoint: what its crate says of itself.
@@ -66,6 +70,15 @@ pub async fn endpoint_handler(name: &str, store: &'static Store, req: Request) -
         "clerk-get-environment" => Box::pin(piped::<clerk_get_environment::Clerk>(store, req)).await,
         "clerk-get-jwks" => Box::pin(piped::<clerk_get_jwks::Clerk>(store, req)).await,
         "clerk-touch-session" => Box::pin(piped::<clerk_touch_session::Clerk>(store, req)).await,
+        "devin-delete-enterprise-organization" => {
+            Box::pin(piped::<devin_delete_enterprise_organization::Devin>(store, req)).await
+        }
+        "devin-list-enterprise-organizations" => {
+            Box::pin(piped::<devin_list_enterprise_organizations::Devin>(store, req)).await
+        }
+        "devin-update-enterprise-organization" => {
+            Box::pin(piped::<devin_update_enterprise_organization::Devin>(store, req)).await
+        }
         _ => return None,
     })
 }

@@ -1,6 +1,8 @@
 //! `EnterpriseOrgCreate` validated as pydantic v2 does in FastAPI's lax (Python) mode: one error entry per
 //! problem, with pydantic's `type`, `loc`, `msg`, `input` and `ctx`.
 
+pub use devin_api::pydantic::not_an_object;
+use devin_api::pydantic::{lax_bool, lax_int, object_body};
 use serde_json::{json, Map, Value};
 
 /// The request body once valid.
@@ -13,24 +15,17 @@ pub struct EnterpriseOrgCreate {
 
 /// Parses and validates a request body; `Err` holds the `detail` entries of a 422.
 pub fn validate(bytes: &[u8]) -> Result<EnterpriseOrgCreate, Vec<Value>> {
-    if bytes.is_empty() {
-        return Err(vec![
-            json!({"type": "missing", "loc": ["body"], "msg": "Field required", "input": null}),
-        ]);
-    }
-    let body: Value = serde_json::from_slice(bytes).map_err(|e| vec![json_invalid(bytes, &e)])?;
-    let Value::Object(fields) = body else {
-        return Err(vec![not_an_object(body)]);
-    };
+    let fields = object_body(bytes)?;
     let mut problems = Vec::new();
     let display_name = display_name(&fields).map_err(|p| problems.push(p)).ok();
     let acu_limit = match fields.get("acu_limit") {
         None | Some(Value::Null) => Some(None),
-        Some(v) => acu_limit(v).map(Some).map_err(|p| problems.push(p)).ok(),
+        // No `minimum` in Devin's schema: a negative limit is accepted and echoed.
+        Some(v) => lax_int(v, json!(["body", "acu_limit"])).map(Some).map_err(|p| problems.push(p)).ok(),
     };
     let add_creator_as_member = match fields.get("add_creator_as_member") {
         None => Some(true),
-        Some(v) => lax_bool(v, "add_creator_as_member").map_err(|p| problems.push(p)).ok(),
+        Some(v) => lax_bool(v, json!(["body", "add_creator_as_member"])).map_err(|p| problems.push(p)).ok(),
     };
     match (display_name, acu_limit, add_creator_as_member) {
         (Some(display_name), Some(acu_limit), Some(add_creator_as_member)) if problems.is_empty() => {
@@ -38,36 +33,6 @@ pub fn validate(bytes: &[u8]) -> Result<EnterpriseOrgCreate, Vec<Value>> {
         }
         _ => Err(problems),
     }
-}
-
-/// The entry for a body that is JSON but not an object (or not JSON at all by its content type).
-pub fn not_an_object(input: Value) -> Value {
-    json!({
-        "type": "model_attributes_type",
-        "loc": ["body"],
-        "msg": "Input should be a valid dictionary or object to extract fields from",
-        "input": input,
-    })
-}
-
-/// FastAPI reports undecodable JSON with the character offset of the error.
-fn json_invalid(bytes: &[u8], err: &serde_json::Error) -> Value {
-    let text = String::from_utf8_lossy(bytes);
-    let offset: usize = text
-        .split_inclusive('\n')
-        .take(err.line().saturating_sub(1))
-        .map(|line| line.chars().count())
-        .sum::<usize>()
-        + err.column().saturating_sub(1);
-    let reason = err.to_string();
-    let reason = reason.split(" at line ").next().unwrap_or(&reason).to_owned();
-    json!({
-        "type": "json_invalid",
-        "loc": ["body", offset],
-        "msg": "JSON decode error",
-        "input": {},
-        "ctx": {"error": reason},
-    })
 }
 
 fn display_name(fields: &Map<String, Value>) -> Result<String, Value> {
@@ -86,57 +51,6 @@ fn display_name(fields: &Map<String, Value>) -> Result<String, Value> {
     // Devin's published schema sets no `minLength` and no pattern: "", blanks and control characters are
     // names, as Devin accepts them.
     Ok(name.clone())
-}
-
-fn acu_limit(value: &Value) -> Result<i64, Value> {
-    let loc = json!(["body", "acu_limit"]);
-    let err = |kind: &str, msg: &str| json!({"type": kind, "loc": loc, "msg": msg, "input": value});
-    let parsed = match value {
-        Value::Bool(b) => i64::from(*b),
-        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
-            (Some(i), _) => i,
-            (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.2e18 => f as i64,
-            (None, Some(f)) if f.is_finite() && f.fract() != 0.0 => {
-                return Err(err(
-                    "int_from_float",
-                    "Input should be a valid integer, got a number with a fractional part",
-                ))
-            }
-            _ => {
-                return Err(err(
-                    "int_parsing_size",
-                    "Unable to parse input string as an integer, exceeded maximum size",
-                ))
-            }
-        },
-        Value::String(s) => s.trim().parse::<i64>().map_err(|_| {
-            err("int_parsing", "Input should be a valid integer, unable to parse string as an integer")
-        })?,
-        _ => return Err(err("int_type", "Input should be a valid integer")),
-    };
-    // No `minimum` in Devin's schema: a negative limit is accepted and echoed.
-    Ok(parsed)
-}
-
-fn lax_bool(value: &Value, field: &str) -> Result<bool, Value> {
-    let loc = json!(["body", field]);
-    let parsing = || json!({"type": "bool_parsing", "loc": loc, "msg": "Input should be a valid boolean, unable to interpret input", "input": value});
-    match value {
-        Value::Bool(b) => Ok(*b),
-        Value::Number(n) => match n.as_f64() {
-            Some(0.0) => Ok(false),
-            Some(1.0) => Ok(true),
-            _ => Err(parsing()),
-        },
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "0" | "off" | "f" | "false" | "n" | "no" => Ok(false),
-            "1" | "on" | "t" | "true" | "y" | "yes" => Ok(true),
-            _ => Err(parsing()),
-        },
-        _ => Err(
-            json!({"type": "bool_type", "loc": loc, "msg": "Input should be a valid boolean", "input": value}),
-        ),
-    }
 }
 
 #[cfg(test)]

@@ -31,11 +31,91 @@ impl Store {
         out.item.map(|item| org_from_item(&item)).transpose()
     }
 
+    /// Changes organization `org_id` of `tenant`: `change` gives its new name and document from the stored
+    /// org. The org is read, then written back on condition that its document is still the one read (a
+    /// concurrent change makes it read again, up to three times). `None` when the tenant holds no such org.
+    pub async fn update_org(
+        &self,
+        tenant: &TenantRef,
+        org_id: &str,
+        change: impl Fn(&Org) -> (String, String),
+    ) -> Result<Option<Org>, Error> {
+        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+        for _ in 0..3 {
+            let Some(org) = self.org(tenant, org_id).await? else { return Ok(None) };
+            let (name, doc) = change(&org);
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(org_key(tenant, org_id)))
+                .update_expression("SET #name = :name, doc = :doc")
+                .condition_expression("attribute_exists(pk) AND doc = :old")
+                .expression_attribute_names("#name", "name")
+                .expression_attribute_values(":name", s(&name))
+                .expression_attribute_values(":doc", s(&doc))
+                .expression_attribute_values(":old", s(&org.doc))
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(Some(Org { name, doc, ..org })),
+                Err(err)
+                    if matches!(
+                        err.as_service_error(),
+                        Some(UpdateItemError::ConditionalCheckFailedException(_))
+                    ) =>
+                {
+                    continue
+                }
+                Err(err) => return Err(unavailable("UpdateItem", &err)),
+            }
+        }
+        Err(Error::Unavailable(format!("org {org_id} kept changing while it was updated")))
+    }
+
     /// Deletes organization `org_id` of `tenant`: the org, its slug claim, its memberships, the credentials
     /// its create minted and its own scope (a child tenant, when empty), and the tenant's counter goes down,
     /// all in one transaction conditioned on the org existing. Two round trips: the org, its child scope
     /// and its memberships are read first (at once).
     pub async fn delete_org(&self, tenant: &TenantRef, org_id: &str) -> Result<Deleted, Error> {
+        self.delete_org_and(tenant, org_id, Vec::new()).await
+    }
+
+    /// [`Store::delete_org`] for operators: an org created before its row listed the credentials its create
+    /// minted has them found by a `Scan` (which no function may do) and deleted with it.
+    pub async fn delete_org_scanning(&self, tenant: &TenantRef, org_id: &str) -> Result<Deleted, Error> {
+        let legacy = match self.org_row_lists_credentials(tenant, org_id).await? {
+            Some(false) => self.credential_keys_of(tenant.vendor, org_id).await?,
+            _ => Vec::new(),
+        };
+        self.delete_org_and(tenant, org_id, legacy).await
+    }
+
+    /// Whether the org's row lists its credentials (`None`: no such org).
+    async fn org_row_lists_credentials(
+        &self,
+        tenant: &TenantRef,
+        org_id: &str,
+    ) -> Result<Option<bool>, Error> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(org_key(tenant, org_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", &e))?;
+        out.item.map(|item| row_of::<OrgRow>(&item, "org").map(|row| row.credentials.is_some())).transpose()
+    }
+
+    /// The delete, with `more_credentials` (found elsewhere) deleted too.
+    async fn delete_org_and(
+        &self,
+        tenant: &TenantRef,
+        org_id: &str,
+        more_credentials: Vec<Item>,
+    ) -> Result<Deleted, Error> {
         let (org_key, child_key) =
             (org_key(tenant, org_id), tenant_key(&TenantRef::new(tenant.vendor, org_id)));
         let members_pk = org_pk(tenant.vendor, org_id);
@@ -48,11 +128,13 @@ impl Store {
         // A child scope is the tenant named by the org's id that the org made (its `org_id` says so).
         let child = found_item(&found, &child_key)
             .filter(|item| get_s(item, "org_id").ok().as_deref() == Some(org_id));
-        let credentials = match &row.credentials {
-            Some(digests) => digests.iter().map(|d| credential_key(tenant.vendor, d)).collect(),
-            // An org created before its row listed them: find them by the org they name (operators only).
-            None => self.credential_keys_of(tenant.vendor, org_id).await?,
-        };
+        let mut credentials: Vec<Item> = row
+            .credentials
+            .iter()
+            .flat_map(|digests| digests.iter())
+            .map(|d| credential_key(tenant.vendor, d))
+            .collect();
+        credentials.extend(more_credentials);
 
         let counter = Update::builder()
             .table_name(&self.table)

@@ -306,3 +306,159 @@ async fn the_rate_limit_counts_every_authenticated_request_and_refuses_past_it()
     let anonymous = handler(store, request(&event("devin-no-auth"))).await;
     assert!(anonymous.headers().get("x-ratelimit-limit").is_none());
 }
+
+// ---- the lifecycle around the create: list, update, delete (issue 17) ---------------------------------
+
+/// `method path` through its function's real handler, as the enterprise key `auth` sends it.
+async fn call(
+    store: &'static Store,
+    method: &str,
+    path_and_query: &str,
+    auth: Option<&str>,
+    body: &str,
+) -> (StatusCode, Value) {
+    let function = match method {
+        "GET" => "devin-list-enterprise-organizations",
+        "PATCH" => "devin-update-enterprise-organization",
+        _ => "devin-delete-enterprise-organization",
+    };
+    let mut ev = with(event("devin-create-success"), &[("authorization", auth)], Some(body));
+    ev["requestContext"]["http"]["method"] = json!(method);
+    orgmint_cli::events::aim(&mut ev, path_and_query);
+    if let Some(org_id) = ev["rawPath"].as_str().unwrap().strip_prefix("/v2/enterprise/organizations/") {
+        ev["pathParameters"] = json!({"org_id": org_id});
+    }
+    let response = orgmint_cli::registry::endpoint_handler(function, store, request(&ev)).await.unwrap();
+    assert!(response.headers().contains_key("x-request-id"));
+    (response.status(), body_json(&response))
+}
+
+async fn created(store: &'static Store, auth: &str, name: &str) -> String {
+    let (status, org) = create(store, Some(auth), &json!({"display_name": name}).to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{org}");
+    org["org_id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_list_pages_oldest_first_with_devins_pagination() {
+    let store = store().await;
+    let (auth, _) = devin(store, 100).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(created(store, &auth, &format!("Org {i}")).await);
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let (status, page) = call(store, "GET", "/v2/enterprise/organizations?limit=2", Some(&auth), "").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let listed: Vec<&str> =
+        page["items"].as_array().unwrap().iter().map(|o| o["org_id"].as_str().unwrap()).collect();
+    assert_eq!(listed, ids[..2]);
+    assert_eq!(
+        (page["has_more"].as_bool(), page["total"].as_u64(), page["skip"].as_u64(), page["limit"].as_u64()),
+        (Some(true), Some(5), Some(0), Some(2))
+    );
+    assert_eq!(page["next_cursor"], 2);
+    assert_eq!(page["items"][0]["org_name"], "Org 0");
+    let (_, last) = call(store, "GET", "/v2/enterprise/organizations?skip=4&limit=2", Some(&auth), "").await;
+    assert_eq!(
+        (last["items"].as_array().unwrap().len(), last["has_more"].as_bool(), &last["next_cursor"]),
+        (1, Some(false), &Value::Null)
+    );
+    let (_, all) = call(store, "GET", "/v2/enterprise/organizations", Some(&auth), "").await;
+    assert_eq!((all["items"].as_array().unwrap().len(), all["limit"].as_u64()), (5, Some(100)));
+    // FastAPI's query validation, every problem at once.
+    for (query, kind) in [
+        ("limit=0", "greater_than_equal"),
+        ("limit=201", "less_than_equal"),
+        ("skip=-1", "greater_than_equal"),
+        ("limit=abc", "int_parsing"),
+    ] {
+        let (status, body) =
+            call(store, "GET", &format!("/v2/enterprise/organizations?{query}"), Some(&auth), "").await;
+        assert_eq!(
+            (status, body["detail"][0]["type"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(kind)),
+            "{query}: {body}"
+        );
+    }
+    let (_, both) =
+        call(store, "GET", "/v2/enterprise/organizations?skip=x&limit=500", Some(&auth), "").await;
+    assert_eq!(both["detail"].as_array().unwrap().len(), 2, "{both}");
+    // Another enterprise sees none of them.
+    let (other, _) = devin(store, 100).await;
+    let (_, theirs) = call(store, "GET", "/v2/enterprise/organizations", Some(&other), "").await;
+    assert_eq!(theirs["total"], 0);
+}
+
+#[tokio::test]
+async fn updates_change_the_name_and_limit_of_the_enterprises_orgs_only() {
+    let store = store().await;
+    let (auth, tenant) = devin(store, 100).await;
+    let id = created(store, &auth, "Before").await;
+    let path = format!("/v2/enterprise/organizations/{id}");
+    let (status, body) =
+        call(store, "PATCH", &path, Some(&auth), r#"{"display_name":"After","max_acu_limit":2000}"#).await;
+    assert_eq!((status, &body), (StatusCode::OK, &json!({"status": "success"})));
+    let (_, page) = call(store, "GET", "/v2/enterprise/organizations", Some(&auth), "").await;
+    assert_eq!(
+        (page["items"][0]["org_name"].as_str(), page["items"][0]["max_cycle_acu_limit"].as_i64()),
+        (Some("After"), Some(2000))
+    );
+    assert_eq!(store.org(&tenant, &id).await.unwrap().unwrap().name, "After");
+    // null removes the limit; a field not sent stays.
+    call(store, "PATCH", &path, Some(&auth), r#"{"max_acu_limit":null}"#).await;
+    let (_, page) = call(store, "GET", "/v2/enterprise/organizations", Some(&auth), "").await;
+    assert_eq!(
+        (page["items"][0]["org_name"].as_str(), &page["items"][0]["max_cycle_acu_limit"]),
+        (Some("After"), &Value::Null)
+    );
+    // pydantic's errors.
+    let (status, body) =
+        call(store, "PATCH", &path, Some(&auth), r#"{"display_name":5,"max_acu_limit":"x"}"#).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let kinds: Vec<&str> =
+        body["detail"].as_array().unwrap().iter().map(|d| d["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["string_type", "int_parsing"]);
+    // Unknown, and another enterprise's: 404, unchanged.
+    let (other, _) = devin(store, 100).await;
+    for (who, path) in [(&auth, "/v2/enterprise/organizations/org-nope".to_owned()), (&other, path.clone())] {
+        let (status, body) = call(store, "PATCH", &path, Some(who), r#"{"display_name":"Hijacked"}"#).await;
+        assert_eq!((status, &body), (StatusCode::NOT_FOUND, &json!({"detail": "Organization not found"})));
+    }
+    assert_eq!(store.org(&tenant, &id).await.unwrap().unwrap().name, "After");
+}
+
+#[tokio::test]
+async fn a_delete_frees_the_slot_and_a_second_is_404() {
+    let store = store().await;
+    let (auth, tenant) = devin(store, 2).await;
+    let (first, _) = (created(store, &auth, "One").await, created(store, &auth, "Two").await);
+    assert_eq!(create(store, Some(&auth), r#"{"display_name":"Three"}"#).await.0, StatusCode::FORBIDDEN);
+    // Another enterprise cannot delete it; a key without the admin role cannot either.
+    let (other, _) = devin(store, 2).await;
+    let path = format!("/v2/enterprise/organizations/{first}");
+    assert_eq!(call(store, "DELETE", &path, Some(&other), "").await.0, StatusCode::NOT_FOUND);
+    let member = tenant_of_role(store).await;
+    let (status, body) = call(store, "DELETE", &path, Some(&member), "").await;
+    assert_eq!(
+        (status, body["detail"].as_str()),
+        (StatusCode::FORBIDDEN, Some("Enterprise admin permissions are required to delete organizations"))
+    );
+    assert_eq!(call(store, "DELETE", &path, None, "").await.0, StatusCode::UNAUTHORIZED);
+    let (status, body) = call(store, "DELETE", &path, Some(&auth), "").await;
+    assert_eq!((status, &body), (StatusCode::OK, &json!({"status": "success"})));
+    assert_eq!(store.tenant(&tenant).await.unwrap().unwrap().org_count, 1);
+    assert!(store.members(Vendor::Devin, &first).await.unwrap().is_empty(), "memberships went with it");
+    assert_eq!(call(store, "DELETE", &path, Some(&auth), "").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        create(store, Some(&auth), r#"{"display_name":"Three"}"#).await.0,
+        StatusCode::OK,
+        "the slot is free"
+    );
+    assert_sound(store).await;
+}
+
+/// The key of a Devin tenant made with `--restricted`: authenticated, not an enterprise admin.
+async fn tenant_of_role(store: &Store) -> String {
+    authorization(&tenant(store, &Options { restricted: true, ..Options::new(Vendor::Devin) }).await)
+}

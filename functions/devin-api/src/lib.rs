@@ -1,0 +1,234 @@
+//! Devin's v2 enterprise API dialect, which every Devin function speaks: personal API keys of enterprise
+//! admins (`Authorization: Bearer apk_user_…`), FastAPI's `{"detail": …}` envelopes and pydantic v2's
+//! validation errors, slowapi's rate limits. An endpoint is a [`DevinEndpoint`] (its route, its body or
+//! query, what it does); [`DevinApi`] puts it on orgmint's one pipeline.
+
+// A refusal is the answer itself, returned once per request: boxing it would only add an allocation.
+#![allow(clippy::result_large_err)]
+
+pub mod pydantic;
+
+use std::future::Future;
+use std::marker::PhantomData;
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use orgmint::lambda::{self, Call, Idempotency, RateLimitHeaders};
+use orgmint::pipeline::{self, Authenticated, Endpoint, Minted, Mints};
+use orgmint::{AuthFailure, Credential, Error, RateWindow, Store, Vendor};
+use serde_json::{json, Value};
+
+/// Devin's personal API keys; only these authenticate here.
+pub const API_KEY_PREFIX: &str = "apk_user_";
+/// The role of an enterprise admin, the only role that may manage organizations.
+pub const ENTERPRISE_ADMIN: &str = "enterprise_admin";
+/// The kind of credential a personal API key is stored as.
+pub const API_KEY: &str = "api_key";
+
+/// One Devin endpoint: what differs between them.
+pub trait DevinEndpoint: Sync + Send + 'static {
+    const ROUTE: &'static str;
+    const FUNCTION: &'static str;
+    /// What a key that is not an enterprise admin's is told (403).
+    const ADMIN_ONLY: &'static str;
+    /// Whether the request's `Idempotency-Key` is honoured (creates).
+    const IDEMPOTENT: bool = false;
+    type Input: Send + Sync;
+
+    fn parse(req: &Request) -> Result<Self::Input, Response<Body>>;
+
+    fn act(
+        store: &Store,
+        call: &Call,
+        found: &Authenticated<Credential>,
+        input: Self::Input,
+    ) -> impl Future<Output = Result<Response<Body>, Response<Body>>> + Send;
+}
+
+/// A Devin endpoint that creates an organization (see [`Mints`]).
+pub trait DevinMints: DevinEndpoint {
+    fn mint(call: &Call, caller: &Credential, input: &Self::Input, rate: &RateWindow, attempt: u32)
+        -> Minted;
+}
+
+/// A [`DevinEndpoint`] as one of orgmint's pipeline [`Endpoint`]s.
+pub struct DevinApi<T>(PhantomData<T>);
+
+/// The handler as the Lambda runtime and the tests call it.
+pub async fn handler<T: DevinEndpoint>(store: &'static Store, req: Request) -> Response<Body> {
+    pipeline::handler::<DevinApi<T>>(store, req).await
+}
+
+/// A create's [`DevinEndpoint::act`]: orgmint's one capped create.
+pub async fn create_org<T: DevinMints>(
+    store: &Store,
+    call: &Call,
+    found: &Authenticated<Credential>,
+    input: T::Input,
+) -> Result<Response<Body>, Response<Body>> {
+    pipeline::create_org::<DevinApi<T>>(store, call, found, input).await
+}
+
+impl<T: DevinEndpoint> Endpoint for DevinApi<T> {
+    const ROUTE: &'static str = T::ROUTE;
+    const FUNCTION: &'static str = T::FUNCTION;
+    const VENDOR: Vendor = Vendor::Devin;
+    const RATE_LIMIT_HEADERS: Option<&'static RateLimitHeaders> = Some(&RATE_LIMIT_HEADERS);
+    type Ctx = Call;
+    type Caller = Credential;
+    type Input = T::Input;
+
+    fn tenant(caller: &Credential) -> Option<&str> {
+        Some(&caller.tenant.id)
+    }
+
+    fn context(_req: &Request, call: &Call) -> Call {
+        call.clone()
+    }
+
+    fn headers_too_large(_call: &Call, message: &str) -> Response<Body> {
+        detail(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, message, "too_large")
+    }
+
+    /// The caller's credential, rate window and idempotency record: one round trip. Failures are 401s,
+    /// which are not counted.
+    async fn authenticate(
+        store: &Store,
+        req: &Request,
+        call: &Call,
+    ) -> Result<Authenticated<Credential>, Response<Body>> {
+        let token =
+            lambda::bearer_token(req).ok_or_else(|| unauthorized("Not authenticated", "unauthenticated"))?;
+        if !token.starts_with(API_KEY_PREFIX) {
+            return Err(unauthorized("Invalid API key", "unauthenticated"));
+        }
+        let (mut found, idempotency) = lambda::authenticate(store, req, Vendor::Devin, &[token])
+            .await
+            .map_err(|e| Self::refused(call, e))?;
+        let caller = found.credentials.remove(0).map_err(|e| Self::refused(call, e))?;
+        let idempotency = match T::IDEMPOTENT {
+            true => idempotency.map_err(|e| Self::refused(call, e))?,
+            false => Idempotency::default(),
+        };
+        Ok(Authenticated { caller, rate: found.rate, idempotency })
+    }
+
+    fn authorize(_req: &Request, _call: &Call, caller: &Credential) -> Result<(), Response<Body>> {
+        if caller.role != ENTERPRISE_ADMIN {
+            return Err(detail(StatusCode::FORBIDDEN, T::ADMIN_ONLY, "forbidden"));
+        }
+        Ok(())
+    }
+
+    fn parse(req: &Request, _call: &Call) -> Result<T::Input, Response<Body>> {
+        T::parse(req)
+    }
+
+    fn too_many_requests(_call: &Call, rate: &RateWindow) -> Response<Body> {
+        let message = format!("Rate limit exceeded: {} per 1 minute", rate.limit);
+        lambda::throttled(detail(StatusCode::TOO_MANY_REQUESTS, &message, "throttled"), rate.reset_s())
+    }
+
+    fn refuse(_call: &Call, err: Error) -> Response<Body> {
+        domain_error(err)
+    }
+
+    fn act(
+        store: &Store,
+        call: &Call,
+        found: &Authenticated<Credential>,
+        input: T::Input,
+    ) -> impl Future<Output = Result<Response<Body>, Response<Body>>> + Send {
+        T::act(store, call, found, input)
+    }
+}
+
+impl<T: DevinMints> Mints for DevinApi<T> {
+    fn mint(call: &Call, caller: &Credential, input: &T::Input, rate: &RateWindow, attempt: u32) -> Minted {
+        T::mint(call, caller, input, rate, attempt)
+    }
+}
+
+/// slowapi's `X-RateLimit-*`.
+pub const RATE_LIMIT_HEADERS: RateLimitHeaders = RateLimitHeaders {
+    limit: "x-ratelimit-limit",
+    remaining: "x-ratelimit-remaining",
+    reset: "x-ratelimit-reset",
+    fixed: &[],
+    block_s: 0,
+};
+
+/// Domain errors in Devin's words.
+pub fn domain_error(err: Error) -> Response<Body> {
+    match err {
+        Error::Unauthenticated(AuthFailure::Expired) => unauthorized("API key has expired", "expired"),
+        Error::Unauthenticated(_) => unauthorized("Invalid API key", "unauthenticated"),
+        Error::CapReached { cap } => detail(
+            StatusCode::FORBIDDEN,
+            &format!("Enterprise organization limit reached ({cap})"),
+            err.code(),
+        ),
+        Error::Forbidden(_) => detail(StatusCode::FORBIDDEN, "Enterprise not found", err.code()),
+        Error::Throttled { retry_after_s } => lambda::throttled(
+            detail(StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded", err.code()),
+            retry_after_s,
+        ),
+        // Devin has no slugs; the domain never reports one taken here.
+        Error::SlugTaken { .. } | Error::Invalid(_) => {
+            detail(StatusCode::UNPROCESSABLE_ENTITY, "Invalid request", err.code())
+        }
+        Error::Unavailable(_) | Error::IdCollision | Error::Corrupt(_) => detail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service temporarily unavailable, please retry",
+            err.code(),
+        ),
+        Error::Idempotency(problem) => {
+            detail(lambda::idempotency_status(problem), problem.message(), err.code())
+        }
+    }
+}
+
+/// `{"detail": message}` with `status`, the log line naming `code`.
+pub fn detail(status: StatusCode, message: &str, code: &'static str) -> Response<Body> {
+    lambda::with_code(lambda::json_response(status, &json!({ "detail": message })), code)
+}
+
+/// 404 for an organization the enterprise does not hold (another enterprise's looks the same).
+pub fn not_found() -> Response<Body> {
+    detail(StatusCode::NOT_FOUND, "Organization not found", "not_found")
+}
+
+/// 401 as FastAPI's `HTTPBearer` answers it, with the challenge header.
+pub fn unauthorized(message: &str, code: &'static str) -> Response<Body> {
+    let mut reply = detail(StatusCode::UNAUTHORIZED, message, code);
+    reply.headers_mut().insert("www-authenticate", "Bearer".parse().expect("static header"));
+    reply
+}
+
+/// FastAPI's `RequestValidationError` response: 422 with one `detail` entry per problem.
+pub fn validation_error(problems: Vec<Value>) -> Response<Body> {
+    lambda::with_code(
+        lambda::json_response(StatusCode::UNPROCESSABLE_ENTITY, &json!({ "detail": problems })),
+        "invalid",
+    )
+}
+
+/// 413 for a body over the limit.
+pub fn too_large() -> Response<Body> {
+    detail(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("Request body too large: at most {} bytes", lambda::MAX_BODY_BYTES),
+        "too_large",
+    )
+}
+
+/// `{"status": "success"}`: what Devin's PATCH and DELETE answer.
+pub fn success() -> Response<Body> {
+    lambda::json_response(StatusCode::OK, &json!({"status": "success"}))
+}
+
+/// The `{org_id}` of the path.
+pub fn org_id(req: &Request) -> String {
+    use lambda_http::RequestExt;
+    req.path_parameters_ref().and_then(|p| p.first("org_id")).unwrap_or_default().to_owned()
+}
