@@ -39,9 +39,10 @@ ensure_crates() {
 }
 
 # Every PyPI install is pinned by version and hash: scripts/requirements/<group>.txt, each the closure of its
-# group's .in resolved within all.txt (one consistent set for the shared venv); checkov's venv has its own.
-# Regenerate with pip-tools (pip-compile 7): `pip-compile --generate-hashes --allow-unsafe --strip-extras
-# -o all.txt all.in`, then each group with `-c all.txt`, and checkov.txt and pip.txt on their own.
+# group's .in resolved within all.txt (one consistent set for the shared venv); checkov's and moto's venvs
+# have their own. Regenerate with pip-tools (pip-compile 7): `pip-compile --generate-hashes --allow-unsafe
+# --strip-extras -o all.txt all.in`, then each group with `-c all.txt`, and checkov.txt, moto.txt and pip.txt
+# on their own.
 REQUIREMENTS="$ROOT/scripts/requirements"
 
 ensure_python_venv() { # VENV
@@ -83,6 +84,7 @@ ensure_test_clients() {
       npm install --no-audit --no-fund --prefix "$TOOLS" "@datadog/datadog-api-client@1.64.0"
   fi
   ensure_clerk_js
+  ensure_moto
 }
 
 # Clerk's own client, @clerk/clerk-js (pinned): a test oracle, and what make dev's Clerk line runs.
@@ -99,6 +101,14 @@ ensure_clerk_js() {
 ensure_schemathesis() {
   ensure_venv
   ensure_locked "$VENV" schemathesis "schemathesis 4.32.5"
+}
+
+# moto's server mode, a KMS emulator: the session-token KMS signer against it (tests/tests/e2e/clerk_fapi.rs).
+# A venv of its own, like checkov's: moto[server] pins boto3, cfn-lint and more that the project venv's tools
+# pin otherwise. The test starts .tools/moto-venv/bin/moto_server on a free loopback port itself.
+MOTO_VENV="$TOOLS/moto-venv"
+ensure_moto() {
+  ensure_locked "$MOTO_VENV" moto "moto[server] 5.2.6 (a KMS emulator, a test oracle)"
 }
 
 # cargo-deny, pinned, built once into .tools/cargo-deny (make test checks licenses, bans and sources).

@@ -2,6 +2,7 @@
 //! CLI provisions them, API Gateway v2 events from `events/`, and a plain HTTP client.
 
 pub mod faults;
+pub mod kms;
 pub mod load;
 
 use std::io::{Read, Write};

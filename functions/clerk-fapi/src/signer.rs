@@ -148,6 +148,9 @@ impl LocalSigner {
 }
 
 #[cfg(feature = "kms")]
+pub use kms::KmsSigner;
+
+#[cfg(feature = "kms")]
 mod kms {
     use super::*;
     use aws_sdk_kms::primitives::Blob;
@@ -162,10 +165,15 @@ mod kms {
     }
 
     impl KmsSigner {
-        /// The signer of `key_id`, its public key read once (`GetPublicKey`).
+        /// The signer of `key_id` with a client from the environment (as the functions run in AWS).
         pub async fn new(key_id: &str) -> Result<Self, SignerError> {
             let sdk = orgmint::Store::sdk_loader().load().await;
-            let client = aws_sdk_kms::Client::new(&sdk);
+            Self::with_client(aws_sdk_kms::Client::new(&sdk), key_id).await
+        }
+
+        /// The signer of `key_id` through `client` (the tests' client of a KMS emulator), its public key
+        /// read once (`GetPublicKey`).
+        pub async fn with_client(client: aws_sdk_kms::Client, key_id: &str) -> Result<Self, SignerError> {
             let out = client.get_public_key().key_id(key_id).send().await.map_err(|e| {
                 SignerError(format!("KMS GetPublicKey: {}", aws_sdk_kms::error::DisplayErrorContext(e)))
             })?;

@@ -12,6 +12,8 @@ use orgmint_cli::vendors::clerk;
 use orgmint_tests::{assert_sound, body_json, event, request, store, tenant, Options};
 use serde_json::{json, Value};
 
+mod kms;
+
 /// A signed-in client of an instance.
 struct Client {
     instance: String,
