@@ -153,6 +153,21 @@ pub use kms::KmsSigner;
 #[cfg(feature = "kms")]
 mod kms {
     use super::*;
+    use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
+
+    /// What KMS said, short enough for a log line's cause (its code and message), or why no answer came.
+    pub(super) fn kms_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> String {
+        match err {
+            SdkError::ServiceError(_) => {
+                format!("{}: {}", err.code().unwrap_or("unknown error"), err.message().unwrap_or(""))
+            }
+            SdkError::TimeoutError(_) => "timeout".to_owned(),
+            SdkError::DispatchFailure(_) => "no answer (dispatch failure)".to_owned(),
+            SdkError::ResponseError(_) => "unreadable answer".to_owned(),
+            SdkError::ConstructionFailure(_) => "request not built (configuration)".to_owned(),
+            _ => "failed".to_owned(),
+        }
+    }
     use aws_sdk_kms::primitives::Blob;
     use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
 
@@ -174,9 +189,12 @@ mod kms {
         /// The signer of `key_id` through `client` (the tests' client of a KMS emulator), its public key
         /// read once (`GetPublicKey`).
         pub async fn with_client(client: aws_sdk_kms::Client, key_id: &str) -> Result<Self, SignerError> {
-            let out = client.get_public_key().key_id(key_id).send().await.map_err(|e| {
-                SignerError(format!("KMS GetPublicKey: {}", aws_sdk_kms::error::DisplayErrorContext(e)))
-            })?;
+            let out = client
+                .get_public_key()
+                .key_id(key_id)
+                .send()
+                .await
+                .map_err(|e| SignerError(format!("KMS GetPublicKey: {}", kms_failure(&e))))?;
             let spki = out.public_key.ok_or_else(|| SignerError("KMS GetPublicKey: no key".into()))?;
             let (n, e) = spki_rsa_numbers(spki.as_ref())
                 .ok_or_else(|| SignerError("KMS GetPublicKey: not an RSA public key".into()))?;
@@ -194,9 +212,7 @@ mod kms {
                 .signing_algorithm(SigningAlgorithmSpec::RsassaPkcs1V15Sha256)
                 .send()
                 .await
-                .map_err(|e| {
-                    SignerError(format!("KMS Sign: {}", aws_sdk_kms::error::DisplayErrorContext(e)))
-                })?;
+                .map_err(|e| SignerError(format!("KMS Sign: {}", kms_failure(&e))))?;
             out.signature.map(Blob::into_inner).ok_or_else(|| SignerError("KMS Sign: no signature".into()))
         }
     }
