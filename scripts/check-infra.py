@@ -106,8 +106,8 @@ CfnLoader.add_multi_constructor("!", _tag)
 def load_inputs():
     template = yaml.load((ROOT / "infra/template.yaml").read_text(), Loader=CfnLoader)
     cargo = tomllib.loads((ROOT / "Cargo.toml").read_text())
-    # Function crates (a binary each) and the libraries they share under functions/ (Clerk's dialect):
-    # a function's code is its own and its libraries'.
+    # Function crates (a binary each) and the libraries they share under functions/ (the dialects): a
+    # function's code is its own and that of every crate under functions/ it depends on.
     crates, libraries, uses = {}, {}, {}
     for manifest in sorted((ROOT / "functions").glob("*/Cargo.toml")):
         toml = tomllib.loads(manifest.read_text())
@@ -120,10 +120,18 @@ def load_inputs():
         for name, bodies in rust_functions(strip_rust(path.read_text())).items():
             shared_fns.setdefault(name, []).extend(bodies)
     src_of = lambda folder: "\n".join(strip_rust(p.read_text()) for p in sorted((ROOT / folder / "src").rglob("*.rs")))
-    crate_src = {
-        name: "\n".join([src_of(folder)] + [src_of(libraries[lib]) for lib in sorted(uses[name] & set(libraries))])
-        for name, folder in crates.items()
-    }
+    folders = {**crates, **libraries}
+
+    def closure(name):  # the crate and every crate under functions/ it depends on, transitively
+        seen, todo = set(), [name]
+        while todo:
+            crate = todo.pop()
+            if crate not in seen:
+                seen.add(crate)
+                todo.extend(uses[crate] & set(folders))
+        return sorted(seen)
+
+    crate_src = {name: "\n".join(src_of(folders[dep]) for dep in closure(name)) for name in crates}
     # The partition-key prefixes the store formats (`TENANT#{…}`, `CRED#{…}`, …), secrets aside.
     key_prefixes = sorted({a or b for a, b in KEY_PREFIX.findall(store)} - {SECRET_KEYS.split("#")[0]})
     namespace = re.search(r'pub const NAMESPACE: &str = "([^"]+)"', (ROOT / "shared/src/telemetry.rs").read_text())

@@ -26,12 +26,21 @@ pub const FUNCTIONS: [Function; 4] = [
 
 /// Every other endpoint (Clerk's Frontend API around its create: what clerk-js calls; the organization
 /// lifecycle), in name order.
-pub const ENDPOINTS: [Function; 8] = [
+pub const ENDPOINTS: [Function; 13] = [
     row::<clerk_create_session_token::Clerk>(),
+    row::<clerk_delete_organization::Clerk>(),
     row::<clerk_get_client::Clerk>(),
     row::<clerk_get_environment::Clerk>(),
     row::<clerk_get_jwks::Clerk>(),
+    row::<clerk_get_organization::Clerk>(),
+    row::<clerk_list_memberships::Clerk>(),
+    Function {
+        vendor: Vendor::Clerk,
+        name: clerk_override_organization::NAMED.function,
+        route: clerk_override_organization::ROUTE,
+    },
     row::<clerk_touch_session::Clerk>(),
+    row::<clerk_update_organization::Clerk>(),
     row::<devin_delete_enterprise_organization::Devin>(),
     row::<devin_list_enterprise_organizations::Devin>(),
     row::<devin_update_enterprise_organization::Devin>(),
@@ -66,7 +75,12 @@ pub async fn endpoint_handler(name: &str, store: &'static Store, req: Request) -
         "clerk-create-session-token" => {
             Box::pin(piped::<clerk_create_session_token::Clerk>(store, req)).await
         }
+        "clerk-delete-organization" => Box::pin(piped::<clerk_delete_organization::Clerk>(store, req)).await,
         "clerk-get-client" => Box::pin(piped::<clerk_get_client::Clerk>(store, req)).await,
+        "clerk-get-organization" => Box::pin(piped::<clerk_get_organization::Clerk>(store, req)).await,
+        "clerk-list-memberships" => Box::pin(piped::<clerk_list_memberships::Clerk>(store, req)).await,
+        "clerk-override-organization" => Box::pin(clerk_override_organization::handler(store, req)).await,
+        "clerk-update-organization" => Box::pin(piped::<clerk_update_organization::Clerk>(store, req)).await,
         "clerk-get-environment" => Box::pin(piped::<clerk_get_environment::Clerk>(store, req)).await,
         "clerk-get-jwks" => Box::pin(piped::<clerk_get_jwks::Clerk>(store, req)).await,
         "clerk-touch-session" => Box::pin(piped::<clerk_touch_session::Clerk>(store, req)).await,

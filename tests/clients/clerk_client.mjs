@@ -12,7 +12,7 @@
 //                          host is never contacted)
 //   NODE_PATH              the node_modules directory holding @clerk/clerk-js (.tools/node_modules); ESM ignores
 //                          NODE_PATH, so the package is resolved from it with createRequire
-//   CLERK_SCENARIO         `flow` (default) or `error`; argv[2] wins over it
+//   CLERK_SCENARIO         `flow` (default), `error` or `lifecycle`; argv[2] wins over it
 //   CLERK_ORG_NAME         the name to create (flow: default "Acme via clerk-js"; error: default "")
 //   CLERK_ORG_SLUG         optional slug passed to createOrganization
 //
@@ -166,8 +166,29 @@ async function error(clerk) {
   throw new Error(`createOrganization(${JSON.stringify(args)}) did not fail`);
 }
 
-const scenarios = { flow, error };
-if (!scenarios[scenario]) fail(`unknown scenario ${JSON.stringify(scenario)} (flow | error)`);
+// The organization's lifecycle as an app drives it: create, rename (organization.update), list the user's
+// memberships (user.getOrganizationMemberships), delete (organization.destroy), list again.
+async function lifecycle(clerk) {
+  const org = await clerk.createOrganization({ name: env.CLERK_ORG_NAME ?? "Lifecycle via clerk-js" });
+  const id = org.id; // destroy() empties the resource
+  const renamed = (await org.update({ name: "Renamed via clerk-js" })).name;
+  assert.equal(renamed, "Renamed via clerk-js", "organization.update did not rename");
+  const before = await clerk.user.getOrganizationMemberships();
+  const ids = (page) => (page.data ?? page).map((m) => m.organization.id);
+  assert.ok(ids(before).includes(id), "getOrganizationMemberships does not list the new organization");
+  await org.destroy();
+  const after = await clerk.user.getOrganizationMemberships();
+  assert.ok(!ids(after).includes(id), "the destroyed organization is still listed");
+  return {
+    organization: { id, renamed },
+    memberships_before: ids(before),
+    total_before: before.total_count ?? null,
+    memberships_after: ids(after),
+  };
+}
+
+const scenarios = { flow, error, lifecycle };
+if (!scenarios[scenario]) fail(`unknown scenario ${JSON.stringify(scenario)} (flow | error | lifecycle)`);
 
 try {
   const clerk = await load();

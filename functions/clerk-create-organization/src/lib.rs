@@ -20,7 +20,10 @@ use orgmint::pipeline::{Authenticated, Minted};
 use orgmint::{ids, Error, Member, NewOrg, Org, RateWindow, Store};
 use serde_json::json;
 
-pub use validate::{carries_url_or_html, derived_slug, validate, CreateOrganization, Invalid, ParamError};
+pub use validate::{
+    carries_url_or_html, checked_name, checked_slug, derived_slug, validate, CreateOrganization, Invalid,
+    ParamError,
+};
 
 pub const ROUTE: &str = "POST /v1/organizations";
 /// Derived slugs that are taken get a random suffix; this many tries in all.

@@ -117,6 +117,16 @@ pub fn validate(bytes: &[u8], kind: BodyKind) -> Result<CreateOrganization, Inva
     }
 }
 
+/// A name as sent (an update's), checked as a create's.
+pub fn checked_name(name: &str) -> Result<String, ParamError> {
+    check_name(Param::Text(name.to_owned()))
+}
+
+/// A slug as sent (an update's), checked as a create's; empty is none.
+pub fn checked_slug(slug: &str) -> Result<Option<String>, ParamError> {
+    check_slug(Param::Text(slug.to_owned()))
+}
+
 fn check_name(name: Param) -> Result<String, ParamError> {
     let name = match name {
         Param::Absent => return Err(ParamError::nil("name")),

@@ -81,7 +81,7 @@ impl FapiEndpoint for Tokens {
                 return Err(errors::not_found(call, "organization"))
             }
             Some(org) => Some(org),
-            None => signed.client.active_org.clone(),
+            None => signed.active_org().map(str::to_owned),
         };
         let claims = claims(signed, org.as_deref(), call.now_ms.div_euclid(1_000), None);
         let jwt = match signer::stack().await {

@@ -33,6 +33,25 @@ impl Signed {
     pub fn user_id(&self) -> &str {
         &self.client.user_id
     }
+
+    /// The session's active organization while it is one of the user's (after a delete it is not).
+    pub fn active_org(&self) -> Option<&str> {
+        self.client.active_org.as_deref().filter(|id| self.orgs.iter().any(|o| o.id == *id))
+    }
+
+    /// The same client once organization `org_id` is gone (deleted): no longer among the user's, nor active.
+    pub fn without(&self, org_id: &str) -> Signed {
+        let mut client = self.client.clone();
+        if client.active_org.as_deref() == Some(org_id) {
+            client.active_org = None;
+        }
+        Signed {
+            instance: self.instance.clone(),
+            account: self.account.clone(),
+            client,
+            orgs: self.orgs.iter().filter(|o| o.id != org_id).cloned().collect(),
+        }
+    }
 }
 
 /// What an endpoint needs of the client besides its token.

@@ -242,6 +242,12 @@ pub fn param<'p>(params: &'p [(String, String)], name: &str) -> Option<&'p str> 
     params.iter().rev().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
 }
 
+/// The `{organization_id}` of the path.
+pub fn organization_id(req: &Request) -> String {
+    use lambda_http::RequestExt;
+    req.path_parameters_ref().and_then(|p| p.first("organization_id")).unwrap_or_default().to_owned()
+}
+
 /// A 200 `{"response": …, "client": …}`: FAPI's envelope of everything but the token and the JWKS.
 pub fn enveloped(response: serde_json::Value, client: serde_json::Value) -> Response<Body> {
     lambda::json_response(StatusCode::OK, &serde_json::json!({"response": response, "client": client}))

@@ -134,8 +134,9 @@ pub fn user(account: &Tenant, user_id: &str, orgs: &[Org]) -> Value {
     })
 }
 
-/// The client's session, its user in it.
-pub fn session(client: &ClientSession, user: Value) -> Value {
+/// The client's session, its user in it. `active_org` is the session's active organization while it is one
+/// of the user's (a deleted one leaves the personal account active).
+pub fn session(client: &ClientSession, user: Value, active_org: Option<&str>) -> Value {
     json!({
         "object": "session",
         "id": client.session_id,
@@ -143,7 +144,7 @@ pub fn session(client: &ClientSession, user: Value) -> Value {
         "expire_at": client.expires_ms,
         "abandon_at": client.expires_ms,
         "last_active_at": client.updated_ms,
-        "last_active_organization_id": client.active_org,
+        "last_active_organization_id": active_org,
         "last_active_token": null,
         "actor": null,
         "tasks": null,
@@ -160,7 +161,7 @@ pub fn session(client: &ClientSession, user: Value) -> Value {
 pub fn client(signed: &Signed, now_ms: i64) -> Value {
     let client = &signed.client;
     let sessions: Vec<Value> = match client.is_active_at(now_ms) {
-        true => vec![session(client, user(&signed.account, &client.user_id, &signed.orgs))],
+        true => vec![signed_session(signed)],
         false => Vec::new(),
     };
     let last_active = (!sessions.is_empty()).then_some(client.session_id.as_str());
@@ -179,7 +180,7 @@ pub fn client(signed: &Signed, now_ms: i64) -> Value {
     })
 }
 
-/// The client's session object as touch answers it.
+/// The client's session object, as touch answers it.
 pub fn signed_session(signed: &Signed) -> Value {
-    session(&signed.client, user(&signed.account, &signed.client.user_id, &signed.orgs))
+    session(&signed.client, user(&signed.account, &signed.client.user_id, &signed.orgs), signed.active_org())
 }

@@ -7,6 +7,7 @@ use devin_api::{DevinApi, DevinEndpoint};
 use lambda_http::{Body, Request, Response};
 use orgmint::lambda::{self, BodyProblem, Call};
 use orgmint::pipeline::Authenticated;
+use orgmint::store::{OrgChange, Updated};
 use orgmint::{Credential, Store};
 use serde_json::{json, Value};
 
@@ -68,7 +69,7 @@ impl DevinEndpoint for Update {
         changes: Changes,
     ) -> Result<Response<Body>, Response<Body>> {
         let updated = store
-            .update_org(&found.caller.tenant, &changes.org_id, |org| {
+            .update_org(&found.caller.tenant, &found.caller.tenant, &changes.org_id, |org| {
                 let mut doc: Value = serde_json::from_str(&org.doc).unwrap_or_else(|_| json!({}));
                 let mut name = org.name.clone();
                 if let Some(display_name) = &changes.display_name {
@@ -78,13 +79,14 @@ impl DevinEndpoint for Update {
                 if let Some(limit) = changes.max_acu_limit {
                     doc["max_cycle_acu_limit"] = json!(limit);
                 }
-                (name, doc.to_string())
+                OrgChange { name, slug: org.slug.clone(), doc: doc.to_string() }
             })
             .await
             .map_err(devin_api::domain_error)?;
         match updated {
-            Some(_) => Ok(devin_api::success()),
-            None => Err(devin_api::not_found()),
+            Updated::Updated(_) => Ok(devin_api::success()),
+            // Devin's orgs have no slug.
+            Updated::NotFound | Updated::SlugTaken => Err(devin_api::not_found()),
         }
     }
 }

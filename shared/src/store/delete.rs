@@ -5,6 +5,24 @@
 use super::prelude::*;
 use aws_sdk_dynamodb::types::Delete;
 
+/// An organization's new name, slug and document.
+#[derive(Debug, Clone)]
+pub struct OrgChange {
+    pub name: String,
+    pub slug: Option<String>,
+    pub doc: String,
+}
+
+/// What became of an update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Updated {
+    Updated(Org),
+    /// No such organization in that scope.
+    NotFound,
+    /// The new slug is claimed by another organization of the scope: nothing changed.
+    SlugTaken,
+}
+
 /// What became of a delete.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Deleted {
@@ -31,44 +49,83 @@ impl Store {
         out.item.map(|item| org_from_item(&item)).transpose()
     }
 
-    /// Changes organization `org_id` of `tenant`: `change` gives its new name and document from the stored
-    /// org. The org is read, then written back on condition that its document is still the one read (a
-    /// concurrent change makes it read again, up to three times). `None` when the tenant holds no such org.
+    /// Changes organization `org_id` of `tenant`: `change` gives its new name, slug and document from the
+    /// stored org. The org is read, then written back on condition that its document is still the one read
+    /// (a concurrent change makes it read again, up to three times); a new slug's claim is taken in
+    /// `slug_scope` and the old one released in the same transaction.
     pub async fn update_org(
         &self,
         tenant: &TenantRef,
+        slug_scope: &TenantRef,
         org_id: &str,
-        change: impl Fn(&Org) -> (String, String),
-    ) -> Result<Option<Org>, Error> {
-        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+        change: impl Fn(&Org) -> OrgChange,
+    ) -> Result<Updated, Error> {
         for _ in 0..3 {
-            let Some(org) = self.org(tenant, org_id).await? else { return Ok(None) };
-            let (name, doc) = change(&org);
-            let result = self
-                .client
-                .update_item()
+            let Some(org) = self.org(tenant, org_id).await? else { return Ok(Updated::NotFound) };
+            let OrgChange { name, slug, doc } = change(&org);
+            let mut update = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(org_key(tenant, org_id)))
-                .update_expression("SET #name = :name, doc = :doc")
                 .condition_expression("attribute_exists(pk) AND doc = :old")
                 .expression_attribute_names("#name", "name")
                 .expression_attribute_values(":name", s(&name))
                 .expression_attribute_values(":doc", s(&doc))
-                .expression_attribute_values(":old", s(&org.doc))
-                .send()
-                .await;
-            match result {
-                Ok(_) => return Ok(Some(Org { name, doc, ..org })),
-                Err(err)
-                    if matches!(
-                        err.as_service_error(),
-                        Some(UpdateItemError::ConditionalCheckFailedException(_))
-                    ) =>
-                {
-                    continue
+                .expression_attribute_values(":old", s(&org.doc));
+            update = match &slug {
+                Some(slug) => update
+                    .update_expression("SET #name = :name, doc = :doc, slug = :slug")
+                    .expression_attribute_values(":slug", s(slug)),
+                None => update.update_expression("SET #name = :name, doc = :doc REMOVE slug"),
+            };
+            let mut items = vec![TransactWriteItem::builder()
+                .update(update.build().expect("update has its key"))
+                .build()];
+            let claim = |slug: &str| {
+                Item::from([
+                    ("pk".to_owned(), s(tenant_pk(slug_scope))),
+                    ("sk".to_owned(), s(format!("SLUG#{slug}"))),
+                ])
+            };
+            let moved = slug != org.slug;
+            if moved {
+                if let Some(old) = &org.slug {
+                    let delete = aws_sdk_dynamodb::types::Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(claim(old)))
+                        .build()
+                        .expect("delete has its key");
+                    items.push(TransactWriteItem::builder().delete(delete).build());
                 }
-                Err(err) => return Err(unavailable("UpdateItem", &err)),
+                if let Some(new) = &slug {
+                    let put = Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(slug_item(slug_scope, new, tenant, org_id)))
+                        .condition_expression("attribute_not_exists(pk)")
+                        .build()
+                        .expect("put has its item");
+                    items.push(TransactWriteItem::builder().put(put).build());
+                }
             }
+            let result =
+                self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
+            let err = match result {
+                Ok(_) => return Ok(Updated::Updated(Org { name, slug, doc, ..org })),
+                Err(err) => err,
+            };
+            let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error()
+            else {
+                return Err(unavailable("TransactWriteItems", &err));
+            };
+            let codes: Vec<&str> =
+                e.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None")).collect();
+            // The new claim is the last item: taken by another org.
+            if moved && slug.is_some() && codes.last() == Some(&"ConditionalCheckFailed") {
+                return Ok(Updated::SlugTaken);
+            }
+            if codes.first() != Some(&"ConditionalCheckFailed") && !codes.contains(&"TransactionConflict") {
+                return Err(Error::Unavailable(format!("update cancelled: {}", codes.join(","))));
+            }
+            // Changed (or deleted) since it was read: read it again.
         }
         Err(Error::Unavailable(format!("org {org_id} kept changing while it was updated")))
     }

@@ -40,7 +40,7 @@ mod request;
 mod sessions;
 
 pub use client::{retries, timeouts};
-pub use delete::Deleted;
+pub use delete::{Deleted, OrgChange, Updated};
 pub use inventory::Inventory;
 pub use sessions::{SignInKeys, SignedIn};
 

@@ -63,9 +63,13 @@ async fn call(
         ev["headers"][*name] = json!(value);
     }
     orgmint_cli::events::aim(&mut ev, path_and_query);
-    let segments: Vec<&str> = ev["rawPath"].as_str().unwrap().split('/').collect();
+    let raw_path = ev["rawPath"].as_str().unwrap().to_owned();
+    let segments: Vec<&str> = raw_path.split('/').collect();
     if segments.get(3) == Some(&"sessions") {
         ev["pathParameters"] = json!({"session_id": segments[4]});
+    }
+    if segments.get(2) == Some(&"organizations") && segments.len() == 4 {
+        ev["pathParameters"] = json!({"organization_id": segments[3]});
     }
     ev["body"] = json!(form);
     ev["isBase64Encoded"] = json!(false);
@@ -375,4 +379,142 @@ async fn browsers_use_the_client_cookie_from_the_instances_origins_only() {
     let scope =
         orgmint::TenantRef::new(Vendor::Clerk, clerk::account_scope(&client.instance, &client.user_id));
     assert_eq!(store.count_orgs(&scope).await.unwrap(), 0);
+}
+
+// ---- the organization lifecycle (issue 17): get, update, delete, the user's memberships ----------------
+
+async fn org_call(
+    store: &'static Store,
+    client: &Client,
+    function: &str,
+    method: &str,
+    org_id: &str,
+    form: &str,
+) -> (StatusCode, Value) {
+    native(store, client, function, method, &format!("/v1/organizations/{org_id}"), form).await
+}
+
+#[tokio::test]
+async fn members_get_update_and_delete_their_organizations_and_nobody_elses() {
+    let store = store().await;
+    let alice = signed_in(store, Options { cap: 2, ..options() }).await;
+    let bob = other_user(store, &alice).await;
+    let org = create_org(store, &alice, "Acme").await;
+    let id = org["id"].as_str().unwrap().to_owned();
+    let theirs = create_org(store, &bob, "Theirs").await;
+    // Get: the organization and the client.
+    let (status, body) = org_call(store, &alice, "clerk-get-organization", "GET", &id, "").await;
+    assert_eq!((status, &body["response"]), (StatusCode::OK, &org), "{body}");
+    assert_eq!(body["client"]["object"], "client");
+    // Update: the name, and the slug whose claim moves.
+    let (status, body) =
+        org_call(store, &alice, "clerk-update-organization", "PATCH", &id, "name=Acme+Corp&slug=acme-corp")
+            .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (body["response"]["name"].as_str(), body["response"]["slug"].as_str()),
+        (Some("Acme Corp"), Some("acme-corp"))
+    );
+    let memberships = &body["client"]["sessions"][0]["user"]["organization_memberships"];
+    assert_eq!(memberships[0]["organization"]["slug"], "acme-corp", "the client shows the change");
+    // The old slug is free again; the new one is taken (by bob too, in the same instance).
+    let (status, _) = org_call(
+        store,
+        &bob,
+        "clerk-update-organization",
+        "PATCH",
+        theirs["id"].as_str().unwrap(),
+        "slug=acme-corp",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, body) = org_call(
+        store,
+        &bob,
+        "clerk-update-organization",
+        "PATCH",
+        theirs["id"].as_str().unwrap(),
+        "slug=acme",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The create's rules.
+    for (form, code) in [
+        ("name=+", "form_param_nil"),
+        ("slug=Acme!", "form_param_format_invalid"),
+        ("name=www.x.com", "form_param_value_invalid"),
+    ] {
+        let (status, body) = org_call(store, &alice, "clerk-update-organization", "PATCH", &id, form).await;
+        assert_eq!((status, code_of(&body)), (StatusCode::UNPROCESSABLE_ENTITY, Some(code)), "{form}");
+    }
+    // Another user's organization: 404 for every operation, and unchanged.
+    for (function, method, form) in [
+        ("clerk-get-organization", "GET", ""),
+        ("clerk-update-organization", "PATCH", "name=Mine"),
+        ("clerk-delete-organization", "DELETE", ""),
+    ] {
+        let (status, body) =
+            org_call(store, &alice, function, method, theirs["id"].as_str().unwrap(), form).await;
+        assert_eq!(
+            (status, code_of(&body)),
+            (StatusCode::NOT_FOUND, Some("resource_not_found")),
+            "{function}"
+        );
+    }
+    // The memberships list, paginated or not.
+    let (status, body) =
+        native(store, &alice, "clerk-list-memberships", "GET", "/v1/me/organization_memberships", "").await;
+    assert_eq!((status, body["response"].as_array().map(Vec::len)), (StatusCode::OK, Some(1)), "{body}");
+    let path = "/v1/me/organization_memberships?paginated=true&limit=1&offset=0";
+    let query =
+        format!("_is_native=1&paginated=true&limit=1&offset=0&_clerk_session_id={}", alice.session_id);
+    let (_, body, _) = call(
+        store,
+        "clerk-list-memberships",
+        "GET",
+        &format!("/v1/me/organization_memberships?{query}"),
+        &[("authorization", &alice.token)],
+        "",
+    )
+    .await;
+    assert_eq!(
+        (body["response"]["total_count"].as_u64(), body["response"]["data"].as_array().map(Vec::len)),
+        (Some(1), Some(1)),
+        "{path}: {body}"
+    );
+    let (status, _, _) = call(
+        store,
+        "clerk-list-memberships",
+        "GET",
+        "/v1/me/organization_memberships?_is_native=1&limit=0",
+        &[("authorization", &alice.token)],
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Delete: active first, then deleted; the client no longer lists or activates it, the slot is free.
+    touch(store, &alice, &alice.session_id, &format!("active_organization_id={id}")).await;
+    let (status, body) = org_call(store, &alice, "clerk-delete-organization", "DELETE", &id, "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["response"],
+        json!({"object": "organization", "id": id, "slug": "acme-corp", "deleted": true})
+    );
+    let session = &body["client"]["sessions"][0];
+    assert_eq!(
+        (
+            session["user"]["organization_memberships"].as_array().map(Vec::len),
+            &session["last_active_organization_id"]
+        ),
+        (Some(0), &Value::Null)
+    );
+    let (status, _) = org_call(store, &alice, "clerk-delete-organization", "DELETE", &id, "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    create_org(store, &alice, "Again").await;
+    create_org(store, &alice, "Full").await;
+    assert_sound(store).await;
+}
+
+fn code_of(body: &Value) -> Option<&str> {
+    body["errors"][0]["code"].as_str()
 }

@@ -358,15 +358,16 @@ async fn clerks_own_clerk_js_works_unchanged() {
     let watch = Watch::start(&table);
     let url = format!("http://127.0.0.1:{}", watch.port);
     // The first request waits for watch to build and start the functions clerk-js calls first.
-    for path in ["/v1/environment?_is_native=1", "/v1/client?_is_native=1"] {
+    for path in ["/v1/environment?_is_native=1", "/v1/client?_is_native=1", "/v1/me/organization_memberships"]
+    {
         assert_ne!(http(watch.port, "GET", path, &[], "").0, 0, "{path}: no answer");
     }
-    let clerk_js = |scenario: &str, name: &str| {
+    let clerk_js_as = |scenario: &str, name: &str, token: &str| {
         let out = Command::new("node")
             .arg(root().join("tests/clients/clerk_client.mjs"))
             .arg(scenario)
             .env("ORGMINT_URL", &url)
-            .env("CLERK_CLIENT_TOKEN", instance["client_token"].as_str().unwrap())
+            .env("CLERK_CLIENT_TOKEN", token)
             .env("CLERK_PUBLISHABLE_KEY", instance["publishable_key"].as_str().unwrap())
             .env("CLERK_ORG_NAME", name)
             .env("NODE_PATH", root().join(".tools/node_modules"))
@@ -380,6 +381,8 @@ async fn clerks_own_clerk_js_works_unchanged() {
         );
         serde_json::from_slice::<Value>(&out.stdout).unwrap()
     };
+    let clerk_js =
+        |scenario: &str, name: &str| clerk_js_as(scenario, name, instance["client_token"].as_str().unwrap());
     let flow = clerk_js("flow", "Acme via clerk-js");
     assert_eq!(
         (flow["user_id"].as_str(), flow["session_id"].as_str()),
@@ -419,8 +422,17 @@ async fn clerks_own_clerk_js_works_unchanged() {
         "{capped}"
     );
     assert_eq!(capped["long_message"], "You cannot create more than 2 organizations per account.");
+    // The lifecycle (organization.update, user.getOrganizationMemberships, organization.destroy) on a
+    // second user's client: the destroy frees the slot it took.
+    let second = orgmint(&table, &["clerk", "session", "--tenant", &ins, "--json"]);
+    let lifecycle = clerk_js_as("lifecycle", "Lifecycle", second["client_token"].as_str().unwrap());
+    let org_id = lifecycle["organization"]["id"].as_str().unwrap();
+    assert_eq!(lifecycle["organization"]["renamed"], "Renamed via clerk-js", "{lifecycle}");
+    assert!(lifecycle["memberships_before"].as_array().unwrap().iter().any(|id| id == org_id), "{lifecycle}");
+    assert_eq!(lifecycle["memberships_after"], json!([]), "{lifecycle}");
     drop(watch);
     assert_tenant(&table, "clerk", &ins, None, 2, 2);
+    assert_tenant(&table, "clerk", &ins, second["user_id"].as_str(), 2, 0);
     assert_verified(&table);
 }
 
