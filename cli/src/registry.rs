@@ -26,7 +26,7 @@ pub const FUNCTIONS: [Function; 4] = [
 
 /// Every other endpoint (Clerk's Frontend API around its create: what clerk-js calls; the organization
 /// lifecycle), in name order.
-pub const ENDPOINTS: [Function; 13] = [
+pub const ENDPOINTS: [Function; 16] = [
     row::<clerk_create_session_token::Clerk>(),
     row::<clerk_delete_organization::Clerk>(),
     row::<clerk_get_client::Clerk>(),
@@ -41,6 +41,9 @@ pub const ENDPOINTS: [Function; 13] = [
     },
     row::<clerk_touch_session::Clerk>(),
     row::<clerk_update_organization::Clerk>(),
+    row::<datadog_get_org::Datadog>(),
+    row::<datadog_list_orgs::Datadog>(),
+    row::<datadog_update_org::Datadog>(),
     row::<devin_delete_enterprise_organization::Devin>(),
     row::<devin_list_enterprise_organizations::Devin>(),
     row::<devin_update_enterprise_organization::Devin>(),
@@ -84,6 +87,9 @@ pub async fn endpoint_handler(name: &str, store: &'static Store, req: Request) -
         "clerk-get-environment" => Box::pin(piped::<clerk_get_environment::Clerk>(store, req)).await,
         "clerk-get-jwks" => Box::pin(piped::<clerk_get_jwks::Clerk>(store, req)).await,
         "clerk-touch-session" => Box::pin(piped::<clerk_touch_session::Clerk>(store, req)).await,
+        "datadog-get-org" => Box::pin(piped::<datadog_get_org::Datadog>(store, req)).await,
+        "datadog-list-orgs" => Box::pin(piped::<datadog_list_orgs::Datadog>(store, req)).await,
+        "datadog-update-org" => Box::pin(piped::<datadog_update_org::Datadog>(store, req)).await,
         "devin-delete-enterprise-organization" => {
             Box::pin(piped::<devin_delete_enterprise_organization::Devin>(store, req)).await
         }

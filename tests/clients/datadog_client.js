@@ -68,6 +68,16 @@ async function main() {
   // The parent's second child fills its cap of 2; the third is Datadog's 403, parsed.
   check(await create(apiKey, appKey, "Second child"), "Second child");
   await refused(create(apiKey, appKey, "Third child"), 403, ["Maximum number of child organizations (2) reached"]);
+
+  // The organizations around the create: listOrgs, getOrg, updateOrg (Datadog has no delete).
+  const orgs = api(apiKey, appKey);
+  const listed = await orgs.listOrgs();
+  assert.deepEqual(listed.orgs.map((o) => o.name), ["Child via TypeScript", "Second child"]);
+  const got = await orgs.getOrg({ publicId: child.org.publicId });
+  assert.equal(got.org.publicId, child.org.publicId);
+  const updated = await orgs.updateOrg({ publicId: child.org.publicId, body: { name: "Renamed via TypeScript" } });
+  assert.equal(updated.org.name, "Renamed via TypeScript");
+  await refused(orgs.getOrg({ publicId: grandchild.org.publicId }), 403, ["Forbidden"]);
   console.log(JSON.stringify({ child: child.org.publicId }));
 }
 

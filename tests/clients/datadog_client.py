@@ -13,6 +13,7 @@ from datadog_api_client.v1.api.organizations_api import OrganizationsApi
 from datadog_api_client.v1.model.organization_billing import OrganizationBilling
 from datadog_api_client.v1.model.organization_create_body import OrganizationCreateBody
 from datadog_api_client.v1.model.organization_create_response import OrganizationCreateResponse
+from datadog_api_client.v1.model.organization import Organization
 from datadog_api_client.v1.model.organization_subscription import OrganizationSubscription
 
 
@@ -82,6 +83,22 @@ def main():
         raise AssertionError("a 33-character name was accepted")
     except Exception as e:  # the client's own validation error type varies by version
         assert "32" in str(e), e
+
+    # The organizations around the create: list_orgs, get_org, update_org (Datadog has no delete).
+    with client(api_key, app_key) as api_client:
+        orgs = OrganizationsApi(api_client)
+        listed = orgs.list_orgs()
+        assert [o.public_id for o in listed.orgs] == [child.org.public_id], listed
+        got = orgs.get_org(public_id=child.org.public_id)
+        assert got.org.public_id == child.org.public_id and got.org.name == "Child via client", got
+        updated = orgs.update_org(public_id=child.org.public_id, body=Organization(name="Renamed child"))
+        assert updated.org.name == "Renamed child", updated
+        assert orgs.get_org(public_id=child.org.public_id).org.name == "Renamed child"
+        try:
+            orgs.get_org(public_id=grandchild.org.public_id)
+            raise AssertionError("a grandchild was read through its grandparent")
+        except ApiException as e:
+            assert e.status == 403 and body_of(e) == {"errors": ["Forbidden"]}, e.body
 
     print(json.dumps({"child": child.org.public_id, "grandchild": grandchild.org.public_id}))
 

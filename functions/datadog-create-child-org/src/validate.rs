@@ -37,7 +37,8 @@ pub fn validate(bytes: &[u8]) -> Result<OrganizationCreateBody, Vec<String>> {
     }
 }
 
-fn name(fields: &Map<String, Value>) -> Result<String, String> {
+/// The `name` of a body, as a create checks it (an update's too).
+pub fn name(fields: &Map<String, Value>) -> Result<String, String> {
     match fields.get("name") {
         None | Some(Value::Null) => Err("'name' is required".to_owned()),
         Some(Value::String(name)) => {

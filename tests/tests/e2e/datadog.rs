@@ -82,7 +82,7 @@ async fn the_success_event_creates_a_child_organization_with_working_keys() {
     // Rate-limit headers, truthful: the first request of the window leaves limit - 1.
     assert_eq!(response.headers()["x-ratelimit-limit"], "120");
     assert_eq!(response.headers()["x-ratelimit-period"], "60");
-    assert_eq!(response.headers()["x-ratelimit-name"], "create_child_org");
+    assert_eq!(response.headers()["x-ratelimit-name"], "org");
     assert!(response.headers().contains_key("x-ratelimit-reset"));
     assert_eq!(store.count_orgs(&keys.tenant).await.unwrap(), 1);
 
@@ -282,4 +282,76 @@ async fn the_missing_name_event_is_a_400() {
     let response = handler(store, request(&ev)).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(body_json(&response), json!({"errors": ["'name' is required"]}));
+}
+
+// ---- the organizations around the create: list, get, update (issue 17; Datadog has no delete) ---------
+
+/// `method path` through its function's real handler, with `p`'s keys.
+async fn org_call(
+    store: &'static Store,
+    p: &orgmint_cli::vendors::Provisioned,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (StatusCode, Value) {
+    let function = match (method, path) {
+        ("GET", "/api/v1/org") => "datadog-list-orgs",
+        ("GET", _) => "datadog-get-org",
+        _ => "datadog-update-org",
+    };
+    let mut ev = orgmint_tests::tenant_event(p, &[], Some(body));
+    ev["requestContext"]["http"]["method"] = json!(method);
+    orgmint_cli::events::aim(&mut ev, path);
+    if let Some(public_id) = path.strip_prefix("/api/v1/org/") {
+        ev["pathParameters"] = json!({"public_id": public_id});
+    }
+    let response = orgmint_cli::registry::endpoint_handler(function, store, request(&ev)).await.unwrap();
+    (response.status(), body_json(&response))
+}
+
+#[tokio::test]
+async fn parents_list_read_and_rename_their_children_only() {
+    let store = store().await;
+    let parent = tenant(store, &Options { rate_limit: Some(0), ..Options::new(Vendor::Datadog) }).await;
+    let other = tenant(store, &Options { rate_limit: Some(0), ..Options::new(Vendor::Datadog) }).await;
+    let mut ids = Vec::new();
+    for name in ["First", "Second"] {
+        let ev = orgmint_tests::tenant_event(&parent, &[], Some(&json!({"name": name}).to_string()));
+        let created = body_json(&handler(store, request(&ev)).await);
+        ids.push(created["org"]["public_id"].as_str().unwrap().to_owned());
+    }
+    let (status, listed) = org_call(store, &parent, "GET", "/api/v1/org", "").await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    let names: Vec<&str> =
+        listed["orgs"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["First", "Second"]);
+    assert_eq!(org_call(store, &other, "GET", "/api/v1/org", "").await.1["orgs"], json!([]));
+    let path = format!("/api/v1/org/{}", ids[0]);
+    let (status, got) = org_call(store, &parent, "GET", &path, "").await;
+    assert_eq!((status, got["org"]["public_id"].as_str()), (StatusCode::OK, Some(ids[0].as_str())));
+    let (status, updated) = org_call(
+        store,
+        &parent,
+        "PUT",
+        &path,
+        r#"{"name":"Renamed","settings":{"private_widget_share":true}}"#,
+    )
+    .await;
+    assert_eq!((status, updated["org"]["name"].as_str()), (StatusCode::OK, Some("Renamed")), "{updated}");
+    assert_eq!(updated["org"]["settings"]["private_widget_share"], true);
+    assert_eq!(updated["org"]["settings"]["saml_autocreate_access_role"], "st", "settings merge");
+    // Bad bodies: Datadog's 400 with each problem.
+    let (status, body) = org_call(store, &parent, "PUT", &path, r#"{"name":"","settings":3}"#).await;
+    assert_eq!(
+        (status, body["errors"].as_array().map(Vec::len)),
+        (StatusCode::BAD_REQUEST, Some(2)),
+        "{body}"
+    );
+    // Another parent's child: Datadog's 403, unchanged.
+    for (method, body) in [("GET", ""), ("PUT", r#"{"name":"Hijacked"}"#)] {
+        let (status, reply) = org_call(store, &other, method, &path, body).await;
+        assert_eq!((status, &reply), (StatusCode::FORBIDDEN, &json!({"errors": ["Forbidden"]})), "{method}");
+    }
+    assert_eq!(org_call(store, &parent, "GET", &path, "").await.1["org"]["name"], "Renamed");
+    assert_sound(store).await;
 }
