@@ -345,6 +345,58 @@ async fn clerk_over_http_with_form_bodies_and_a_second_user() {
     assert_verified(&table);
 }
 
+/// Clerk's browser path over HTTP through `cargo lambda watch`: preflights answered for the instance's origin
+/// (and refused for another without CORS headers), the `__client` cookie authenticating from that origin with
+/// the origin echoed and credentials allowed, a foreign origin refused with the same cookie.
+#[tokio::test(flavor = "multi_thread")]
+async fn clerks_browser_path_over_http_cookie_origin_and_preflight() {
+    let _heavy = heavy().await;
+    let table = store().await.table().to_owned();
+    let app = "https://app.example.com";
+    let instance = orgmint(&table, &["tenant", "create", "--vendor", "clerk", "--origin", app, "--json"]);
+    let cookie = format!("__client={}", instance["client_token"].as_str().unwrap());
+    let session = instance["session_id"].as_str().unwrap();
+    let watch = Watch::start(&table);
+    let header = |headers: &[(String, String)], name: &str| {
+        headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
+    };
+    // The preflight a browser sends before the create.
+    let preflight = [
+        ("origin", app),
+        ("access-control-request-method", "POST"),
+        ("access-control-request-headers", "content-type"),
+    ];
+    let (status, headers, _) = http(watch.port, "OPTIONS", "/v1/organizations", &preflight, "");
+    assert_eq!(status, 204);
+    assert_eq!(header(&headers, "access-control-allow-origin").as_deref(), Some(app));
+    assert_eq!(header(&headers, "access-control-allow-credentials").as_deref(), Some("true"));
+    let foreign = [("origin", "https://evil.example"), ("access-control-request-method", "POST")];
+    let (status, headers, _) = http(watch.port, "OPTIONS", "/v1/organizations", &foreign, "");
+    assert_eq!((status, header(&headers, "access-control-allow-origin")), (400, None));
+    // The create with the cookie from the instance's origin, as a browser sends it.
+    let path = format!("/v1/organizations?_clerk_session_id={session}");
+    let browser =
+        [("origin", app), ("cookie", cookie.as_str()), ("content-type", "application/x-www-form-urlencoded")];
+    let (status, headers, body) = http(watch.port, "POST", &path, &browser, "name=From+a+browser");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(header(&headers, "access-control-allow-origin").as_deref(), Some(app));
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["response"]["name"], "From a browser");
+    let (status, _, body) = http(watch.port, "GET", "/v1/client", &browser[..2], "");
+    assert_eq!(status, 200, "{body}");
+    // The same cookie from another origin.
+    let evil = [
+        ("origin", "https://evil.example"),
+        ("cookie", cookie.as_str()),
+        ("content-type", "application/x-www-form-urlencoded"),
+    ];
+    let (status, headers, body) = http(watch.port, "POST", &path, &evil, "name=Evil");
+    assert_eq!((status, header(&headers, "access-control-allow-origin")), (400, None), "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["errors"][0]["code"], "origin_invalid");
+    drop(watch);
+    assert_tenant(&table, "clerk", instance["tenant"].as_str().unwrap(), None, 100, 1);
+    assert_verified(&table);
+}
+
 /// Clerk's own client, `@clerk/clerk-js` (npm, pinned), headless in Node as Expo runs it, against the
 /// Frontend API over HTTP (tests/clients/clerk_client.mjs): it loads the signed-in user, creates an
 /// organization, makes it active and takes session tokens for it that verify with the published JWKS; an
