@@ -6,7 +6,8 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{KeyPair, RsaKeyPair, RSA_PKCS1_SHA256};
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use clerk_fapi::signer::{pem, pem_der};
 use base64::Engine;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -49,24 +50,6 @@ pub fn encode<C: Serialize>(
 pub fn claims(token: &str) -> Option<Value> {
     let payload = token.split('.').nth(1)?;
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
-}
-
-/// A PEM block of `der` under `label`, 64 characters a line.
-fn pem(label: &str, der: &[u8]) -> String {
-    let base64 = STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for line in base64.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
-}
-
-/// The DER inside the first PEM block of `pem`.
-fn pem_der(pem: &str) -> Option<Vec<u8>> {
-    let body = pem.split("-----").nth(2)?;
-    STANDARD.decode(body.split_ascii_whitespace().collect::<String>()).ok()
 }
 
 #[cfg(test)]

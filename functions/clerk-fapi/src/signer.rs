@@ -264,7 +264,7 @@ fn der_element(der: &[u8]) -> Option<Element<'_>> {
 }
 
 /// A PEM block of `der` under `label`, 64 characters a line.
-fn pem(label: &str, der: &[u8]) -> String {
+pub fn pem(label: &str, der: &[u8]) -> String {
     let base64 = STANDARD.encode(der);
     let mut out = format!("-----BEGIN {label}-----\n");
     for line in base64.as_bytes().chunks(64) {
@@ -276,7 +276,7 @@ fn pem(label: &str, der: &[u8]) -> String {
 }
 
 /// The DER inside the first PEM block of `pem`.
-fn pem_der(pem: &str) -> Option<Vec<u8>> {
+pub fn pem_der(pem: &str) -> Option<Vec<u8>> {
     let body = pem.split("-----").nth(2)?;
     STANDARD.decode(body.split_ascii_whitespace().collect::<String>()).ok()
 }

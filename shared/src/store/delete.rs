@@ -37,6 +37,11 @@ pub enum Deleted {
 impl Store {
     /// One organization of `tenant`, read consistently.
     pub async fn org(&self, tenant: &TenantRef, org_id: &str) -> Result<Option<Org>, Error> {
+        self.org_item(tenant, org_id).await?.map(|item| org_from_item(&item)).transpose()
+    }
+
+    /// The item of organization `org_id` of `tenant`, read consistently.
+    async fn org_item(&self, tenant: &TenantRef, org_id: &str) -> Result<Option<Item>, Error> {
         let out = self
             .client
             .get_item()
@@ -46,7 +51,7 @@ impl Store {
             .send()
             .await
             .map_err(|e| unavailable("GetItem", &e))?;
-        out.item.map(|item| org_from_item(&item)).transpose()
+        Ok(out.item)
     }
 
     /// Changes organization `org_id` of `tenant`: `change` gives its new name, slug and document from the
@@ -149,21 +154,9 @@ impl Store {
     }
 
     /// Whether the org's row lists its credentials (`None`: no such org).
-    async fn org_row_lists_credentials(
-        &self,
-        tenant: &TenantRef,
-        org_id: &str,
-    ) -> Result<Option<bool>, Error> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(org_key(tenant, org_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable("GetItem", &e))?;
-        out.item.map(|item| row_of::<OrgRow>(&item, "org").map(|row| row.credentials.is_some())).transpose()
+    async fn org_row_lists_credentials(&self, tenant: &TenantRef, org_id: &str) -> Result<Option<bool>, Error> {
+        let item = self.org_item(tenant, org_id).await?;
+        item.map(|item| row_of::<OrgRow>(&item, "org").map(|row| row.credentials.is_some())).transpose()
     }
 
     /// The delete, with `more_credentials` (found elsewhere) deleted too.
