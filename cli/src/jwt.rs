@@ -7,8 +7,8 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{KeyPair, RsaKeyPair, RSA_PKCS1_SHA256};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use clerk_fapi::signer::{pem, pem_der};
 use base64::Engine;
+use clerk_fapi::signer::{pem, pem_der};
 use serde::Serialize;
 use serde_json::{json, Value};
 

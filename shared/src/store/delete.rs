@@ -154,7 +154,11 @@ impl Store {
     }
 
     /// Whether the org's row lists its credentials (`None`: no such org).
-    async fn org_row_lists_credentials(&self, tenant: &TenantRef, org_id: &str) -> Result<Option<bool>, Error> {
+    async fn org_row_lists_credentials(
+        &self,
+        tenant: &TenantRef,
+        org_id: &str,
+    ) -> Result<Option<bool>, Error> {
         let item = self.org_item(tenant, org_id).await?;
         item.map(|item| row_of::<OrgRow>(&item, "org").map(|row| row.credentials.is_some())).transpose()
     }
