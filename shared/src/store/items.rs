@@ -330,10 +330,6 @@ pub(super) fn credential_from_item(item: &Item) -> Result<(Credential, Option<St
     Ok((credential, row.org_id.map(Cow::into_owned)))
 }
 
-pub(super) fn org_key(tenant: &TenantRef, org_id: &str) -> Item {
-    Item::from([("pk".to_owned(), s(tenant_pk(tenant))), ("sk".to_owned(), s(format!("ORG#{org_id}")))])
-}
-
 /// The item of `new`'s organization.
 pub(super) fn org_item(new: &NewOrg) -> Item {
     let org = &new.org;
@@ -362,9 +358,11 @@ pub(super) fn org_from_item(item: &Item) -> Result<Org, Error> {
 
 /// The claim of `slug` in `scope` by org `org_id` of `tenant`.
 pub(super) fn slug_item(scope: &TenantRef, slug: &str, tenant: &TenantRef, org_id: &str) -> Item {
-    let key =
-        Item::from([("pk".to_owned(), s(tenant_pk(scope))), ("sk".to_owned(), s(format!("SLUG#{slug}")))]);
-    item_of(key, "slug", &SlugRow { org_id: org_id.into(), tenant: Some(tenant.id.as_str().into()) })
+    item_of(
+        slug_key(scope, slug),
+        "slug",
+        &SlugRow { org_id: org_id.into(), tenant: Some(tenant.id.as_str().into()) },
+    )
 }
 
 pub(super) fn member_item(tenant: &TenantRef, org_id: &str, member: &Member) -> Item {

@@ -26,6 +26,16 @@ pub(super) fn org_pk(vendor: Vendor, org_id: &str) -> String {
     format!("ORG#{vendor}#{org_id}")
 }
 
+/// Organization `org_id`, under its tenant's partition.
+pub(super) fn org_key(tenant: &TenantRef, org_id: &str) -> Item {
+    Item::from([("pk".to_owned(), s(tenant_pk(tenant))), ("sk".to_owned(), s(format!("ORG#{org_id}")))])
+}
+
+/// The claim of `slug` in its scope.
+pub(super) fn slug_key(scope: &TenantRef, slug: &str) -> Item {
+    Item::from([("pk".to_owned(), s(tenant_pk(scope))), ("sk".to_owned(), s(format!("SLUG#{slug}")))])
+}
+
 /// The membership of `principal` in org `org_id`.
 pub(super) fn member_key(vendor: Vendor, org_id: &str, principal: &str) -> Item {
     Item::from([

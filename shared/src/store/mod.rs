@@ -30,18 +30,18 @@
 mod admin;
 mod client;
 mod create;
-mod delete;
 mod errors;
 mod inventory;
 mod items;
 mod keys;
+mod lifecycle;
 mod reads;
 mod request;
 mod sessions;
 
 pub use client::{retries, timeouts};
-pub use delete::{Deleted, OrgChange, Updated};
 pub use inventory::Inventory;
+pub use lifecycle::{Deleted, OrgChange, Updated};
 pub use sessions::{SignInKeys, SignedIn};
 
 /// What every part of the store reads: the SDK types, the domain's, and the keys, items and errors.

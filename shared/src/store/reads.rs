@@ -4,32 +4,32 @@ use super::prelude::*;
 
 impl Store {
     pub async fn tenant(&self, tenant: &TenantRef) -> Result<Option<Tenant>, Error> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(tenant_key(tenant)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable("GetItem", &e))?;
-        out.item.map(|item| tenant_from_item(&item)).transpose()
+        self.get(tenant_key(tenant), true).await?.map(|item| tenant_from_item(&item)).transpose()
     }
 
     /// A secret stored with [`Store::create_tenant_with_secrets`]; `None` when there is none by that name.
     pub async fn tenant_secret(&self, tenant: &TenantRef, name: &str) -> Result<Option<String>, Error> {
+        let item = self.get(secret_key(tenant, name), true).await?;
+        item.map(|item| row_of::<SecretRow>(&item, "secret").map(|row| row.value.into_owned())).transpose()
+    }
+
+    /// One organization of `tenant`, read consistently.
+    pub async fn org(&self, tenant: &TenantRef, org_id: &str) -> Result<Option<Org>, Error> {
+        self.get(org_key(tenant, org_id), true).await?.map(|item| org_from_item(&item)).transpose()
+    }
+
+    /// The item under `key` (one `GetItem`); `None` when there is none.
+    pub(super) async fn get(&self, key: Item, consistent: bool) -> Result<Option<Item>, Error> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(secret_key(tenant, name)))
-            .consistent_read(true)
+            .set_key(Some(key))
+            .consistent_read(consistent)
             .send()
             .await
             .map_err(|e| unavailable("GetItem", &e))?;
-        out.item
-            .map(|item| row_of::<SecretRow>(&item, "secret").map(|row| row.value.into_owned()))
-            .transpose()
+        Ok(out.item)
     }
 
     /// The organizations stored in a tenant's scope, counted by one (paginated) `Query`.
@@ -66,12 +66,20 @@ impl Store {
 
     /// Every item of partition `pk` whose sort key starts with `prefix`, read consistently, all pages.
     pub(super) async fn query_prefix(&self, pk: &str, prefix: &str) -> Result<Vec<Item>, Error> {
-        self.client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":prefix", s(prefix))
+        self.query_partition(pk, Some(prefix)).await
+    }
+
+    /// Every item of partition `pk` (whose sort key starts with `prefix`, when given), read consistently,
+    /// all pages.
+    pub(super) async fn query_partition(&self, pk: &str, prefix: Option<&str>) -> Result<Vec<Item>, Error> {
+        let query = self.client.query().table_name(&self.table).expression_attribute_values(":pk", s(pk));
+        let query = match prefix {
+            Some(prefix) => query
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":prefix", s(prefix)),
+            None => query.key_condition_expression("pk = :pk"),
+        };
+        query
             .consistent_read(true)
             .into_paginator()
             .items()

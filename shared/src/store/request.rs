@@ -156,16 +156,7 @@ impl Store {
     /// The live record of an `Idempotency-Key`, read consistently: for a create that lost the race to a
     /// concurrent duplicate, whose record is therefore committed.
     pub async fn idempotency_record(&self, key: &IdempotencyKey) -> Result<Option<IdempotencyRecord>, Error> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(idempotency_key(key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable("GetItem", &e))?;
-        let found: Vec<Item> = out.item.into_iter().collect();
+        let found: Vec<Item> = self.get(idempotency_key(key), true).await?.into_iter().collect();
         live_record(&found, Some(key), clock::now_ms().div_euclid(1_000))
     }
 

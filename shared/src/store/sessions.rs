@@ -48,7 +48,7 @@ impl Store {
         batch.extend(keys.idempotency.map(idempotency_key));
         let partition = async {
             match keys.with_orgs {
-                true => self.partition(&tenant_pk(keys.account)).await.map(Some),
+                true => self.query_partition(&tenant_pk(keys.account), None).await.map(Some),
                 false => Ok(None),
             }
         };
@@ -148,30 +148,6 @@ impl Store {
 
     /// Whether some tenant of `vendor` allows the browser origin `origin`: one `GetItem`.
     pub async fn origin_allowed(&self, vendor: Vendor, origin: &str) -> Result<bool, Error> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(origin_key(vendor, origin)))
-            .send()
-            .await
-            .map_err(|e| unavailable("GetItem", &e))?;
-        Ok(out.item.is_some())
-    }
-
-    /// Every item of partition `pk`, read consistently, all pages.
-    async fn partition(&self, pk: &str) -> Result<Vec<Item>, Error> {
-        self.client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(pk))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<Item>, _>>()
-            .await
-            .map_err(|e| unavailable("Query", &e))
+        Ok(self.get(origin_key(vendor, origin), false).await?.is_some())
     }
 }

@@ -1,6 +1,7 @@
-//! The delete of an organization: one read of what belongs to it, then one `TransactWriteItems` that
-//! removes it all and gives its slot of the cap back — on condition that it still exists, so a second
-//! delete (or one racing the first) finds nothing, and the counter never goes below the orgs stored.
+//! An organization's life after its create: its update (the slug claim moving with it) and its delete —
+//! one read of what belongs to it, then one `TransactWriteItems` that removes it all and gives its slot of
+//! the cap back, on condition that it still exists, so a second delete (or one racing the first) finds
+//! nothing, and the counter never goes below the orgs stored.
 
 use super::prelude::*;
 use aws_sdk_dynamodb::types::Delete;
@@ -35,25 +36,6 @@ pub enum Deleted {
 }
 
 impl Store {
-    /// One organization of `tenant`, read consistently.
-    pub async fn org(&self, tenant: &TenantRef, org_id: &str) -> Result<Option<Org>, Error> {
-        self.org_item(tenant, org_id).await?.map(|item| org_from_item(&item)).transpose()
-    }
-
-    /// The item of organization `org_id` of `tenant`, read consistently.
-    async fn org_item(&self, tenant: &TenantRef, org_id: &str) -> Result<Option<Item>, Error> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(org_key(tenant, org_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable("GetItem", &e))?;
-        Ok(out.item)
-    }
-
     /// Changes organization `org_id` of `tenant`: `change` gives its new name, slug and document from the
     /// stored org. The org is read, then written back on condition that its document is still the one read
     /// (a concurrent change makes it read again, up to three times); a new slug's claim is taken in
@@ -85,18 +67,12 @@ impl Store {
             let mut items = vec![TransactWriteItem::builder()
                 .update(update.build().expect("update has its key"))
                 .build()];
-            let claim = |slug: &str| {
-                Item::from([
-                    ("pk".to_owned(), s(tenant_pk(slug_scope))),
-                    ("sk".to_owned(), s(format!("SLUG#{slug}"))),
-                ])
-            };
             let moved = slug != org.slug;
             if moved {
                 if let Some(old) = &org.slug {
                     let delete = aws_sdk_dynamodb::types::Delete::builder()
                         .table_name(&self.table)
-                        .set_key(Some(claim(old)))
+                        .set_key(Some(slug_key(slug_scope, old)))
                         .build()
                         .expect("delete has its key");
                     items.push(TransactWriteItem::builder().delete(delete).build());
@@ -137,8 +113,8 @@ impl Store {
 
     /// Deletes organization `org_id` of `tenant`: the org, its slug claim, its memberships, the credentials
     /// its create minted and its own scope (a child tenant, when empty), and the tenant's counter goes down,
-    /// all in one transaction conditioned on the org existing. Two round trips: the org, its child scope
-    /// and its memberships are read first (at once).
+    /// all in one transaction conditioned on the org existing. Two round trips: the org, its child scope,
+    /// the tenant and the memberships are read first (at once).
     pub async fn delete_org(&self, tenant: &TenantRef, org_id: &str) -> Result<Deleted, Error> {
         self.delete_org_and(tenant, org_id, Vec::new()).await
     }
@@ -159,7 +135,7 @@ impl Store {
         tenant: &TenantRef,
         org_id: &str,
     ) -> Result<Option<bool>, Error> {
-        let item = self.org_item(tenant, org_id).await?;
+        let item = self.get(org_key(tenant, org_id), true).await?;
         item.map(|item| row_of::<OrgRow>(&item, "org").map(|row| row.credentials.is_some())).transpose()
     }
 
@@ -170,14 +146,19 @@ impl Store {
         org_id: &str,
         more_credentials: Vec<Item>,
     ) -> Result<Deleted, Error> {
-        let (org_key, child_key) =
-            (org_key(tenant, org_id), tenant_key(&TenantRef::new(tenant.vendor, org_id)));
+        let (org_key, child_key, tenant_key) =
+            (org_key(tenant, org_id), tenant_key(&TenantRef::new(tenant.vendor, org_id)), tenant_key(tenant));
         let members_pk = org_pk(tenant.vendor, org_id);
         let members = self.query_prefix(&members_pk, "MEMBER#");
-        let (found, members) =
-            tokio::join!(self.batch_get(vec![org_key.clone(), child_key.clone()], true), members);
+        let (found, members) = tokio::join!(
+            self.batch_get(vec![org_key.clone(), child_key.clone(), tenant_key.clone()], true),
+            members
+        );
         let (found, members) = (found?, members?);
         let Some(org_item) = found_item(&found, &org_key) else { return Ok(Deleted::NotFound) };
+        // The counter the transaction takes one from (read with the org, so the answer costs no third read).
+        let org_count =
+            found_item(&found, &tenant_key).map(tenant_from_item).transpose()?.map_or(0, |t| t.org_count);
         let row: OrgRow = row_of(org_item, "org")?;
         // A child scope is the tenant named by the org's id that the org made (its `org_id` says so).
         let child = found_item(&found, &child_key)
@@ -192,12 +173,11 @@ impl Store {
 
         let counter = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(tenant_key(tenant)))
+            .set_key(Some(tenant_key))
             .update_expression("SET org_count = org_count - :one")
             .condition_expression("attribute_exists(pk) AND org_count > :zero")
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":zero", n(0))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .expect("counter update has its key and expression");
         let delete = |key: Item, condition: Option<&str>| {
@@ -230,11 +210,7 @@ impl Store {
                 .slug_scope
                 .as_deref()
                 .map_or_else(|| legacy_slug_scope(tenant), |id| TenantRef::new(tenant.vendor, id));
-            let claim = Item::from([
-                ("pk".to_owned(), s(tenant_pk(&scope))),
-                ("sk".to_owned(), s(format!("SLUG#{slug}"))),
-            ]);
-            items.push(delete(claim, None));
+            items.push(delete(slug_key(&scope, slug), None));
         }
         for member in &members {
             let principal = get_s(member, "principal")?;
@@ -278,8 +254,8 @@ impl Store {
             crate::telemetry::conflict_retried();
             tokio::time::sleep(super::create::jittered_backoff(attempt)).await;
         }
-        let org_count = self.tenant(tenant).await?.map_or(0, |t| t.org_count);
-        Ok(Deleted::Deleted { org_count })
+        // A concurrent create or delete may have moved it since the read: the count as of this delete.
+        Ok(Deleted::Deleted { org_count: org_count.saturating_sub(1) })
     }
 
     /// The keys of the credentials whose item names `org_id` as the org that minted them: a `Scan`, for
