@@ -126,12 +126,7 @@ impl FapiMints for Create {
             doc: organization.to_string(),
         };
         // The client as it is once the transaction commits: one more org, one more membership.
-        let mut after = Signed {
-            instance: signed.instance.clone(),
-            account: signed.account.clone(),
-            client: signed.client.clone(),
-            orgs: signed.orgs.clone(),
-        };
+        let mut after = signed.clone();
         after.account.org_count += 1;
         after.orgs.push(org.clone());
         let answer = json!({"response": organization, "client": objects::client(&after, call.now_ms)});

@@ -45,7 +45,7 @@ pub fn claims(signed: &Signed, org_id: Option<&str>, now_s: i64, origin: Option<
     if let Some(origin) = origin {
         claims["azp"] = json!(origin);
     }
-    if let Some(org) = org_id.and_then(|id| signed.orgs.iter().find(|o| o.id == id)) {
+    if let Some(org) = org_id.and_then(|id| signed.org(id)) {
         let role = ADMIN_ROLE.strip_prefix("org:").unwrap_or(ADMIN_ROLE);
         claims["o"] = json!({"id": org.id, "rol": role, "slg": org.slug});
     }
@@ -77,9 +77,7 @@ impl FapiEndpoint for Tokens {
         }
         let org = match input.organization_id {
             Some(org) if org.is_empty() => None,
-            Some(org) if !signed.orgs.iter().any(|o| o.id == org) => {
-                return Err(errors::not_found(call, "organization"))
-            }
+            Some(org) if signed.org(&org).is_none() => return Err(errors::not_found(call, "organization")),
             Some(org) => Some(org),
             None => signed.active_org().map(str::to_owned),
         };

@@ -37,11 +37,7 @@ impl FapiEndpoint for DeleteOrganization {
         org_id: String,
     ) -> Result<Response<Body>, Response<Body>> {
         let signed = &found.caller;
-        let org = signed
-            .orgs
-            .iter()
-            .find(|o| o.id == org_id)
-            .ok_or_else(|| errors::not_found(call, "organization"))?;
+        let org = signed.org(&org_id).ok_or_else(|| errors::not_found(call, "organization"))?;
         if objects::organization(org)["admin_delete_enabled"] == false {
             return Err(errors::error(
                 call,

@@ -20,6 +20,7 @@ use crate::{errors, ATTR_ISSUER, ATTR_ORIGINS, ATTR_PUBLIC_KEY};
 pub const LEEWAY_S: i64 = 5;
 
 /// A verified client and what its request acts on.
+#[derive(Clone)]
 pub struct Signed {
     pub instance: Tenant,
     /// The session's user's account: the cap's scope.
@@ -36,21 +37,22 @@ impl Signed {
 
     /// The session's active organization while it is one of the user's (after a delete it is not).
     pub fn active_org(&self) -> Option<&str> {
-        self.client.active_org.as_deref().filter(|id| self.orgs.iter().any(|o| o.id == *id))
+        self.client.active_org.as_deref().filter(|id| self.org(id).is_some())
+    }
+
+    /// The user's organization `org_id` (`None`: not a member of it).
+    pub fn org(&self, org_id: &str) -> Option<&Org> {
+        self.orgs.iter().find(|o| o.id == org_id)
     }
 
     /// The same client once organization `org_id` is gone (deleted): no longer among the user's, nor active.
     pub fn without(&self, org_id: &str) -> Signed {
-        let mut client = self.client.clone();
-        if client.active_org.as_deref() == Some(org_id) {
-            client.active_org = None;
+        let mut after = self.clone();
+        if after.client.active_org.as_deref() == Some(org_id) {
+            after.client.active_org = None;
         }
-        Signed {
-            instance: self.instance.clone(),
-            account: self.account.clone(),
-            client,
-            orgs: self.orgs.iter().filter(|o| o.id != org_id).cloned().collect(),
-        }
+        after.orgs.retain(|o| o.id != org_id);
+        after
     }
 }
 

@@ -34,11 +34,7 @@ impl FapiEndpoint for GetOrganization {
         org_id: String,
     ) -> Result<Response<Body>, Response<Body>> {
         let signed = &found.caller;
-        let org = signed
-            .orgs
-            .iter()
-            .find(|o| o.id == org_id)
-            .ok_or_else(|| errors::not_found(call, "organization"))?;
+        let org = signed.org(&org_id).ok_or_else(|| errors::not_found(call, "organization"))?;
         Ok(enveloped(objects::organization(org), objects::client(signed, call.now_ms)))
     }
 }

@@ -50,14 +50,9 @@ impl FapiEndpoint for Touch {
         if input.session_id != signed.client.session_id {
             return Err(errors::not_found(call, "session"));
         }
-        let mut after = Signed {
-            instance: signed.instance.clone(),
-            account: signed.account.clone(),
-            client: signed.client.clone(),
-            orgs: signed.orgs.clone(),
-        };
+        let mut after = signed.clone();
         if let Some(active_org) = input.active_org {
-            if active_org.as_ref().is_some_and(|org| !signed.orgs.iter().any(|o| &o.id == org)) {
+            if active_org.as_deref().is_some_and(|org| signed.org(org).is_none()) {
                 return Err(errors::not_found(call, "organization"));
             }
             let client = &signed.client;

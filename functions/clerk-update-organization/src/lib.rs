@@ -60,7 +60,7 @@ impl FapiEndpoint for UpdateOrganization {
         changes: Changes,
     ) -> Result<Response<Body>, Response<Body>> {
         let signed = &found.caller;
-        if !signed.orgs.iter().any(|o| o.id == changes.org_id) {
+        if signed.org(&changes.org_id).is_none() {
             return Err(errors::not_found(call, "organization"));
         }
         let updated = store
