@@ -205,10 +205,12 @@ pub fn run(
         current.as_ref().expect("a tenant").event(created).to_string()
     };
     let sizes = measure(&subjects, quotas.as_mut(), settings.quota_starts, settings.quota_warm, &mut event);
+    let first_random = first_random(settings, quotas.as_mut());
     let mut out = json!({
         "starts": settings.quota_starts,
         "warm_per_start": settings.quota_warm,
         "sizes": sizes,
+        "aws_lc_first_random": first_random,
         "price": {
             "usd_per_gb_second": USD_PER_GB_SECOND,
             "usd_per_million_requests": USD_PER_MILLION_REQUESTS,
@@ -224,6 +226,43 @@ pub fn run(
         None => out["mechanism"] = json!(note),
     }
     (out, note)
+}
+
+/// aws-lc's first random draw in a fresh process (`first-random`), at full core and at each size: what the
+/// first TLS handshake of a cold start pays on top of everything measured here, where DynamoDB Local is
+/// plain HTTP. Medians of 9 processes, microseconds.
+fn first_random(settings: &crate::Settings, mut quotas: Option<&mut Quotas>) -> Value {
+    let binary = settings.bin_dir.join("first-random");
+    if !binary.exists() {
+        return Value::Null;
+    }
+    let mut out = serde_json::Map::new();
+    let mut sizes: Vec<Option<u32>> = vec![None];
+    if quotas.is_some() {
+        sizes.extend(SIZES.map(Some));
+    }
+    for size in sizes {
+        let group = match (size, quotas.as_deref_mut()) {
+            (Some(mb), Some(q)) => q.group(mb).ok(),
+            _ => None,
+        };
+        let (mut wall, mut cpu) = (Vec::new(), Vec::new());
+        for _ in 0..9 {
+            let mut command = std::process::Command::new(&binary);
+            command.stdout(std::process::Stdio::piped());
+            let child = match &group {
+                Some(g) => g.spawn(command).map(|(child, _)| child),
+                None => command.spawn(),
+            };
+            let Ok(output) = child.and_then(|c| c.wait_with_output()) else { continue };
+            let Ok(line) = serde_json::from_slice::<Value>(&output.stdout) else { continue };
+            wall.push(f(&line["first_wall_us"]));
+            cpu.push(f(&line["first_cpu_us"]));
+        }
+        let label = size.map_or("full".to_owned(), |mb| mb.to_string());
+        out.insert(label, json!({"first_draw_wall_us": spread(&wall), "first_draw_cpu_us": spread(&cpu)}));
+    }
+    Value::Object(out)
 }
 
 fn f(v: &Value) -> f64 {
@@ -276,6 +315,24 @@ pub fn analyse(share: &Value, settings: &crate::Settings, note: Option<&str>) ->
                 r.get("usd_per_million").map_or("".into(), |v| format!("{:.3}", f(v))),
             );
         }
+    }
+
+    if let Some(draws) = share["aws_lc_first_random"].as_object() {
+        let row: Vec<String> = draws
+            .iter()
+            .map(|(size, d)| {
+                format!(
+                    "{size}: {:.1} ms ({:.1} ms CPU)",
+                    f(&d["first_draw_wall_us"]["p50"]) / 1000.0,
+                    f(&d["first_draw_cpu_us"]["p50"]) / 1000.0
+                )
+            })
+            .collect();
+        println!(
+            "\naws-lc's first random draw in a fresh process (the first TLS handshake's; not in the rows above, \
+             DynamoDB Local is plain HTTP), median: {}",
+            row.join(", ")
+        );
     }
 
     // Bars at the 128 MB share: init ≤ 2 × hello world's, init + first create ≤ 1.3 × the floor's.
