@@ -31,7 +31,7 @@ pub enum Captured {
     Get(BatchGetItemInput),
     Write(TransactWriteItemsInput),
     /// Clerk's create reads the account's orgs with a Query beside its BatchGetItem.
-    Query(QueryInput),
+    Query(Box<QueryInput>),
     Other(String),
 }
 
@@ -62,7 +62,7 @@ impl Intercept for Capture {
         } else if let Some(write) = input.downcast_ref::<TransactWriteItemsInput>() {
             Captured::Write(write.clone())
         } else if let Some(query) = input.downcast_ref::<QueryInput>() {
-            Captured::Query(query.clone())
+            Captured::Query(Box::new(query.clone()))
         } else {
             Captured::Other(cfg.load::<Metadata>().map_or("?".into(), |m| m.name().to_owned()))
         };
@@ -165,6 +165,7 @@ pub async fn replay(client: &Client, table: &str, captured: Vec<Captured>) -> f6
                 });
             }
             Captured::Query(query) => {
+                let query = *query;
                 let send = client
                     .query()
                     .table_name(table)

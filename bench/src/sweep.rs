@@ -318,8 +318,9 @@ pub fn analyse(share: &Value, settings: &crate::Settings, note: Option<&str>) ->
     }
 
     if let Some(draws) = share["aws_lc_first_random"].as_object() {
-        let row: Vec<String> = draws
-            .iter()
+        let order = std::iter::once("full".to_owned()).chain(SIZES.map(|mb| mb.to_string()));
+        let row: Vec<String> = order
+            .filter_map(|size| draws.get(&size).map(|d| (size, d)))
             .map(|(size, d)| {
                 format!(
                     "{size}: {:.1} ms ({:.1} ms CPU)",
