@@ -592,7 +592,9 @@ async fn bad_bodies_are_400_in_cals_envelope_and_write_nothing() {
     let fifty_one: serde_json::Map<String, Value> = (0..51).map(|i| (format!("k{i}"), json!(i))).collect();
     // Each case: the properties that broke constraints, and their constraints, as class-validator names them.
     const NAME_MISSING: Broken = &[("name", &["isString", "isLength"])];
-    const METADATA: Broken = &[("metadata", &["isMetadata"])];
+    // @IsObject() and @ValidateMetadata(): a non-object breaks both, an array (whose items fit) only the first.
+    const METADATA: Broken = &[("metadata", &["ValidateMetadata"])];
+    const NOT_AN_OBJECT: Broken = &[("metadata", &["isObject", "ValidateMetadata"])];
     let (name_missing, metadata) = (NAME_MISSING, METADATA);
     let cases: Vec<(String, Broken)> = vec![
         ("".into(), name_missing),
@@ -601,8 +603,8 @@ async fn bad_bodies_are_400_in_cals_envelope_and_write_nothing() {
         (r#"{"name":12}"#.into(), name_missing),
         (r#"{"name":""}"#.into(), &[("name", &["isLength"])]),
         (r#"{"name":"x","slug":7}"#.into(), &[("slug", &["isString"])]),
-        (r#"{"name":"x","metadata":"s"}"#.into(), metadata),
-        (r#"{"name":"x","metadata":[]}"#.into(), metadata),
+        (r#"{"name":"x","metadata":"s"}"#.into(), NOT_AN_OBJECT),
+        (r#"{"name":"x","metadata":[]}"#.into(), &[("metadata", &["isObject"])]),
         (json!({"name": "x", "metadata": fifty_one}).to_string(), metadata),
         (json!({"name": "x", "metadata": {"k".repeat(41): 1}}).to_string(), metadata),
         (json!({"name": "x", "metadata": {"k": "v".repeat(501)}}).to_string(), metadata),
@@ -641,7 +643,7 @@ async fn bad_bodies_are_400_in_cals_envelope_and_write_nothing() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         reply["error"]["details"],
-        json!({"errors": [{"property": "metadata", "value": "s", "children": [], "constraints": {"isMetadata": METADATA_MESSAGE}}]})
+        json!({"errors": [{"property": "metadata", "value": "s", "children": [], "constraints": {"isObject": "metadata must be an object", "ValidateMetadata": METADATA_MESSAGE}}]})
     );
     // Not JSON, or not an object: the parser's 400 with NestJS's details.
     for (body, expected) in [
