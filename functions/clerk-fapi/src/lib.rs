@@ -250,5 +250,10 @@ pub fn organization_id(req: &Request) -> String {
 
 /// A 200 `{"response": …, "client": …}`: FAPI's envelope of everything but the token and the JWKS.
 pub fn enveloped(response: serde_json::Value, client: serde_json::Value) -> Response<Body> {
-    lambda::json_response(StatusCode::OK, &serde_json::json!({"response": response, "client": client}))
+    lambda::json_response(StatusCode::OK, &envelope(response, client))
+}
+
+/// FAPI's `{"response", "client"}` body.
+pub fn envelope(response: serde_json::Value, client: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({"response": response, "client": client})
 }

@@ -8,8 +8,8 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use orgmint::lambda::{self, with_code, Call};
 use orgmint::pipeline::Authenticated;
-use orgmint::store::{OrgChange, Updated};
-use orgmint::{Credential, Store};
+use orgmint::store::OrgChange;
+use orgmint::{Credential, Org, Store};
 use serde_json::{json, Map, Value};
 
 pub const ROUTE: &str = "PUT /api/v1/org/{public_id}";
@@ -52,6 +52,7 @@ impl DatadogEndpoint for Update {
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
     const MANAGES: bool = true;
+    const IDEMPOTENT: bool = true;
     type Input = Changes;
 
     fn parse(req: &Request) -> Result<Changes, Response<Body>> {
@@ -62,13 +63,20 @@ impl DatadogEndpoint for Update {
 
     async fn act(
         store: &Store,
-        _call: &Call,
+        call: &Call,
         found: &Authenticated<Credential>,
         changes: Changes,
     ) -> Result<Response<Body>, Response<Body>> {
         let tenant = &found.caller.tenant;
-        let updated = store
-            .update_org(tenant, tenant, &changes.public_id, |org| {
+        let key = found.idempotency.key.as_ref();
+        let answer = |org: &Org| {
+            let doc: Value = serde_json::from_str(&org.doc).unwrap_or(Value::Null);
+            (StatusCode::OK, json!({ "org": doc }))
+        };
+        let updated = lambda::update_once(
+            store,
+            (tenant, tenant, &changes.public_id),
+            |org| {
                 let mut doc: Value = serde_json::from_str(&org.doc).unwrap_or_else(|_| json!({}));
                 if let Some(name) = &changes.name {
                     doc["name"] = json!(name);
@@ -85,15 +93,14 @@ impl DatadogEndpoint for Update {
                 }
                 let name = changes.name.clone().unwrap_or_else(|| org.name.clone());
                 OrgChange { name, slug: org.slug.clone(), doc: doc.to_string() }
-            })
-            .await
-            .map_err(datadog_api::domain_error)?;
-        match updated {
-            Updated::Updated(org) => {
-                let doc: Value = serde_json::from_str(&org.doc).unwrap_or(Value::Null);
-                Ok(lambda::json_response(StatusCode::OK, &json!({ "org": doc })))
-            }
-            Updated::NotFound | Updated::SlugTaken => Err(datadog_api::not_found()),
-        }
+            },
+            key,
+            call.now_ms,
+            answer,
+        )
+        .await
+        .map_err(datadog_api::domain_error)?;
+        // Not found (Datadog's orgs have no slug to be taken).
+        updated.map_err(|_| datadog_api::not_found())
     }
 }

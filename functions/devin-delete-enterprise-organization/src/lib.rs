@@ -4,9 +4,8 @@
 
 use devin_api::{DevinApi, DevinEndpoint};
 use lambda_http::{Body, Request, Response};
-use orgmint::lambda::Call;
+use orgmint::lambda::{self, Call};
 use orgmint::pipeline::Authenticated;
-use orgmint::store::Deleted;
 use orgmint::{Credential, Store};
 
 pub const ROUTE: &str = "DELETE /v2/enterprise/organizations/{org_id}";
@@ -20,6 +19,7 @@ impl DevinEndpoint for Delete {
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
     const ADMIN_ONLY: &'static str = "Enterprise admin permissions are required to delete organizations";
+    const IDEMPOTENT: bool = true;
     type Input = String;
 
     fn parse(req: &Request) -> Result<String, Response<Body>> {
@@ -28,14 +28,18 @@ impl DevinEndpoint for Delete {
 
     async fn act(
         store: &Store,
-        _call: &Call,
+        call: &Call,
         found: &Authenticated<Credential>,
         org_id: String,
     ) -> Result<Response<Body>, Response<Body>> {
-        match store.delete_org(&found.caller.tenant, &org_id).await.map_err(devin_api::domain_error)? {
-            Deleted::Deleted { .. } => Ok(devin_api::success()),
-            // Devin's orgs hold no orgs of their own.
-            Deleted::NotFound | Deleted::HasOrgs => Err(devin_api::not_found()),
+        let key = found.idempotency.key.as_ref();
+        match lambda::delete_once(store, &found.caller.tenant, &org_id, key, call.now_ms, devin_api::success)
+            .await
+            .map_err(devin_api::domain_error)?
+        {
+            Ok(reply) => Ok(reply),
+            // Not found (Devin's orgs hold no orgs of their own).
+            Err(_) => Err(devin_api::not_found()),
         }
     }
 }
