@@ -491,7 +491,12 @@ pub fn managed_org(org: &Org) -> Value {
 
 /// `{"status": "success", "data": data}` with `status`.
 pub fn success(status: StatusCode, data: Value) -> Response<Body> {
-    lambda::json_response(status, &json!({"status": "success", "data": data}))
+    lambda::json_response(status, &success_body(data))
+}
+
+/// `{"status": "success", "data": data}`.
+pub fn success_body(data: Value) -> Value {
+    json!({"status": "success", "data": data})
 }
 
 /// IsManagedOrgInManagerOrg's 404: `{managedOrganizationId}` names no organization the manager holds.

@@ -1,0 +1,42 @@
+//! Cal.com's `GET /v2/organizations/{orgId}/organizations/{managedOrganizationId}`: one organization the
+//! manager `{orgId}` manages, as `{"status": "success", "data": {id, name, slug, metadata?}}`. The guards are
+//! the create's with the PBAC permission `organization.read`; an organization the manager does not manage
+//! (another manager's, none, not a number) is IsManagedOrgInManagerOrg's 404. One `GetItem` after
+//! authentication.
+
+use calcom_api::{CalcomApi, CalcomEndpoint, Caller, Ctx, ORGANIZATION_READ};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use orgmint::pipeline::Authenticated;
+use orgmint::Store;
+
+pub const ROUTE: &str = "GET /v2/organizations/{orgId}/organizations/{managedOrganizationId}";
+
+/// The endpoint on orgmint's pipeline.
+pub type Calcom = CalcomApi<Get>;
+
+pub struct Get;
+
+impl CalcomEndpoint for Get {
+    const ROUTE: &'static str = ROUTE;
+    const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
+    const PERMISSION: &'static str = ORGANIZATION_READ;
+    type Input = ();
+
+    fn parse(_req: &Request, _ctx: &Ctx) -> Result<(), Response<Body>> {
+        Ok(())
+    }
+
+    async fn act(
+        store: &Store,
+        ctx: &Ctx,
+        found: &Authenticated<Caller>,
+        _: (),
+    ) -> Result<Response<Body>, Response<Body>> {
+        let id = ctx.managed_id().ok_or_else(|| calcom_api::not_managed(ctx))?;
+        let manager = &found.caller.credential.tenant;
+        let org = store.org(manager, &id.to_string()).await.map_err(|e| calcom_api::domain_error(e, ctx))?;
+        let org = org.ok_or_else(|| calcom_api::not_managed(ctx))?;
+        Ok(calcom_api::success(StatusCode::OK, calcom_api::managed_org(&org)))
+    }
+}
