@@ -599,6 +599,7 @@ fn exception_name(status: StatusCode) -> &'static str {
         404 => "NotFoundException",
         409 => "ConflictException",
         413 => "PayloadTooLargeException",
+        422 => "UnprocessableEntityException",
         // NestJS has no class of its own for 431; named after the status as the others are.
         431 => "RequestHeaderFieldsTooLargeException",
         429 => "ThrottlerException",
