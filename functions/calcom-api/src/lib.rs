@@ -2,8 +2,8 @@
 //! OAuth client's `x-cal-client-id` + `x-cal-secret-key`; the guards of its managed-organizations controller
 //! (ApiAuthGuard, IsOrgGuard, PBAC or RolesGuard, PlatformPlanGuard) in their order; class-validator's
 //! errors; the `{status, timestamp, path, error}` envelope; `X-RateLimit-*-Default`, counted before
-//! authentication as Cal.com's throttler does. An endpoint is a [`CalcomEndpoint`] (its route, its PBAC
-//! permission, its body or query, what it does); [`CalcomApi`] puts it on orgmint's one pipeline.
+//! authentication as Cal.com's throttler does. An endpoint is an [`Operation`] of the dialect [`CalcomApi`]
+//! (its route, its PBAC permission, its body or query, what it does).
 //!
 //! An API key identifies a user: at an `{orgId}` other than its own, the user's membership there decides
 //! (one more read, for that case only).
@@ -14,62 +14,20 @@
 pub mod validator;
 
 use std::future::Future;
-use std::marker::PhantomData;
 
 use lambda_http::http::{HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use orgmint::lambda::{self, with_code, BodyProblem, Call, ErrorCode, Idempotency, RateLimitHeaders};
-use orgmint::pipeline::{self, Authenticated, Endpoint, Minted, Mints};
+use orgmint::pipeline::{self, Authenticated, Dialect, Operation};
 use orgmint::{secrets, AuthFailure, Credential, Denied, Error, Org, RateWindow, Store, TenantRef, Vendor};
 use serde_json::{json, Value};
 
 use validator::Invalid;
 
-/// One Cal.com endpoint of the managed-organizations controller: what differs between them.
-pub trait CalcomEndpoint: Sync + Send + 'static {
-    const ROUTE: &'static str;
-    const FUNCTION: &'static str;
-    /// The PBAC permission that, like the ADMIN or OWNER role, allows it (`organization.create`, …).
-    const PERMISSION: &'static str;
-    /// Whether the request's `Idempotency-Key` is honoured (creates, updates and deletes).
-    const IDEMPOTENT: bool = false;
-    type Input: Send + Sync;
-
-    fn parse(req: &Request, ctx: &Ctx) -> Result<Self::Input, Response<Body>>;
-
-    fn act(
-        store: &Store,
-        ctx: &Ctx,
-        found: &Authenticated<Caller>,
-        input: Self::Input,
-    ) -> impl Future<Output = Result<Response<Body>, Response<Body>>> + Send;
-}
-
-/// A Cal.com endpoint that creates an organization (see [`Mints`]).
-pub trait CalcomMints: CalcomEndpoint {
-    fn mint(ctx: &Ctx, caller: &Caller, input: &Self::Input, rate: &RateWindow, attempt: u32) -> Minted;
-
-    /// Whether a create refused with `err` is minted again (nothing was written).
-    fn retry(err: &Error, attempt: u32) -> bool;
-}
-
-/// A [`CalcomEndpoint`] as one of orgmint's pipeline [`Endpoint`]s.
-pub struct CalcomApi<T>(PhantomData<T>);
-
-/// The handler as the Lambda runtime and the tests call it.
-pub async fn handler<T: CalcomEndpoint>(store: &'static Store, req: Request) -> Response<Body> {
-    pipeline::handler::<CalcomApi<T>>(store, req).await
-}
-
-/// A create's [`CalcomEndpoint::act`]: orgmint's one capped create.
-pub async fn create_org<T: CalcomMints>(
-    store: &Store,
-    ctx: &Ctx,
-    found: &Authenticated<Caller>,
-    input: T::Input,
-) -> Result<Response<Body>, Response<Body>> {
-    pipeline::create_org::<CalcomApi<T>>(store, ctx, found, input).await
-}
+/// Cal.com's dialect. Each endpoint of the managed-organizations controller is an [`Operation`] of it
+/// whose `NEEDS` is its PBAC permission (`organization.create`, …), which, like the ADMIN or OWNER role,
+/// allows it.
+pub struct CalcomApi;
 
 /// An API key (`cal_` + 32 hex).
 pub const API_KEY: &str = "api_key";
@@ -174,7 +132,7 @@ impl Caller {
 /// reads the credential (and, for an OAuth client, the mark of its id), the window with its block, and the
 /// idempotency record. The OAuth pair wins over an API key; an API key is the `Authorization` value with
 /// a literal `Bearer ` removed when present.
-async fn authenticate<T: CalcomEndpoint>(
+async fn authenticate<O: Operation<Dialect = CalcomApi>>(
     store: &Store,
     req: &Request,
     ctx: &Ctx,
@@ -205,7 +163,7 @@ async fn authenticate<T: CalcomEndpoint>(
         Some(&RATE_LIMIT_HEADERS),
     )
     .await
-    .map_err(|e| refused::<T>(ctx, e))?;
+    .map_err(|e| refused::<O>(ctx, e))?;
     let mut credentials = std::mem::take(&mut found.credentials).into_iter();
     let identity = match (client_id, credentials.next()) {
         (_, None) => Err((NO_CREDENTIALS.to_owned(), None)),
@@ -228,18 +186,18 @@ async fn authenticate<T: CalcomEndpoint>(
                 Err((INVALID_CLIENT_SECRET.to_owned(), Some(mark.rate_limit)))
             }
             Some(Err(err @ (Error::Unavailable(_) | Error::Corrupt(_)))) => {
-                return Err(refused::<T>(ctx, err))
+                return Err(refused::<O>(ctx, err))
             }
             _ => Err((format!("ApiAuthStrategy - oAuth client - Client with ID {id} not found"), None)),
         },
-        (_, Some(Err(other))) => return Err(refused::<T>(ctx, other)),
+        (_, Some(Err(other))) => return Err(refused::<O>(ctx, other)),
     };
     match identity {
         Ok(credential) => {
             found.rate.limit = credential.rate_limit;
-            let caller = acting_at::<T>(store, ctx, credential).await?;
-            let idempotency = match T::IDEMPOTENT {
-                true => idempotency.map_err(|e| refused::<T>(ctx, e))?,
+            let caller = acting_at::<O>(store, ctx, credential).await?;
+            let idempotency = match O::IDEMPOTENT {
+                true => idempotency.map_err(|e| refused::<O>(ctx, e))?,
                 false => Idempotency::default(),
             };
             Ok(Authenticated { caller, rate: found.rate, idempotency })
@@ -254,7 +212,7 @@ async fn authenticate<T: CalcomEndpoint>(
 
 /// The user of `credential` as they act at `{orgId}`: at the credential's own organization as it says; at
 /// another, with their role there and that organization's plan, cap and features (one `BatchGetItem`).
-async fn acting_at<T: CalcomEndpoint>(
+async fn acting_at<O: Operation<Dialect = CalcomApi>>(
     store: &Store,
     ctx: &Ctx,
     credential: Credential,
@@ -266,7 +224,7 @@ async fn acting_at<T: CalcomEndpoint>(
     }
     let org = TenantRef::new(Vendor::Calcom, org_id.to_string());
     let (tenant, member) =
-        store.tenant_and_member(&org, &credential.principal).await.map_err(|e| refused::<T>(ctx, e))?;
+        store.tenant_and_member(&org, &credential.principal).await.map_err(|e| refused::<O>(ctx, e))?;
     let Some(tenant) = tenant else { return Ok(caller(credential, false)) };
     let credential = Credential {
         role: member.map(|m| m.role).unwrap_or_default(),
@@ -346,18 +304,16 @@ fn no_such_org(org_id: &str) -> String {
 }
 
 /// The domain's refusal in Cal.com's words, for the log line as the pipeline words it.
-fn refused<T: CalcomEndpoint>(ctx: &Ctx, err: Error) -> Response<Body> {
-    pipeline::refusal::<CalcomApi<T>>(ctx, err)
+fn refused<O: Operation<Dialect = CalcomApi>>(ctx: &Ctx, err: Error) -> Response<Body> {
+    pipeline::refusal::<O>(ctx, err)
 }
 
-impl<T: CalcomEndpoint> Endpoint for CalcomApi<T> {
-    const ROUTE: &'static str = T::ROUTE;
-    const FUNCTION: &'static str = T::FUNCTION;
+impl Dialect for CalcomApi {
     const VENDOR: Vendor = Vendor::Calcom;
     const RATE_LIMIT_HEADERS: Option<&'static RateLimitHeaders> = Some(&RATE_LIMIT_HEADERS);
     type Ctx = Ctx;
     type Caller = Caller;
-    type Input = T::Input;
+    type Needs = &'static str;
 
     fn tenant(caller: &Caller) -> Option<&str> {
         caller.unauthenticated.is_none().then_some(caller.credential.tenant.id.as_str())
@@ -376,24 +332,25 @@ impl<T: CalcomEndpoint> Endpoint for CalcomApi<T> {
         fail(ctx, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, message)
     }
 
-    fn authenticate(
+    fn authenticate<O: Operation<Dialect = Self>>(
         store: &Store,
         req: &Request,
         ctx: &Ctx,
     ) -> impl Future<Output = Result<Authenticated<Caller>, Response<Body>>> + Send {
-        authenticate::<T>(store, req, ctx)
+        authenticate::<O>(store, req, ctx)
     }
 
     /// `ApiAuthStrategy`'s 401 (counted by the throttler, which ran first), then the guards' 403s.
-    fn authorize(_req: &Request, ctx: &Ctx, caller: &Caller) -> Result<(), Response<Body>> {
+    fn authorize<O: Operation<Dialect = Self>>(
+        _req: &Request,
+        ctx: &Ctx,
+        caller: &Caller,
+    ) -> Result<(), Response<Body>> {
         if let Some(message) = &caller.unauthenticated {
             return Err(fail(ctx, StatusCode::UNAUTHORIZED, message));
         }
-        authorize(ctx, caller, T::PERMISSION).map_err(|message| fail(ctx, StatusCode::FORBIDDEN, &message))
-    }
-
-    fn parse(req: &Request, ctx: &Ctx) -> Result<T::Input, Response<Body>> {
-        T::parse(req, ctx)
+        authorize(ctx, caller, O::NEEDS).map_err(|message| fail(ctx, StatusCode::FORBIDDEN, &message))?;
+        O::authorize(ctx, caller)
     }
 
     fn too_many_requests(ctx: &Ctx, _rate: &RateWindow) -> Response<Body> {
@@ -423,25 +380,6 @@ impl<T: CalcomEndpoint> Endpoint for CalcomApi<T> {
 
     fn refuse(ctx: &Ctx, err: Error) -> Response<Body> {
         domain_error(err, ctx)
-    }
-
-    fn act(
-        store: &Store,
-        ctx: &Ctx,
-        found: &Authenticated<Caller>,
-        input: T::Input,
-    ) -> impl Future<Output = Result<Response<Body>, Response<Body>>> + Send {
-        T::act(store, ctx, found, input)
-    }
-}
-
-impl<T: CalcomMints> Mints for CalcomApi<T> {
-    fn mint(ctx: &Ctx, caller: &Caller, input: &T::Input, rate: &RateWindow, attempt: u32) -> Minted {
-        T::mint(ctx, caller, input, rate, attempt)
-    }
-
-    fn retry(err: &Error, attempt: u32, _input: &T::Input) -> bool {
-        T::retry(err, attempt)
     }
 }
 

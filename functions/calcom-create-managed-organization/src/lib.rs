@@ -10,10 +10,10 @@
 mod slugify;
 mod validate;
 
-use calcom_api::{CalcomApi, CalcomEndpoint, CalcomMints, Caller, Ctx, API_KEY, API_KEY_PREFIX, OWNER};
+use calcom_api::{CalcomApi, Caller, Ctx, API_KEY, API_KEY_PREFIX, OWNER};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use orgmint::pipeline::{Authenticated, Minted};
+use orgmint::pipeline::{self, Authenticated, Minted, Mints, Operation};
 use orgmint::{
     ids, secrets, Credential, Error, Member, NewCredential, NewOrg, Org, RateWindow, Store, TenantRef, Vendor,
 };
@@ -31,19 +31,20 @@ pub use validate::{
 pub const ROUTE: &str = "POST /v2/organizations/{orgId}/organizations";
 
 /// The endpoint on orgmint's pipeline.
-pub type Calcom = CalcomApi<Create>;
+pub type Calcom = Create;
 
 /// The handler as the Lambda runtime and the tests call it.
 pub async fn handler(store: &'static Store, req: Request) -> Response<Body> {
-    calcom_api::handler::<Create>(store, req).await
+    pipeline::handler::<Create>(store, req).await
 }
 
 pub struct Create;
 
-impl CalcomEndpoint for Create {
+impl Operation for Create {
+    type Dialect = CalcomApi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const PERMISSION: &'static str = ORGANIZATION_CREATE;
+    const NEEDS: &'static str = ORGANIZATION_CREATE;
     const IDEMPOTENT: bool = true;
     type Input = CreateOrganizationInput;
 
@@ -57,11 +58,11 @@ impl CalcomEndpoint for Create {
         found: &Authenticated<Caller>,
         input: CreateOrganizationInput,
     ) -> Result<Response<Body>, Response<Body>> {
-        calcom_api::create_org::<Self>(store, ctx, found, input).await
+        pipeline::create_org::<Self>(store, ctx, found, input).await
     }
 }
 
-impl CalcomMints for Create {
+impl Mints for Create {
     /// The id is drawn without reading the table: the transaction proves it unique (the child tenant's key
     /// `TENANT#calcom#<id>` is global and put with `attribute_not_exists`). 31 random bits collide among
     /// tens of thousands of organizations: the pipeline mints again, up to three times in all.
@@ -126,7 +127,7 @@ impl CalcomMints for Create {
         Minted { new, status: StatusCode::CREATED, answer: json!({"status": "success", "data": data}) }
     }
 
-    fn retry(err: &Error, attempt: u32) -> bool {
+    fn retry(err: &Error, attempt: u32, _input: &CreateOrganizationInput) -> bool {
         matches!(err, Error::IdCollision) && attempt < 3
     }
 }

@@ -5,25 +5,26 @@
 //! `organization.delete`; not managed here (or already deleted) is IsManagedOrgInManagerOrg's 404; a managed
 //! org that still manages orgs of its own (nesting tenants) is refused with 409, nothing deleted.
 
-use calcom_api::{CalcomApi, CalcomEndpoint, Caller, Ctx, ORGANIZATION_DELETE};
+use calcom_api::{CalcomApi, Caller, Ctx, ORGANIZATION_DELETE};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use orgmint::lambda;
-use orgmint::pipeline::Authenticated;
+use orgmint::pipeline::{Authenticated, Operation};
 use orgmint::store::Deleted;
 use orgmint::{Org, Store};
 
 pub const ROUTE: &str = "DELETE /v2/organizations/{orgId}/organizations/{managedOrganizationId}";
 
 /// The endpoint on orgmint's pipeline.
-pub type Calcom = CalcomApi<Delete>;
+pub type Calcom = Delete;
 
 pub struct Delete;
 
-impl CalcomEndpoint for Delete {
+impl Operation for Delete {
+    type Dialect = CalcomApi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const PERMISSION: &'static str = ORGANIZATION_DELETE;
+    const NEEDS: &'static str = ORGANIZATION_DELETE;
     const IDEMPOTENT: bool = true;
     type Input = ();
 

@@ -4,23 +4,24 @@
 //! (another manager's, none, not a number) is IsManagedOrgInManagerOrg's 404. One `GetItem` after
 //! authentication.
 
-use calcom_api::{CalcomApi, CalcomEndpoint, Caller, Ctx, ORGANIZATION_READ};
+use calcom_api::{CalcomApi, Caller, Ctx, ORGANIZATION_READ};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use orgmint::pipeline::Authenticated;
+use orgmint::pipeline::{Authenticated, Operation};
 use orgmint::Store;
 
 pub const ROUTE: &str = "GET /v2/organizations/{orgId}/organizations/{managedOrganizationId}";
 
 /// The endpoint on orgmint's pipeline.
-pub type Calcom = CalcomApi<Get>;
+pub type Calcom = Get;
 
 pub struct Get;
 
-impl CalcomEndpoint for Get {
+impl Operation for Get {
+    type Dialect = CalcomApi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const PERMISSION: &'static str = ORGANIZATION_READ;
+    const NEEDS: &'static str = ORGANIZATION_READ;
     type Input = ();
 
     fn parse(_req: &Request, _ctx: &Ctx) -> Result<(), Response<Body>> {

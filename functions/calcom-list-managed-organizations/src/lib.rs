@@ -6,10 +6,10 @@
 //! after `parseInt`). One `Query` of the manager's partition after authentication (the SDK's paginator).
 
 use calcom_api::validator::{Invalid, Problem};
-use calcom_api::{CalcomApi, CalcomEndpoint, Caller, Ctx, ORGANIZATION_READ};
+use calcom_api::{CalcomApi, Caller, Ctx, ORGANIZATION_READ};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
-use orgmint::pipeline::Authenticated;
+use orgmint::pipeline::{Authenticated, Operation};
 use orgmint::{Org, Store};
 use serde_json::{json, Value};
 
@@ -18,7 +18,7 @@ pub const ROUTE: &str = "GET /v2/organizations/{orgId}/organizations";
 pub const DEFAULT_TAKE: u64 = 250;
 
 /// The endpoint on orgmint's pipeline.
-pub type Calcom = CalcomApi<List>;
+pub type Calcom = List;
 
 pub struct List;
 
@@ -123,10 +123,11 @@ pub fn pagination(skip: u64, take: u64, total: u64) -> Value {
     })
 }
 
-impl CalcomEndpoint for List {
+impl Operation for List {
+    type Dialect = CalcomApi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const PERMISSION: &'static str = ORGANIZATION_READ;
+    const NEEDS: &'static str = ORGANIZATION_READ;
     type Input = Result<Page, Invalid>;
 
     /// The query is a pipe's: refused after the guards, in `act`.

@@ -6,11 +6,11 @@
 //! and written back on condition it did not change in between, with the `Idempotency-Key`'s record.
 
 use calcom_api::validator::{self, object_body, Invalid};
-use calcom_api::{CalcomApi, CalcomEndpoint, Caller, Ctx, ORGANIZATION_UPDATE};
+use calcom_api::{CalcomApi, Caller, Ctx, ORGANIZATION_UPDATE};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use orgmint::lambda;
-use orgmint::pipeline::Authenticated;
+use orgmint::pipeline::{Authenticated, Operation};
 use orgmint::store::OrgChange;
 use orgmint::{Org, Store};
 use serde_json::{json, Map, Value};
@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 pub const ROUTE: &str = "PATCH /v2/organizations/{orgId}/organizations/{managedOrganizationId}";
 
 /// The endpoint on orgmint's pipeline.
-pub type Calcom = CalcomApi<Update>;
+pub type Calcom = Update;
 
 pub struct Update;
 
@@ -41,10 +41,11 @@ pub fn changes(fields: &Map<String, Value>) -> Result<Changes, Invalid> {
     }
 }
 
-impl CalcomEndpoint for Update {
+impl Operation for Update {
+    type Dialect = CalcomApi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const PERMISSION: &'static str = ORGANIZATION_UPDATE;
+    const NEEDS: &'static str = ORGANIZATION_UPDATE;
     const IDEMPOTENT: bool = true;
     type Input = Result<Changes, Invalid>;
 

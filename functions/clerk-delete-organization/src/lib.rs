@@ -6,24 +6,26 @@
 
 use lambda_http::{Body, Request, Response};
 
-use clerk_fapi::{envelope, errors, objects, organization_id, Fapi, FapiEndpoint, Needs, Signed};
+use clerk_fapi::{envelope, errors, objects, organization_id, Fapi, Needs, Signed};
 use lambda_http::http::StatusCode;
 use orgmint::lambda::{self, Call};
-use orgmint::pipeline::Authenticated;
+use orgmint::pipeline::{Authenticated, Operation};
 use orgmint::{Org, Store};
 use serde_json::json;
 
 pub const ROUTE: &str = "DELETE /v1/organizations/{organization_id}";
 
 /// The endpoint on orgmint's pipeline.
-pub type Clerk = Fapi<DeleteOrganization>;
+pub type Clerk = DeleteOrganization;
 
 pub struct DeleteOrganization;
 
-impl FapiEndpoint for DeleteOrganization {
+impl Operation for DeleteOrganization {
+    type Dialect = Fapi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const NEEDS: Needs = Needs { session: true, orgs: true, idempotency: true };
+    const NEEDS: Needs = Needs { session: true, orgs: true, answers_signed_out: false };
+    const IDEMPOTENT: bool = true;
     type Input = String;
 
     fn parse(req: &Request, _call: &Call) -> Result<String, Response<Body>> {

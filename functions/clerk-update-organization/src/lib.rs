@@ -8,11 +8,9 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
 use clerk_create_organization::{checked_name, checked_slug, ParamError};
-use clerk_fapi::{
-    envelope, errors, objects, organization_id, param, params, Fapi, FapiEndpoint, Needs, Signed,
-};
+use clerk_fapi::{envelope, errors, objects, organization_id, param, params, Fapi, Needs, Signed};
 use orgmint::lambda::{self, Call};
-use orgmint::pipeline::Authenticated;
+use orgmint::pipeline::{Authenticated, Operation};
 use orgmint::store::{OrgChange, Updated};
 use orgmint::{Org, Store};
 use serde_json::json;
@@ -20,7 +18,7 @@ use serde_json::json;
 pub const ROUTE: &str = "PATCH /v1/organizations/{organization_id}";
 
 /// The endpoint on orgmint's pipeline.
-pub type Clerk = Fapi<UpdateOrganization>;
+pub type Clerk = UpdateOrganization;
 
 pub struct UpdateOrganization;
 
@@ -31,10 +29,12 @@ pub struct Changes {
     pub slug: Option<String>,
 }
 
-impl FapiEndpoint for UpdateOrganization {
+impl Operation for UpdateOrganization {
+    type Dialect = Fapi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const NEEDS: Needs = Needs { session: true, orgs: true, idempotency: true };
+    const NEEDS: Needs = Needs { session: true, orgs: true, answers_signed_out: false };
+    const IDEMPOTENT: bool = true;
     type Input = Changes;
 
     fn parse(req: &Request, call: &Call) -> Result<Changes, Response<Body>> {

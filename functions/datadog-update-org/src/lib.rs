@@ -2,12 +2,12 @@
 //! its children or changes its description or settings; `{"org": <Organization>}` as it now is, 403 for an
 //! org it does not hold. The org is read and written back on condition it did not change in between.
 
-use datadog_api::{all_errors, DatadogApi, DatadogEndpoint};
+use datadog_api::{all_errors, DatadogApi};
 use datadog_create_child_org::checked_name;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use orgmint::lambda::{self, with_code, Call};
-use orgmint::pipeline::Authenticated;
+use orgmint::pipeline::{Authenticated, Operation};
 use orgmint::store::OrgChange;
 use orgmint::{Credential, Org, Store};
 use serde_json::{json, Map, Value};
@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 pub const ROUTE: &str = "PUT /api/v1/org/{public_id}";
 
 /// The endpoint on orgmint's pipeline.
-pub type Datadog = DatadogApi<Update>;
+pub type Datadog = Update;
 
 pub struct Update;
 
@@ -48,14 +48,15 @@ pub fn changes(public_id: String, bytes: &[u8]) -> Result<Changes, Vec<String>> 
     }
 }
 
-impl DatadogEndpoint for Update {
+impl Operation for Update {
+    type Dialect = DatadogApi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const MANAGES: bool = true;
+    const NEEDS: bool = true;
     const IDEMPOTENT: bool = true;
     type Input = Changes;
 
-    fn parse(req: &Request) -> Result<Changes, Response<Body>> {
+    fn parse(req: &Request, _call: &Call) -> Result<Changes, Response<Body>> {
         let bytes = datadog_api::json_body(req)?;
         changes(datadog_api::public_id(req), bytes)
             .map_err(|problems| with_code(all_errors(StatusCode::BAD_REQUEST, &problems), "invalid"))

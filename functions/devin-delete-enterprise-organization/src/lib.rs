@@ -2,27 +2,28 @@
 //! slot of the enterprise's cap is free again (`Store::delete_org`: one transaction, conditioned on the org
 //! existing). `{"status": "success"}`; an org the enterprise does not hold (or no longer) is 404.
 
-use devin_api::{DevinApi, DevinEndpoint};
+use devin_api::DevinApi;
 use lambda_http::{Body, Request, Response};
 use orgmint::lambda::{self, Call};
-use orgmint::pipeline::Authenticated;
+use orgmint::pipeline::{Authenticated, Operation};
 use orgmint::{Credential, Store};
 
 pub const ROUTE: &str = "DELETE /v2/enterprise/organizations/{org_id}";
 
 /// The endpoint on orgmint's pipeline.
-pub type Devin = DevinApi<Delete>;
+pub type Devin = Delete;
 
 pub struct Delete;
 
-impl DevinEndpoint for Delete {
+impl Operation for Delete {
+    type Dialect = DevinApi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const ADMIN_ONLY: &'static str = "Enterprise admin permissions are required to delete organizations";
+    const NEEDS: &'static str = "Enterprise admin permissions are required to delete organizations";
     const IDEMPOTENT: bool = true;
     type Input = String;
 
-    fn parse(req: &Request) -> Result<String, Response<Body>> {
+    fn parse(req: &Request, _call: &Call) -> Result<String, Response<Body>> {
         Ok(devin_api::org_id(req))
     }
 

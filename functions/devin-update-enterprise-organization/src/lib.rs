@@ -3,10 +3,10 @@
 //! hold. The org is read and written back on condition it did not change in between (two round trips).
 
 use devin_api::pydantic::{lax_int, object_body, string};
-use devin_api::{DevinApi, DevinEndpoint};
+use devin_api::DevinApi;
 use lambda_http::{Body, Request, Response};
 use orgmint::lambda::{self, BodyProblem, Call};
-use orgmint::pipeline::Authenticated;
+use orgmint::pipeline::{Authenticated, Operation};
 use orgmint::store::OrgChange;
 use orgmint::{Credential, Store};
 use serde_json::{json, Value};
@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 pub const ROUTE: &str = "PATCH /v2/enterprise/organizations/{org_id}";
 
 /// The endpoint on orgmint's pipeline.
-pub type Devin = DevinApi<Update>;
+pub type Devin = Update;
 
 pub struct Update;
 
@@ -44,14 +44,15 @@ pub fn changes(org_id: String, bytes: &[u8]) -> Result<Changes, Vec<Value>> {
     }
 }
 
-impl DevinEndpoint for Update {
+impl Operation for Update {
+    type Dialect = DevinApi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const ADMIN_ONLY: &'static str = "Enterprise admin permissions are required to update organizations";
+    const NEEDS: &'static str = "Enterprise admin permissions are required to update organizations";
     const IDEMPOTENT: bool = true;
     type Input = Changes;
 
-    fn parse(req: &Request) -> Result<Changes, Response<Body>> {
+    fn parse(req: &Request, _call: &Call) -> Result<Changes, Response<Body>> {
         let (bytes, _) = lambda::body(req, false).map_err(|problem| match problem {
             BodyProblem::TooLarge => devin_api::too_large(),
             BodyProblem::UnsupportedType(_) => {
