@@ -437,6 +437,16 @@ pub fn success_body(data: Value) -> Value {
     json!({"status": "success", "data": data})
 }
 
+/// What `{managedOrganizationId}` names: the managed organization's id, and the scope of the manager the
+/// caller acts at (`{orgId}`); IsManagedOrgInManagerOrg's 404 when it can name no organization at all.
+pub fn managed<'a>(
+    ctx: &Ctx,
+    found: &'a Authenticated<Caller>,
+) -> Result<(String, &'a TenantRef), Response<Body>> {
+    let id = ctx.managed_id().ok_or_else(|| not_managed(ctx))?;
+    Ok((id.to_string(), &found.caller.credential.tenant))
+}
+
 /// IsManagedOrgInManagerOrg's 404: `{managedOrganizationId}` names no organization the manager holds.
 pub fn not_managed(ctx: &Ctx) -> Response<Body> {
     let message = format!(

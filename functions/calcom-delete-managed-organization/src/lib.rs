@@ -38,8 +38,7 @@ impl Operation for Delete {
         found: &Authenticated<Caller>,
         _: (),
     ) -> Result<Response<Body>, Response<Body>> {
-        let id = ctx.managed_id().ok_or_else(|| calcom_api::not_managed(ctx))?.to_string();
-        let manager = &found.caller.credential.tenant;
+        let (id, manager) = calcom_api::managed(ctx, found)?;
         let answer = |org: &Org| (StatusCode::OK, calcom_api::success_body(calcom_api::managed_org(org)));
         let key = found.idempotency.key.as_ref();
         match lambda::delete_once(store, manager, &id, key, ctx.now_ms, answer)

@@ -34,9 +34,8 @@ impl Operation for Get {
         found: &Authenticated<Caller>,
         _: (),
     ) -> Result<Response<Body>, Response<Body>> {
-        let id = ctx.managed_id().ok_or_else(|| calcom_api::not_managed(ctx))?;
-        let manager = &found.caller.credential.tenant;
-        let org = store.org(manager, &id.to_string()).await.map_err(|e| calcom_api::domain_error(e, ctx))?;
+        let (id, manager) = calcom_api::managed(ctx, found)?;
+        let org = store.org(manager, &id).await.map_err(|e| calcom_api::domain_error(e, ctx))?;
         let org = org.ok_or_else(|| calcom_api::not_managed(ctx))?;
         Ok(calcom_api::success(StatusCode::OK, calcom_api::managed_org(&org)))
     }

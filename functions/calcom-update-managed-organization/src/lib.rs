@@ -62,8 +62,7 @@ impl Operation for Update {
         found: &Authenticated<Caller>,
         changes: Self::Input,
     ) -> Result<Response<Body>, Response<Body>> {
-        let id = ctx.managed_id().ok_or_else(|| calcom_api::not_managed(ctx))?.to_string();
-        let manager = &found.caller.credential.tenant;
+        let (id, manager) = calcom_api::managed(ctx, found)?;
         let refuse = |e| calcom_api::domain_error(e, ctx);
         let changes = match changes {
             Ok(changes) => changes,
