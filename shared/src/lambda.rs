@@ -408,11 +408,12 @@ pub async fn authenticate(
     secrets: &[&str],
 ) -> Result<(Authenticated, Result<Idempotency, Error>), Error> {
     let rate_key = crate::rate::key_of(vendor, secrets.first().copied().unwrap_or_default());
-    authenticate_metered(store, req, vendor, secrets, &rate_key, None).await
+    authenticate_metered(store, req, vendor, secrets, &rate_key, None, None).await
 }
 
 /// [`authenticate`] metered against `rate_key` rather than the first secret's digest, reading the key's
-/// block too for a vendor that blocks (`names.block_s` > 0).
+/// block too for a vendor that blocks (`names.block_s` > 0), and with `org` that organization, all in one
+/// round trip.
 pub async fn authenticate_metered(
     store: &Store,
     req: &Request,
@@ -420,11 +421,12 @@ pub async fn authenticate_metered(
     secrets: &[&str],
     rate_key: &str,
     names: Option<&RateLimitHeaders>,
+    org: Option<(&TenantRef, &str)>,
 ) -> Result<(Authenticated, Result<Idempotency, Error>), Error> {
     let key = idempotency_key(req, vendor, secrets);
     let blocking = names.is_some_and(|n| n.block_s > 0);
     let idempotency = key.as_ref().ok().and_then(Option::as_ref);
-    let mut found = store.authenticate_metered(vendor, secrets, rate_key, blocking, idempotency).await?;
+    let mut found = store.authenticate_metered(vendor, secrets, rate_key, blocking, idempotency, org).await?;
     let prior = found.prior.take();
     Ok((found, key.map(|key| Idempotency { key, prior })))
 }

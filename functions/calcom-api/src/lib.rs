@@ -25,9 +25,18 @@ use serde_json::{json, Value};
 use validator::Invalid;
 
 /// Cal.com's dialect. Each endpoint of the managed-organizations controller is an [`Operation`] of it
-/// whose `NEEDS` is its PBAC permission (`organization.create`, …), which, like the ADMIN or OWNER role,
+/// whose [`Needs`] say which PBAC permission (`organization.create`, …), like the ADMIN or OWNER role,
 /// allows it.
 pub struct CalcomApi;
+
+/// What an endpoint asks of Cal.com's dialect.
+pub struct Needs {
+    /// The PBAC permission that, like the ADMIN or OWNER role, allows it.
+    pub permission: &'static str,
+    /// The managed organization the path names is read with the credentials, in the same round trip
+    /// ([`Caller::managed_org`]): a read the path alone names costs one round trip.
+    pub managed_org: bool,
+}
 
 /// An API key (`cal_` + 32 hex).
 pub const API_KEY: &str = "api_key";
@@ -104,6 +113,9 @@ pub struct Caller {
     unauthenticated: Option<String>,
     /// `{orgId}` names an organization (IsOrgGuard refuses the rest).
     org_exists: bool,
+    /// The managed organization the path names, read with the credentials when the endpoint
+    /// [`Needs::managed_org`] (`None` inside: the manager holds no such org).
+    pub managed_org: Option<Option<Org>>,
 }
 
 impl Caller {
@@ -122,7 +134,12 @@ impl Caller {
             public_id: None,
             created_ms: 0,
         };
-        Caller { credential: nobody, unauthenticated: Some(message.to_owned()), org_exists: false }
+        Caller {
+            credential: nobody,
+            unauthenticated: Some(message.to_owned()),
+            org_exists: false,
+            managed_org: None,
+        }
     }
 }
 
@@ -154,6 +171,13 @@ async fn authenticate<O: Operation<Dialect = CalcomApi>>(
     // client id or address in a key).
     let rate_key =
         orgmint::rate::key_of(Vendor::Calcom, if tracker.is_empty() { secrets[0] } else { &tracker });
+    // The org's key is the path's alone (`{orgId}`'s scope, `{managedOrganizationId}`), whoever asks.
+    let manager = ctx.org_id.as_ref().ok().map(|id| TenantRef::new(Vendor::Calcom, id.to_string()));
+    let managed = ctx.managed_id.as_ref().ok().map(u64::to_string);
+    let org = match (O::NEEDS.managed_org, &manager, &managed) {
+        (true, Some(manager), Some(managed)) => Some((manager, managed.as_str())),
+        _ => None,
+    };
     let (mut found, idempotency) = lambda::authenticate_metered(
         store,
         req,
@@ -161,9 +185,11 @@ async fn authenticate<O: Operation<Dialect = CalcomApi>>(
         &secrets,
         &rate_key,
         Some(&RATE_LIMIT_HEADERS),
+        org,
     )
     .await
     .map_err(|e| refused::<O>(ctx, e))?;
+    let managed_org = org.map(|_| found.org.take());
     let mut credentials = std::mem::take(&mut found.credentials).into_iter();
     let identity = match (client_id, credentials.next()) {
         (_, None) => Err((NO_CREDENTIALS.to_owned(), None)),
@@ -195,7 +221,7 @@ async fn authenticate<O: Operation<Dialect = CalcomApi>>(
     match identity {
         Ok(credential) => {
             found.rate.limit = credential.rate_limit;
-            let caller = acting_at::<O>(store, ctx, credential).await?;
+            let caller = Caller { managed_org, ..acting_at::<O>(store, ctx, credential).await? };
             let idempotency = match O::IDEMPOTENT {
                 true => idempotency.map_err(|e| refused::<O>(ctx, e))?,
                 false => Idempotency::default(),
@@ -217,7 +243,8 @@ async fn acting_at<O: Operation<Dialect = CalcomApi>>(
     ctx: &Ctx,
     credential: Credential,
 ) -> Result<Caller, Response<Body>> {
-    let caller = |credential, org_exists| Caller { credential, unauthenticated: None, org_exists };
+    let caller =
+        |credential, org_exists| Caller { credential, unauthenticated: None, org_exists, managed_org: None };
     let Ok(org_id) = ctx.org_id else { return Ok(caller(credential, false)) };
     if credential.tenant.id == org_id.to_string() {
         return Ok(caller(credential, true));
@@ -313,7 +340,7 @@ impl Dialect for CalcomApi {
     const RATE_LIMIT_HEADERS: Option<&'static RateLimitHeaders> = Some(&RATE_LIMIT_HEADERS);
     type Ctx = Ctx;
     type Caller = Caller;
-    type Needs = &'static str;
+    type Needs = Needs;
 
     fn tenant(caller: &Caller) -> Option<&str> {
         caller.unauthenticated.is_none().then_some(caller.credential.tenant.id.as_str())
@@ -349,7 +376,8 @@ impl Dialect for CalcomApi {
         if let Some(message) = &caller.unauthenticated {
             return Err(fail(ctx, StatusCode::UNAUTHORIZED, message));
         }
-        authorize(ctx, caller, O::NEEDS).map_err(|message| fail(ctx, StatusCode::FORBIDDEN, &message))?;
+        authorize(ctx, caller, O::NEEDS.permission)
+            .map_err(|message| fail(ctx, StatusCode::FORBIDDEN, &message))?;
         O::authorize(ctx, caller)
     }
 

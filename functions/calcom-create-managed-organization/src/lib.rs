@@ -10,7 +10,7 @@
 mod slugify;
 mod validate;
 
-use calcom_api::{CalcomApi, Caller, Ctx, API_KEY, API_KEY_PREFIX, OWNER};
+use calcom_api::{CalcomApi, Caller, Ctx, Needs, API_KEY, API_KEY_PREFIX, OWNER};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use orgmint::pipeline::{self, Authenticated, Minted, Mints, Operation};
@@ -44,7 +44,7 @@ impl Operation for Create {
     type Dialect = CalcomApi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const NEEDS: &'static str = ORGANIZATION_CREATE;
+    const NEEDS: Needs = Needs { permission: ORGANIZATION_CREATE, managed_org: false };
     const IDEMPOTENT: bool = true;
     type Input = CreateOrganizationInput;
 

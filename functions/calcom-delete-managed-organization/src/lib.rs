@@ -5,7 +5,7 @@
 //! `organization.delete`; not managed here (or already deleted) is IsManagedOrgInManagerOrg's 404; a managed
 //! org that still manages orgs of its own (nesting tenants) is refused with 409, nothing deleted.
 
-use calcom_api::{CalcomApi, Caller, Ctx, ORGANIZATION_DELETE};
+use calcom_api::{CalcomApi, Caller, Ctx, Needs, ORGANIZATION_DELETE};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use orgmint::lambda;
@@ -24,7 +24,7 @@ impl Operation for Delete {
     type Dialect = CalcomApi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const NEEDS: &'static str = ORGANIZATION_DELETE;
+    const NEEDS: Needs = Needs { permission: ORGANIZATION_DELETE, managed_org: false };
     const IDEMPOTENT: bool = true;
     type Input = ();
 

@@ -4,7 +4,7 @@
 //! (another manager's, none, not a number) is IsManagedOrgInManagerOrg's 404. One `GetItem` after
 //! authentication.
 
-use calcom_api::{CalcomApi, Caller, Ctx, ORGANIZATION_READ};
+use calcom_api::{CalcomApi, Caller, Ctx, Needs, ORGANIZATION_READ};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use orgmint::pipeline::{Authenticated, Operation};
@@ -21,7 +21,7 @@ impl Operation for Get {
     type Dialect = CalcomApi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const NEEDS: &'static str = ORGANIZATION_READ;
+    const NEEDS: Needs = Needs { permission: ORGANIZATION_READ, managed_org: true };
     type Input = ();
 
     fn parse(_req: &Request, _ctx: &Ctx) -> Result<(), Response<Body>> {
@@ -35,7 +35,11 @@ impl Operation for Get {
         _: (),
     ) -> Result<Response<Body>, Response<Body>> {
         let (id, manager) = calcom_api::managed(ctx, found)?;
-        let org = store.org(manager, &id).await.map_err(|e| calcom_api::domain_error(e, ctx))?;
+        // Read with the credentials (one round trip); the caller's own read only if it was not.
+        let org = match &found.caller.managed_org {
+            Some(org) => org.clone(),
+            None => store.org(manager, &id).await.map_err(|e| calcom_api::domain_error(e, ctx))?,
+        };
         let org = org.ok_or_else(|| calcom_api::not_managed(ctx))?;
         Ok(calcom_api::success(StatusCode::OK, calcom_api::managed_org(&org)))
     }

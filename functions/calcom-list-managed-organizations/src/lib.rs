@@ -6,7 +6,7 @@
 //! after `parseInt`). One `Query` of the manager's partition after authentication (the SDK's paginator).
 
 use calcom_api::validator::{Invalid, Problem};
-use calcom_api::{CalcomApi, Caller, Ctx, ORGANIZATION_READ};
+use calcom_api::{CalcomApi, Caller, Ctx, Needs, ORGANIZATION_READ};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use orgmint::pipeline::{Authenticated, Operation};
@@ -127,7 +127,7 @@ impl Operation for List {
     type Dialect = CalcomApi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const NEEDS: &'static str = ORGANIZATION_READ;
+    const NEEDS: Needs = Needs { permission: ORGANIZATION_READ, managed_org: false };
     type Input = Result<Page, Invalid>;
 
     /// The query is a pipe's: refused after the guards, in `act`.

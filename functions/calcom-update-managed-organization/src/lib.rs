@@ -6,7 +6,7 @@
 //! and written back on condition it did not change in between, with the `Idempotency-Key`'s record.
 
 use calcom_api::validator::{self, object_body, Invalid};
-use calcom_api::{CalcomApi, Caller, Ctx, ORGANIZATION_UPDATE};
+use calcom_api::{CalcomApi, Caller, Ctx, Needs, ORGANIZATION_UPDATE};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use orgmint::lambda;
@@ -45,7 +45,7 @@ impl Operation for Update {
     type Dialect = CalcomApi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const NEEDS: &'static str = ORGANIZATION_UPDATE;
+    const NEEDS: Needs = Needs { permission: ORGANIZATION_UPDATE, managed_org: false };
     const IDEMPOTENT: bool = true;
     type Input = Result<Changes, Invalid>;
 

@@ -89,6 +89,8 @@ pub struct Authenticated {
     pub credentials: Vec<Result<Credential, Error>>,
     pub rate: RateWindow,
     pub prior: Option<IdempotencyRecord>,
+    /// The organization asked for with the credentials, when it exists.
+    pub org: Option<Org>,
 }
 
 #[derive(Clone, Debug)]

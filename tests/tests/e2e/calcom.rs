@@ -866,8 +866,10 @@ async fn the_throttler_counts_addresses_and_blocks_for_sixty_seconds() {
 
 /// The end of the block of rate key `key`, as the next request's authentication reads it.
 async fn blocked_until(store: &Store, key: &str) -> Option<i64> {
-    let found =
-        store.authenticate_metered(Vendor::Calcom, &[], key, true, None).await.expect("read the window");
+    let found = store
+        .authenticate_metered(Vendor::Calcom, &[], key, true, None, None)
+        .await
+        .expect("read the window");
     (found.rate.blocked_until_s > 0).then_some(found.rate.blocked_until_s)
 }
 
@@ -991,11 +993,12 @@ async fn the_manager_lists_gets_updates_and_deletes_its_managed_orgs_in_cals_sha
         assert_eq!(got, expected, "{query}: {reply}");
     }
 
-    // One of them.
+    // One of them, read with the credentials: two round trips, that read and the rate window's charge.
     let alpha = made.iter().position(|r| r["data"]["name"] == "Alpha").unwrap();
     let one = format!("{base}/{}", ids[alpha]);
-    let (status, got) = call(store, &m, "GET", &one, "").await;
+    let ((status, got), trips) = round_trips::counted(call(store, &m, "GET", &one, "")).await;
     assert_eq!((status, got), (StatusCode::OK, json!({"status": "success", "data": shown(&made[alpha])})));
+    assert_eq!(trips, 2, "the org is read with the credentials");
     let missing = format!("{base}/{}", ids.iter().max().unwrap() + 1);
     let (status, reply) = call(store, &m, "GET", &missing, "").await;
     let message = error_message(status, &reply, StatusCode::NOT_FOUND, "NotFoundException");
