@@ -2,6 +2,8 @@
 # make bench: builds the four functions, the SDK floor and hello world (release, or $BENCH_PROFILE), their
 # arm64 zips (cargo lambda, one package per build as deploys build them), starts its own DynamoDB Local on a
 # free port, runs the harness (bench/), and stops what it started. Prints the table; writes target/bench.json.
+# The memory-size sweep runs each function under a cgroup CPU quota: as root (or with a writable cgroup
+# hierarchy); otherwise it says so and skips the sweep.
 # Not part of make test: it is a measurement, and release builds take minutes on 2 cores.
 source "$(dirname "$0")/lib.sh"
 
@@ -12,6 +14,9 @@ ARM64=aarch64-unknown-linux-gnu
 
 ensure_venv # cargo-lambda (and zig) for the zips
 ensure_dynamodb_local
+# The Python/boto3 reference (bench/python) under awslambdaric, in a venv of its own: never shipped.
+BENCH_VENV="$TOOLS/bench-venv"
+ensure_locked "$BENCH_VENV" bench "awslambdaric 4.2.2 and boto3 (the bench's Python reference)"
 
 stop_dynamodb_local_on_exit
 
@@ -50,5 +55,5 @@ fi
 
 start_dynamodb_local "$(free_port)"
 BENCH_BIN_DIR="$CARGO_TARGET_DIR/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")" \
-  BENCH_ZIP_DIR="$CARGO_TARGET_DIR/lambda" BENCH_ZIP_ARCH="$ZIP_ARCH" \
+  BENCH_ZIP_DIR="$CARGO_TARGET_DIR/lambda" BENCH_ZIP_ARCH="$ZIP_ARCH" BENCH_PYTHON="$BENCH_VENV/bin/python" \
   "$CARGO_TARGET_DIR/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")/orgmint-bench"

@@ -14,6 +14,7 @@ use aws_sdk_dynamodb::config::interceptors::{
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemInput;
+use aws_sdk_dynamodb::operation::query::QueryInput;
 use aws_sdk_dynamodb::operation::transact_write_items::{TransactWriteItemsError, TransactWriteItemsInput};
 use aws_sdk_dynamodb::types::WriteRequest;
 use aws_sdk_dynamodb::Client;
@@ -29,6 +30,8 @@ pub use orgmint_cli::registry::handler;
 pub enum Captured {
     Get(BatchGetItemInput),
     Write(TransactWriteItemsInput),
+    /// Clerk's create reads the account's orgs with a Query beside its BatchGetItem.
+    Query(QueryInput),
     Other(String),
 }
 
@@ -58,6 +61,8 @@ impl Intercept for Capture {
             Captured::Get(get.clone())
         } else if let Some(write) = input.downcast_ref::<TransactWriteItemsInput>() {
             Captured::Write(write.clone())
+        } else if let Some(query) = input.downcast_ref::<QueryInput>() {
+            Captured::Query(query.clone())
         } else {
             Captured::Other(cfg.load::<Metadata>().map_or("?".into(), |m| m.name().to_owned()))
         };
@@ -141,20 +146,42 @@ pub async fn copy_table(client: &Client, from: &str, to: &str) {
 }
 
 /// Sends `captured` again through `client`, against `table`, with a fresh client request token: the floor's
-/// one create. Returns its time in milliseconds.
+/// one create. Reads the handler sent together (a BatchGetItem and a Query) go together. Returns its time
+/// in milliseconds.
 pub async fn replay(client: &Client, table: &str, captured: Vec<Captured>) -> f64 {
     let started = Instant::now();
+    let mut reads = tokio::task::JoinSet::new();
     for request in captured {
+        if !matches!(request, Captured::Get(_) | Captured::Query(_)) {
+            while reads.join_next().await.is_some() {}
+        }
         match request {
             Captured::Get(mut get) => {
                 let keys = get.request_items.take().unwrap_or_default().into_values();
                 let items = keys.map(|k| (table.to_owned(), k)).collect();
-                client
-                    .batch_get_item()
-                    .set_request_items(Some(items))
-                    .send()
-                    .await
-                    .expect("floor BatchGetItem");
+                let send = client.batch_get_item().set_request_items(Some(items)).send();
+                reads.spawn(async move {
+                    send.await.expect("floor BatchGetItem");
+                });
+            }
+            Captured::Query(query) => {
+                let send = client
+                    .query()
+                    .table_name(table)
+                    .set_index_name(query.index_name)
+                    .set_key_condition_expression(query.key_condition_expression)
+                    .set_filter_expression(query.filter_expression)
+                    .set_projection_expression(query.projection_expression)
+                    .set_expression_attribute_names(query.expression_attribute_names)
+                    .set_expression_attribute_values(query.expression_attribute_values)
+                    .set_consistent_read(query.consistent_read)
+                    .set_limit(query.limit)
+                    .set_scan_index_forward(query.scan_index_forward)
+                    .set_exclusive_start_key(query.exclusive_start_key)
+                    .send();
+                reads.spawn(async move {
+                    send.await.expect("floor Query");
+                });
             }
             Captured::Write(mut write) => {
                 let mut items = write.transact_items.take().unwrap_or_default();
@@ -183,6 +210,7 @@ pub async fn replay(client: &Client, table: &str, captured: Vec<Captured>) -> f6
             Captured::Other(name) => panic!("the handler sent {name}, which the floor does not replay"),
         }
     }
+    while reads.join_next().await.is_some() {}
     started.elapsed().as_secs_f64() * 1000.0
 }
 

@@ -8,13 +8,22 @@
 //! - Throughput in-process at concurrency 1/8/32, contention on one tenant, and one process under
 //!   `AWS_LAMBDA_MAX_CONCURRENCY` 8 and 32 (Lambda Managed Instances).
 //! - Peak RSS after 100 and 1,000 invocations, zip sizes, DynamoDB round trips per create (log lines).
+//! - Idempotent replays: concurrent duplicates and a later retry, their round trips ([`replays`]).
+//! - The memory-size sweep ([`sweep`]): every binary and the Python/boto3 reference (`BENCH_PYTHON`)
+//!   under Lambda's CPU share for 128 … 1,769 MB ([`quota`]), cold start, warm latency, cost per million
+//!   creates, the cheapest size within the latency budget; `BENCH_QUOTA_STARTS` starts per size, each
+//!   followed by `BENCH_QUOTA_WARM` warm creates. A plot: target/bench-sweep.svg.
 //!
 //! Environment: `AWS_ENDPOINT_URL_DYNAMODB` (DynamoDB Local), `BENCH_BIN_DIR` (release binaries),
 //! `BENCH_ZIP_DIR` and `BENCH_ZIP_ARCH` (`cargo lambda build --output-format zip` output and its
 //! architecture), `BENCH_STARTS`, `BENCH_CREATES`, `BENCH_INVOCATIONS`. Writes `target/bench.json`.
 
 mod inprocess;
+mod quota;
+mod replays;
 mod runtime_api;
+mod svg;
+mod sweep;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -48,6 +57,11 @@ struct Settings {
     starts: usize,
     creates: usize,
     invocations: usize,
+    quota_starts: usize,
+    quota_warm: usize,
+    period_us: u64,
+    /// The Python reference's interpreter (`.tools/bench-venv/bin/python`), if installed.
+    python: Option<PathBuf>,
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -70,6 +84,10 @@ impl Settings {
             starts: env_or("BENCH_STARTS", 20),
             creates: env_or("BENCH_CREATES", 2000),
             invocations: env_or("BENCH_INVOCATIONS", 1000),
+            quota_starts: env_or("BENCH_QUOTA_STARTS", 25),
+            quota_warm: env_or("BENCH_QUOTA_WARM", 20),
+            period_us: env_or("BENCH_CPU_PERIOD_US", 20_000),
+            python: std::env::var("BENCH_PYTHON").ok().map(PathBuf::from).filter(|p| p.exists()),
             root,
         }
     }
@@ -161,8 +179,11 @@ async fn provision(store: &Store, vendor: Vendor, n: usize) -> Tenants {
     Tenants { vendor, provisioned, template }
 }
 
-/// The `p`-quantile (nearest rank) of `values`.
+/// The `p`-quantile (nearest rank) of `values`; NaN when there are none.
 fn quantile(values: &[f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
@@ -301,6 +322,35 @@ fn main() {
             .insert("process_creates_per_s".into(), Value::Object(by_concurrency));
     }
 
+    // ---- idempotent replays ----------------------------------------------------------------------------
+    let mut replays = serde_json::Map::new();
+    for (vendor, function) in FUNCTIONS.iter().enumerate() {
+        if !matches!(function.vendor, Vendor::Devin | Vendor::Datadog) {
+            continue; // Cal.com's and Clerk's creates take no Idempotency-Key
+        }
+        let t = tenants[vendor].clone();
+        let r = replays::measure(&settings.bin_dir.join(function.name), function.name, &env, 50, |i| {
+            t.event(7_000_000 + i)
+        });
+        eprintln!("bench: {}: replays {r}", function.name);
+        replays.insert(function.name.into(), r);
+    }
+
+    // ---- the memory-size sweep under Lambda's CPU share, with the Python reference --------------------
+    // A fresh tenant per start, with one org created through the handler first: DynamoDB Local answers the
+    // first reads of a brand-new account's partitions tens of milliseconds late (Clerk's create read
+    // 100 ms slower on a new account than on the next), which real DynamoDB does not.
+    let leaked: &'static Store = Box::leak(Box::new(store.clone()));
+    let mut fresh = |vendor: usize| {
+        rt.block_on(async {
+            let t = provision(&store, FUNCTIONS[vendor].vendor, 1).await;
+            let _quiet = Quiet::new();
+            let _ = inprocess::handler(t.vendor, leaked, t.request(9_000_000)).await;
+            t
+        })
+    };
+    let (sweep, quota_note) = sweep::run(&settings, &env, &mut fresh);
+
     // ---- sizes -----------------------------------------------------------------------------------------
     let mut zips_missing = Vec::new();
     for (name, _) in &binaries {
@@ -346,8 +396,22 @@ fn main() {
         "functions": functions,
         "sdk_floor": results[FLOOR],
         "hello_world": results[HELLO],
+        "replays": replays,
+        "cpu_share": sweep,
     });
     print_table(&report, &zips_missing);
+    replays::print(&report["replays"]);
+    let analysis = sweep::analyse(&report["cpu_share"], &settings, quota_note.as_deref());
+    let mut report = report;
+    // The Python reference on its own too, beside the Rust function doing the same work.
+    let sizes = &report["cpu_share"]["sizes"];
+    report["python_reference"] = json!({
+        "function": sweep::PYTHON,
+        "full_core": sizes["full"][sweep::PYTHON],
+        "128": sizes["128"][sweep::PYTHON],
+        "over_rust": analysis["python_over_rust"],
+    });
+    report["cpu_share"]["analysis"] = analysis;
     let out = settings.root.join("target");
     std::fs::create_dir_all(&out).expect("target/");
     let path = out.join("bench.json");

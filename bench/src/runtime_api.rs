@@ -11,6 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::quota::Group;
+
 const PREFIX: &str = "/2018-06-01/runtime";
 
 #[derive(Default)]
@@ -18,6 +20,8 @@ struct State {
     /// Events not yet handed out: (request id, body).
     pending: VecDeque<(String, String)>,
     first_next: Option<Instant>,
+    /// CPU time the process had used (all its threads) when it first asked for an event.
+    init_cpu: Option<Duration>,
     /// When each response arrived, in arrival order.
     responses: Vec<Instant>,
     /// Invocation and init errors, as posted.
@@ -26,8 +30,18 @@ struct State {
 
 #[derive(Default)]
 struct Shared {
+    /// The function's pid, once spawned.
+    pid: std::sync::atomic::AtomicU32,
     state: Mutex<State>,
     changed: Condvar,
+}
+
+/// What a request's log line says of it.
+#[derive(Debug, Clone, Copy)]
+pub struct LogLine {
+    pub status: u16,
+    pub replayed: bool,
+    pub round_trips: Option<u32>,
 }
 
 /// A function process and its Runtime API.
@@ -37,6 +51,8 @@ pub struct Function {
     pub spawned: Instant,
     /// `dynamodb_round_trips` of each request's log line that answered 2xx.
     pub round_trips: Arc<Mutex<Vec<u32>>>,
+    /// Every request's log line, in order: what the replays are read from.
+    pub lines: Arc<Mutex<Vec<LogLine>>>,
     stderr: Arc<Mutex<String>>,
     next_id: u64,
 }
@@ -44,6 +60,18 @@ pub struct Function {
 impl Function {
     /// Starts `binary` as Lambda would: a clean environment of Lambda's variables plus `env`.
     pub fn start(binary: &std::path::Path, name: &str, env: &[(String, String)]) -> Function {
+        Function::launch(binary, &[], name, env, None)
+    }
+
+    /// [`Function::start`] with arguments, and inside a CPU quota group (Lambda's share for its memory
+    /// size, which `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` then says) when one is given.
+    pub fn launch(
+        binary: &std::path::Path,
+        args: &[String],
+        name: &str,
+        env: &[(String, String)],
+        group: Option<&Group>,
+    ) -> Function {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the Runtime API");
         let port = listener.local_addr().expect("local address").port();
         let shared = Arc::new(Shared::default());
@@ -55,11 +83,13 @@ impl Function {
             }
         });
         let mut command = Command::new(binary);
+        let memory = group.map_or(128, |g| g.mb);
         command
+            .args(args)
             .env_clear()
             .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
             .env("AWS_LAMBDA_FUNCTION_NAME", name)
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory.to_string())
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/01/01/[$LATEST]bench")
@@ -73,18 +103,30 @@ impl Function {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let spawned = Instant::now();
-        let mut child = command.spawn().unwrap_or_else(|e| panic!("{}: {e}", binary.display()));
+        let (mut child, spawned) = match group {
+            Some(group) => group.spawn(command),
+            None => {
+                let spawned = Instant::now();
+                command.spawn().map(|child| (child, spawned))
+            }
+        }
+        .unwrap_or_else(|e| panic!("{}: {e}", binary.display()));
+        shared.pid.store(child.id(), std::sync::atomic::Ordering::Release);
         let round_trips = Arc::new(Mutex::new(Vec::new()));
         let stdout = child.stdout.take().expect("piped stdout");
         let trips = round_trips.clone();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let all = lines.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 let Ok(log) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
-                let ok = log["status"].as_u64().is_some_and(|s| (200..300).contains(&s));
-                if let (true, Some(n)) = (ok, log["dynamodb_round_trips"].as_u64()) {
-                    trips.lock().unwrap().push(n as u32);
+                let Some(status) = log["status"].as_u64() else { continue };
+                let round_trips = log["dynamodb_round_trips"].as_u64().map(|n| n as u32);
+                if let (true, Some(n)) = ((200..300).contains(&status), round_trips) {
+                    trips.lock().unwrap().push(n);
                 }
+                let replayed = log["replayed"].as_bool().unwrap_or(false);
+                all.lock().unwrap().push(LogLine { status: status as u16, replayed, round_trips });
             }
         });
         let stderr = Arc::new(Mutex::new(String::new()));
@@ -95,7 +137,7 @@ impl Function {
             let _ = pipe.read_to_string(&mut buf);
             err.lock().unwrap().push_str(&buf);
         });
-        Function { shared, child, spawned, round_trips, stderr, next_id: 0 }
+        Function { shared, child, spawned, round_trips, lines, stderr, next_id: 0 }
     }
 
     /// Queues events for the function to take with `next`.
@@ -138,6 +180,11 @@ impl Function {
         self.shared.state.lock().unwrap().first_next
     }
 
+    /// CPU time the process had used when it first asked for an event (init's CPU, whatever the quota).
+    pub fn init_cpu(&self) -> Option<Duration> {
+        self.shared.state.lock().unwrap().init_cpu
+    }
+
     /// VmHWM of the process (its peak resident set), bytes.
     pub fn peak_rss(&self) -> u64 {
         let status =
@@ -165,6 +212,19 @@ impl Drop for Function {
     }
 }
 
+/// CPU time of every thread of `pid` so far (`/proc/<pid>/task/*/schedstat`: nanoseconds on CPU).
+fn cpu_time(pid: u32) -> Option<Duration> {
+    if pid == 0 {
+        return None;
+    }
+    let mut ns = 0u64;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+        ns += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(Duration::from_nanos(ns))
+}
+
 /// One connection: HTTP/1.1 requests until the runtime closes it.
 fn serve(stream: TcpStream, shared: &Shared) {
     let _ = stream.set_nodelay(true);
@@ -183,7 +243,10 @@ fn route(shared: &Shared, method: &str, path: &str, body: Vec<u8>) -> String {
     match (method, rest) {
         ("GET", "/invocation/next") => {
             let mut state = shared.state.lock().unwrap();
-            state.first_next.get_or_insert_with(Instant::now);
+            if state.first_next.is_none() {
+                state.first_next = Some(Instant::now());
+                state.init_cpu = cpu_time(shared.pid.load(std::sync::atomic::Ordering::Acquire));
+            }
             let (id, event) = loop {
                 if let Some(next) = state.pending.pop_front() {
                     break next;
