@@ -31,7 +31,8 @@ pub enum Captured {
     Get(BatchGetItemInput),
     Write(TransactWriteItemsInput),
     /// Clerk's create reads the account's orgs with a Query beside its BatchGetItem.
-    Query(QueryInput),
+    /// Boxed: a `QueryInput` is five times the size of the other variants.
+    Query(Box<QueryInput>),
     Other(String),
 }
 
@@ -62,7 +63,7 @@ impl Intercept for Capture {
         } else if let Some(write) = input.downcast_ref::<TransactWriteItemsInput>() {
             Captured::Write(write.clone())
         } else if let Some(query) = input.downcast_ref::<QueryInput>() {
-            Captured::Query(query.clone())
+            Captured::Query(Box::new(query.clone()))
         } else {
             Captured::Other(cfg.load::<Metadata>().map_or("?".into(), |m| m.name().to_owned()))
         };

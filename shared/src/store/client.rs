@@ -80,9 +80,8 @@ impl Store {
             // Lambda's case: the default chain would take these first anyway, but building it (web identity
             // with its STS client and endpoint partitions, IMDS, profiles) cost a quarter of a function's
             // init instructions (callgrind), 2.5 ms at the 128 MB CPU share.
-            loader = loader.credentials_provider(
-                aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
-            );
+            loader = loader
+                .credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new());
         } else if env_set("AWS_ENDPOINT_URL_DYNAMODB") {
             loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
                 "local",
