@@ -264,6 +264,11 @@ def check(template, cargo, crates, store, code):
         return errors
     table_id, table = next(iter(tables.items()))
     alarms = by_kind("AWS::CloudWatch::Alarm").values()
+    # CloudWatch refuses (at deploy time) an alarm whose metric math reads more than 10 metrics.
+    for aid, a in by_kind("AWS::CloudWatch::Alarm").items():
+        stats = [m for m in a.get("Properties", {}).get("Metrics", []) if "MetricStat" in m]
+        if len(stats) > 10:
+            err(f"{aid}: its metric math reads {len(stats)} metrics; CloudWatch allows at most 10 in an alarm")
     policies = {pid: p.get("Properties", {}) for pid, p in {**by_kind("AWS::IAM::ManagedPolicy"), **by_kind("AWS::IAM::Policy")}.items()}
 
     def role_statements(role_id):
@@ -486,7 +491,9 @@ def self_test(template, cargo, crates, store, code):
         "drop_event": lambda t, c, k, s: t["Resources"][fn_id]["Properties"].update(Events={}),
         "wider_leading_keys": lambda t, c, k, s: next(st for st in shared(t) if st["Effect"] == "Allow" and "Condition" in st)["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"].pop(),
         "wrong_vendor_tag": lambda t, c, k, s: role(t)["Tags"][0].update(Value="other"),
-        "unwatched_latency": lambda t, c, k, s: t["Resources"]["LatencyP99Alarm"]["Properties"]["Metrics"].pop(),
+        "unwatched_latency": lambda t, c, k, s: t["Resources"]["LatencyP99CalcomAlarm"]["Properties"]["Metrics"].pop(),
+        "alarm_over_10_metrics": lambda t, c, k, s: t["Resources"]["ServerErrorsCalcomAlarm"]["Properties"]["Metrics"].extend(
+            [dict(t["Resources"]["ServerErrorsCalcomAlarm"]["Properties"]["Metrics"][1], Id=f"more{i}") for i in range(6)]),
         "unwatched_function": lambda t, c, k, s: [a["Properties"]["Metrics"].pop() for a in t["Resources"].values()
                                                    if a["Type"] == "AWS::CloudWatch::Alarm" and "Lambda" in str(a)],
         "wider_role": lambda t, c, k, s: role(t).setdefault("Policies", []).append({"PolicyName": "more", "PolicyDocument": {"Statement": [scan]}}),

@@ -31,6 +31,7 @@ pub enum Captured {
     Get(BatchGetItemInput),
     Write(TransactWriteItemsInput),
     /// Clerk's create reads the account's orgs with a Query beside its BatchGetItem.
+    /// Boxed: a `QueryInput` is five times the size of the other variants.
     Query(Box<QueryInput>),
     Other(String),
 }

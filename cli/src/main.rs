@@ -216,13 +216,14 @@ async fn org_delete(store: &Store, options: &ShowOptions, org: &str) -> Result<(
     let scope = vendors::scope_id(store, options.vendor, &options.tenant, options.user.as_deref()).await?;
     let tenant_ref = TenantRef::new(options.vendor, scope);
     match store.delete_org_scanning(&tenant_ref, org).await? {
-        Deleted::Deleted { org_count } => {
+        Deleted::Deleted { org_count, .. } => {
             let out = json!({"vendor": options.vendor.as_str(), "tenant": options.tenant, "deleted": org, "org_count": org_count});
             let text = format!("deleted {org}; {} tenant {} now holds {org_count}", options.vendor, options.tenant);
             print(options.json, &out, &text);
             Ok(())
         }
-        Deleted::NotFound => Err(format!("no organization '{org}' in {} tenant '{}'", options.vendor, options.tenant).into()),
+        // The operators' delete sends no idempotency key: no twin.
+        Deleted::NotFound | Deleted::Twin(_) => Err(format!("no organization '{org}' in {} tenant '{}'", options.vendor, options.tenant).into()),
         Deleted::HasOrgs => {
             Err(format!("organization '{org}' holds organizations of its own: delete those first (orgmint org list --vendor {} --tenant {org})", options.vendor).into())
         }

@@ -26,7 +26,11 @@ pub const FUNCTIONS: [Function; 4] = [
 
 /// Every other endpoint (Clerk's Frontend API around its create: what clerk-js calls; the organization
 /// lifecycle), in name order.
-pub const ENDPOINTS: [Function; 16] = [
+pub const ENDPOINTS: [Function; 20] = [
+    row::<calcom_delete_managed_organization::Calcom>(),
+    row::<calcom_get_managed_organization::Calcom>(),
+    row::<calcom_list_managed_organizations::Calcom>(),
+    row::<calcom_update_managed_organization::Calcom>(),
     row::<clerk_create_session_token::Clerk>(),
     row::<clerk_delete_organization::Clerk>(),
     row::<clerk_get_client::Clerk>(),
@@ -75,6 +79,18 @@ pub async fn handler(vendor: Vendor, store: &'static Store, req: Request) -> Res
 pub async fn endpoint_handler(name: &str, store: &'static Store, req: Request) -> Option<Response<Body>> {
     use pipeline::handler as piped;
     Some(match name {
+        "calcom-delete-managed-organization" => {
+            Box::pin(piped::<calcom_delete_managed_organization::Calcom>(store, req)).await
+        }
+        "calcom-get-managed-organization" => {
+            Box::pin(piped::<calcom_get_managed_organization::Calcom>(store, req)).await
+        }
+        "calcom-list-managed-organizations" => {
+            Box::pin(piped::<calcom_list_managed_organizations::Calcom>(store, req)).await
+        }
+        "calcom-update-managed-organization" => {
+            Box::pin(piped::<calcom_update_managed_organization::Calcom>(store, req)).await
+        }
         "clerk-create-session-token" => {
             Box::pin(piped::<clerk_create_session_token::Clerk>(store, req)).await
         }

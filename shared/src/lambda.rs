@@ -9,9 +9,9 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::error::{Error, IdempotencyProblem};
 use crate::idempotency::{self, IdempotencyKey, IdempotencyRecord};
-use crate::model::{NewOrg, Vendor};
+use crate::model::{NewOrg, Org, TenantRef, Vendor};
 use crate::rate::RateWindow;
-use crate::store::{Authenticated, Store};
+use crate::store::{Authenticated, Deleted, OrgChange, Recorder, Store, Updated};
 use crate::{deadline, round_trips};
 
 /// Bodies larger than this are refused with 413 before anything else reads them.
@@ -408,11 +408,12 @@ pub async fn authenticate(
     secrets: &[&str],
 ) -> Result<(Authenticated, Result<Idempotency, Error>), Error> {
     let rate_key = crate::rate::key_of(vendor, secrets.first().copied().unwrap_or_default());
-    authenticate_metered(store, req, vendor, secrets, &rate_key, None).await
+    authenticate_metered(store, req, vendor, secrets, &rate_key, None, None).await
 }
 
 /// [`authenticate`] metered against `rate_key` rather than the first secret's digest, reading the key's
-/// block too for a vendor that blocks (`names.block_s` > 0).
+/// block too for a vendor that blocks (`names.block_s` > 0), and with `org` that organization, all in one
+/// round trip.
 pub async fn authenticate_metered(
     store: &Store,
     req: &Request,
@@ -420,11 +421,12 @@ pub async fn authenticate_metered(
     secrets: &[&str],
     rate_key: &str,
     names: Option<&RateLimitHeaders>,
+    org: Option<(&TenantRef, &str)>,
 ) -> Result<(Authenticated, Result<Idempotency, Error>), Error> {
     let key = idempotency_key(req, vendor, secrets);
     let blocking = names.is_some_and(|n| n.block_s > 0);
     let idempotency = key.as_ref().ok().and_then(Option::as_ref);
-    let mut found = store.authenticate_metered(vendor, secrets, rate_key, blocking, idempotency).await?;
+    let mut found = store.authenticate_metered(vendor, secrets, rate_key, blocking, idempotency, org).await?;
     let prior = found.prior.take();
     Ok((found, key.map(|key| Idempotency { key, prior })))
 }
@@ -477,6 +479,73 @@ pub async fn create_once(
             }
         }
         Err(err) => Err(err),
+    }
+}
+
+/// An answer made from an organization: what an update or a delete gives, and records for its key.
+pub trait Answer: Fn(&Org) -> (StatusCode, serde_json::Value) + Send + Sync {}
+impl<F: Fn(&Org) -> (StatusCode, serde_json::Value) + Send + Sync> Answer for F {}
+
+/// The record an update or a delete writes for the request's `Idempotency-Key`, in its own transaction:
+/// `answer` for the org as changed, sealed. `None` without a key.
+fn recorder<'a>(
+    key: Option<&'a IdempotencyKey>,
+    now_ms: i64,
+    answer: &'a impl Answer,
+) -> Option<impl Fn(&Org) -> IdempotencyRecord + Send + Sync + 'a> {
+    let key = key?;
+    Some(move |org: &Org| {
+        let (status, body) = answer(org);
+        key.record(status.as_u16(), &body.to_string(), now_ms.div_euclid(1_000))
+    })
+}
+
+/// The answer of the `Idempotency-Key` twin that changed the org first, from its record.
+fn twin(key: Option<&IdempotencyKey>, record: &IdempotencyRecord) -> Result<Response<Body>, Error> {
+    replayed(key.ok_or(Error::Idempotency(IdempotencyProblem::Concurrent))?, record)
+}
+
+/// A delete at most once per `Idempotency-Key` ([`Store::delete_org_once`]): `Ok(Ok(answer))` once it is
+/// deleted (or its twin's answer, when a duplicate lost the race), `Ok(Err(what))` for the vendor to
+/// refuse (not found, still holds orgs).
+pub async fn delete_once(
+    store: &Store,
+    tenant: &TenantRef,
+    org_id: &str,
+    key: Option<&IdempotencyKey>,
+    now_ms: i64,
+    answer: impl Answer,
+) -> Result<Result<Response<Body>, Deleted>, Error> {
+    let record = recorder(key, now_ms, &answer);
+    match store.delete_org_once(tenant, org_id, record.as_ref().map(|r| r as Recorder)).await? {
+        Deleted::Deleted { org, .. } => {
+            let (status, body) = answer(&org);
+            Ok(Ok(json_response(status, &body)))
+        }
+        Deleted::Twin(record) => twin(key, &record).map(Ok),
+        other => Ok(Err(other)),
+    }
+}
+
+/// An update at most once per `Idempotency-Key` ([`Store::update_org_once`]), as [`delete_once`]:
+/// `Ok(Ok(answer))` for the updated org (or the twin's answer), `Ok(Err(what))` for the vendor to refuse.
+pub async fn update_once(
+    store: &Store,
+    (tenant, slug_scope, org_id): (&TenantRef, &TenantRef, &str),
+    change: impl Fn(&Org) -> OrgChange,
+    key: Option<&IdempotencyKey>,
+    now_ms: i64,
+    answer: impl Answer,
+) -> Result<Result<Response<Body>, Updated>, Error> {
+    let record = recorder(key, now_ms, &answer);
+    let record = record.as_ref().map(|r| r as Recorder);
+    match store.update_org_once(tenant, slug_scope, org_id, change, record).await? {
+        Updated::Updated(org) => {
+            let (status, body) = answer(&org);
+            Ok(Ok(json_response(status, &body)))
+        }
+        Updated::Twin(record) => twin(key, &record).map(Ok),
+        other => Ok(Err(other)),
     }
 }
 

@@ -1,8 +1,8 @@
 //! The one pipeline every vendor's endpoint runs: the order of the checks, metering, idempotency,
-//! throttling and retries live here once; each vendor's crate implements [`Endpoint`] with its dialect
-//! only (where its credentials are, what its roles allow, how its body reads, what it answers, and its
-//! error envelope). A create also implements [`Mints`] and its [`Endpoint::act`] is [`create_org`]; reads,
-//! updates and deletes act on the store themselves.
+//! throttling and retries live here once. A vendor implements [`Dialect`] once (where its credentials are,
+//! what its roles allow, its error envelope, headers and CORS) and each of its functions one [`Operation`]
+//! of it (route, needs, body, act); every operation is an [`Endpoint`]. A create also implements [`Mints`]
+//! and its act is [`create_org`]; reads, updates and deletes act on the store themselves.
 //!
 //! Order: header sizes (431) → authentication, with the rate window and the `Idempotency-Key` record in
 //! the same round trip (401) → the rate window (429; every later answer is metered) → authorization
@@ -110,6 +110,158 @@ pub trait Endpoint: Sync + 'static {
     /// [`Endpoint::authenticate`]) refuse a domain error.
     fn refused(ctx: &Self::Ctx, err: Error) -> Response<Body> {
         refusal::<Self>(ctx, err)
+    }
+}
+
+/// A vendor's dialect, written once for all its endpoints: where its credentials are and what its roles
+/// allow, its errors, headers and CORS. Each endpoint is an [`Operation`] of it; every operation is an
+/// [`Endpoint`] (the impl below), so a vendor writes its dialect once and each function only its own part.
+// A refusal is the answer itself, returned once per request: boxing it would only add an allocation.
+#[allow(clippy::result_large_err)]
+pub trait Dialect: Sync + Send + Sized + 'static {
+    const VENDOR: Vendor;
+    /// The vendor's rate-limit headers on every metered answer; `None` where the vendor sends none.
+    const RATE_LIMIT_HEADERS: Option<&'static RateLimitHeaders>;
+    type Ctx: Send + Sync;
+    type Caller: Send + Sync;
+    /// What an operation asks of the dialect: the role or permission it needs, what it needs of the
+    /// client … ([`Operation::NEEDS`]).
+    type Needs: Send + Sync + 'static;
+
+    fn context(req: &Request, call: &Call) -> Self::Ctx;
+
+    fn headers_too_large(ctx: &Self::Ctx, message: &str) -> Response<Body>;
+
+    /// [`Endpoint::authenticate`] for operation `O` (its needs, whether it honours `Idempotency-Key`).
+    fn authenticate<O: Operation<Dialect = Self>>(
+        store: &Store,
+        req: &Request,
+        ctx: &Self::Ctx,
+    ) -> impl Future<Output = Result<Authenticated<Self::Caller>, Response<Body>>> + Send;
+
+    /// [`Endpoint::authorize`] for operation `O`, [`Operation::authorize`] included.
+    fn authorize<O: Operation<Dialect = Self>>(
+        req: &Request,
+        ctx: &Self::Ctx,
+        caller: &Self::Caller,
+    ) -> Result<(), Response<Body>>;
+
+    fn too_many_requests(ctx: &Self::Ctx, rate: &RateWindow) -> Response<Body>;
+
+    fn refuse(ctx: &Self::Ctx, err: Error) -> Response<Body>;
+
+    fn preflight(
+        _store: &Store,
+        _req: &Request,
+        _ctx: &Self::Ctx,
+    ) -> impl Future<Output = Option<Response<Body>>> + Send {
+        async { None }
+    }
+
+    fn cors(_req: &Request, _reply: &mut Response<Body>) {}
+
+    fn tenant(caller: &Self::Caller) -> Option<&str>;
+}
+
+/// One endpoint of a [`Dialect`]: its route, what it needs, its body and what it does.
+// A refusal is the answer itself, returned once per request: boxing it would only add an allocation.
+#[allow(clippy::result_large_err)]
+pub trait Operation: Sync + Send + Sized + 'static {
+    type Dialect: Dialect;
+    /// `METHOD /path` as the router and the log line name it.
+    const ROUTE: &'static str;
+    /// The function (its crate and binary), for the log line.
+    const FUNCTION: &'static str;
+    /// What it asks of its dialect.
+    const NEEDS: <Self::Dialect as Dialect>::Needs;
+    /// Whether the request's `Idempotency-Key` is honoured (creates, updates and deletes).
+    const IDEMPOTENT: bool = false;
+    type Input: Send + Sync;
+
+    /// The body (or query), within the size limit, valid.
+    fn parse(req: &Request, ctx: &<Self::Dialect as Dialect>::Ctx) -> Result<Self::Input, Response<Body>>;
+
+    /// What the caller must be allowed beyond what the dialect checks for every operation.
+    fn authorize(
+        _ctx: &<Self::Dialect as Dialect>::Ctx,
+        _caller: &<Self::Dialect as Dialect>::Caller,
+    ) -> Result<(), Response<Body>> {
+        Ok(())
+    }
+
+    /// See [`Endpoint::act`].
+    fn act(
+        store: &Store,
+        ctx: &<Self::Dialect as Dialect>::Ctx,
+        found: &Authenticated<<Self::Dialect as Dialect>::Caller>,
+        input: Self::Input,
+    ) -> impl Future<Output = Result<Response<Body>, Response<Body>>> + Send;
+}
+
+impl<O: Operation> Endpoint for O {
+    const ROUTE: &'static str = O::ROUTE;
+    const FUNCTION: &'static str = O::FUNCTION;
+    const VENDOR: Vendor = O::Dialect::VENDOR;
+    const RATE_LIMIT_HEADERS: Option<&'static RateLimitHeaders> = O::Dialect::RATE_LIMIT_HEADERS;
+    type Ctx = <O::Dialect as Dialect>::Ctx;
+    type Caller = <O::Dialect as Dialect>::Caller;
+    type Input = O::Input;
+
+    fn context(req: &Request, call: &Call) -> Self::Ctx {
+        O::Dialect::context(req, call)
+    }
+
+    fn headers_too_large(ctx: &Self::Ctx, message: &str) -> Response<Body> {
+        O::Dialect::headers_too_large(ctx, message)
+    }
+
+    fn authenticate(
+        store: &Store,
+        req: &Request,
+        ctx: &Self::Ctx,
+    ) -> impl Future<Output = Result<Authenticated<Self::Caller>, Response<Body>>> + Send {
+        O::Dialect::authenticate::<O>(store, req, ctx)
+    }
+
+    fn authorize(req: &Request, ctx: &Self::Ctx, caller: &Self::Caller) -> Result<(), Response<Body>> {
+        O::Dialect::authorize::<O>(req, ctx, caller)
+    }
+
+    fn parse(req: &Request, ctx: &Self::Ctx) -> Result<Self::Input, Response<Body>> {
+        O::parse(req, ctx)
+    }
+
+    fn act(
+        store: &Store,
+        ctx: &Self::Ctx,
+        found: &Authenticated<Self::Caller>,
+        input: Self::Input,
+    ) -> impl Future<Output = Result<Response<Body>, Response<Body>>> + Send {
+        O::act(store, ctx, found, input)
+    }
+
+    fn too_many_requests(ctx: &Self::Ctx, rate: &RateWindow) -> Response<Body> {
+        O::Dialect::too_many_requests(ctx, rate)
+    }
+
+    fn refuse(ctx: &Self::Ctx, err: Error) -> Response<Body> {
+        O::Dialect::refuse(ctx, err)
+    }
+
+    fn preflight(
+        store: &Store,
+        req: &Request,
+        ctx: &Self::Ctx,
+    ) -> impl Future<Output = Option<Response<Body>>> + Send {
+        O::Dialect::preflight(store, req, ctx)
+    }
+
+    fn cors(req: &Request, reply: &mut Response<Body>) {
+        O::Dialect::cors(req, reply)
+    }
+
+    fn tenant(caller: &Self::Caller) -> Option<&str> {
+        O::Dialect::tenant(caller)
     }
 }
 

@@ -7,16 +7,17 @@ use orgmint::model::NESTED;
 use orgmint::{ids, secrets, Credential, NewCredential, Tenant, TenantRef, Vendor};
 use serde_json::{json, Map};
 
-pub use calcom_create_managed_organization::PLANS;
-use calcom_create_managed_organization::{
+pub use calcom_api::PLANS;
+use calcom_api::{
     oauth_client_mark, API_KEY, API_KEY_PREFIX, CLIENT_ID_HEADER, MEMBER, OAUTH_CLIENT, OAUTH_CLIENT_ID,
-    OAUTH_CLIENT_RATE_LIMIT, ORGANIZATION_CREATE, OWNER, ROUTE, SECRET_KEY_HEADER,
+    OAUTH_CLIENT_RATE_LIMIT, ORGANIZATION_CREATE, OWNER, SECRET_KEY_HEADER,
 };
+use calcom_create_managed_organization::ROUTE;
 
 use super::{route_path, Provisioned, TenantOptions, DEFAULT_RATE_LIMIT};
 
 /// The plan of a tenant made without `--plan`: the lowest that may create managed organizations.
-pub const DEFAULT_PLAN: &str = calcom_create_managed_organization::MINIMUM_PLAN;
+pub const DEFAULT_PLAN: &str = calcom_api::MINIMUM_PLAN;
 
 pub fn provision(options: &TenantOptions, now_ms: i64) -> Result<Provisioned, String> {
     let plan = match options.plan.as_deref() {

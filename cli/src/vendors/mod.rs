@@ -173,18 +173,64 @@ pub async fn create_tenant(store: &Store, options: &TenantOptions) -> Result<(),
         for line in &provisioned.more_lines {
             println!("{line}");
         }
+        for line in lifecycle_lines(options.vendor, &provisioned) {
+            println!("{line}");
+        }
     }
     Ok(())
 }
 
 /// A ready-to-paste request against the local API (`ORGMINT_API_PORT`, default 9000).
 fn curl_line(p: &Provisioned) -> String {
+    request_line(p, "POST", &p.path, Some((p.content_type, &p.sample_body)))
+}
+
+/// `curl` of `method path` with the tenant's headers and, when given, a body of its content type.
+fn request_line(p: &Provisioned, method: &str, path: &str, body: Option<(&str, &str)>) -> String {
     let port = std::env::var("ORGMINT_API_PORT").unwrap_or_else(|_| "9000".to_owned());
     // Quoted: a path with a query (Clerk's `?_is_native=1&…`) holds `&`.
-    let mut line = format!("curl -sS -X POST 'http://127.0.0.1:{port}{}'", p.path);
+    let mut line = format!("curl -sS -X {method} 'http://127.0.0.1:{port}{path}'");
     for (name, value) in &p.headers {
         line.push_str(&format!(" -H '{name}: {}'", value.as_str().unwrap_or_default()));
     }
-    line.push_str(&format!(" -H 'content-type: {}' -d '{}'", p.content_type, p.sample_body));
+    if let Some((content_type, body)) = body {
+        line.push_str(&format!(" -H 'content-type: {content_type}' -d '{body}'"));
+    }
     line
+}
+
+/// The organization's lifecycle beside the create, ready to paste: the list, then one organization's read,
+/// update and delete, `<id>` standing for the id the create answered with. The delete comes last.
+fn lifecycle_lines(vendor: Vendor, p: &Provisioned) -> Vec<String> {
+    let (path, query) =
+        p.path.split_once('?').map_or((p.path.as_str(), String::new()), |(p, q)| (p, format!("?{q}")));
+    let one = format!("{path}/<id>{query}");
+    let json = |body| Some(("application/json", body));
+    let (list, get, update, delete) = match vendor {
+        Vendor::Calcom => (p.path.clone(), true, ("PATCH", json(r#"{"name":"Renamed"}"#)), true),
+        Vendor::Clerk => (
+            format!("/v1/me/organization_memberships{query}"),
+            true,
+            ("PATCH", Some(("application/x-www-form-urlencoded", "name=Renamed"))),
+            true,
+        ),
+        Vendor::Datadog => (p.path.clone(), true, ("PUT", json(r#"{"name":"Renamed"}"#)), false),
+        Vendor::Devin => (p.path.clone(), false, ("PATCH", json(r#"{"display_name":"Renamed"}"#)), true),
+    };
+    let mut lines = vec![
+        "# its organizations' lifecycle (<id>: the id the create answered with):".to_owned(),
+        request_line(p, "GET", &list, None),
+    ];
+    if get {
+        lines.push(request_line(p, "GET", &one, None));
+    }
+    lines.push(request_line(p, update.0, &one, update.1));
+    match delete {
+        true => lines.push(request_line(p, "DELETE", &one, None)),
+        false => lines.push(format!(
+            "# Datadog has no delete; operators: orgmint org delete --vendor {vendor} --tenant {} --org <id>",
+            p.public_id
+        )),
+    }
+    lines
 }

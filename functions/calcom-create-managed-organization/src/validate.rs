@@ -5,25 +5,17 @@
 //! class-validator's `@IsOptional()` skips `null` as well as a missing property, so `null` in an optional
 //! field means "not given". Types are strict: a number sent as a string is refused.
 
-use serde_json::{json, Map, Value};
+use calcom_api::validator::{self, object_body, Problem};
+use serde_json::{Map, Value};
 
-/// The exact message for any metadata that breaks the rules (wire.md).
-pub const METADATA_MESSAGE: &str = "metadata must be an object with up to 50 keys, each key name up to 40 \
-characters, and values with a maximum length of 500 characters.";
-pub const METADATA_MAX_KEYS: usize = 50;
-/// Lengths in UTF-16 code units, as JavaScript's `.length` counts them.
-pub const METADATA_MAX_KEY_LENGTH: usize = 40;
-pub const METADATA_MAX_VALUE_LENGTH: usize = 500;
+pub use calcom_api::validator::{Invalid, METADATA_MESSAGE};
+pub use calcom_api::BOTH_EXPIRY_OPTIONS;
+
 /// Cal.com stores any slug; orgmint refuses (and cuts derived slugs to) this many bytes, because a slug is
 /// part of a DynamoDB sort key, which holds at most 1,024 bytes.
 pub const SLUG_MAX_BYTES: usize = 1000;
 /// The managed organization's API key is valid this many days unless told otherwise.
 pub const DEFAULT_API_KEY_DAYS: f64 = 30.0;
-/// `ApiKeysService`'s refusal of both expiry options, word for word (its missing space included).
-pub const BOTH_EXPIRY_OPTIONS: &str =
-    "ApiKeysService -Cannot set both apiKeyDaysValid and apiKeyNeverExpires. \
-It has to be either or none of them.";
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateOrganizationInput {
     pub name: String,
@@ -48,71 +40,17 @@ impl CreateOrganizationInput {
     }
 }
 
-/// A property that broke constraints, as class-validator's `ValidationError` (without `target`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Problem {
-    pub property: &'static str,
-    pub value: Value,
-    /// (constraint, message), in the order class-validator runs them.
-    pub constraints: Vec<(&'static str, String)>,
-}
-
-impl Problem {
-    pub fn to_json(&self) -> Value {
-        let constraints: Map<String, Value> =
-            self.constraints.iter().map(|(name, message)| ((*name).to_owned(), json!(message))).collect();
-        let mut error = json!({"property": self.property, "constraints": constraints, "children": []});
-        // JSON has no `undefined`: a missing property has no `value`, as JSON.stringify would print it.
-        if !self.value.is_null() {
-            error["value"] = self.value.clone();
-        }
-        error
-    }
-}
-
-/// Why a body is refused with a 400.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Invalid {
-    /// Not a JSON object: the body parser's or the pipe's message.
-    Malformed(String),
-    /// Broken constraints (`message` "Bad Request Exception", `details.errors` these).
-    Constraints(Vec<Problem>),
-    /// Both expiry options truthy: `ApiKeysService`'s own refusal.
-    BothExpiryOptions,
-}
-
 fn problem(property: &'static str, value: Option<&Value>, constraints: &[(&'static str, String)]) -> Problem {
-    Problem { property, value: value.cloned().unwrap_or(Value::Null), constraints: constraints.to_vec() }
+    Problem::new(property, value, constraints)
 }
 
 /// Parses and validates a request body.
 pub fn validate(bytes: &[u8]) -> Result<CreateOrganizationInput, Invalid> {
-    // Express's JSON parser leaves an empty body as `{}`: the constraints then say what is missing.
-    let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
-        Value::Object(Map::new())
-    } else {
-        serde_json::from_slice(bytes).map_err(|e| Invalid::Malformed(format!("Invalid JSON body: {e}")))?
-    };
-    let Value::Object(fields) = body else {
-        return Err(Invalid::Malformed("Request body must be a JSON object".to_owned()));
-    };
+    let fields = object_body(bytes)?;
     let given = |name: &str| fields.get(name).filter(|v| !v.is_null());
     let mut problems = Vec::new();
 
-    // @IsString() @Length(1): JavaScript's length, so any non-empty string (blanks included).
-    let is_string = ("isString", "name must be a string".to_owned());
-    let is_length = ("isLength", "name must be longer than or equal to 1 characters".to_owned());
-    let name = match fields.get("name") {
-        Some(Value::String(name)) if !name.is_empty() => Some(name.clone()),
-        Some(Value::String(_)) => {
-            problems.push(problem("name", fields.get("name"), &[is_length]));
-            None
-        }
-        other => {
-            problems.push(problem("name", other, &[is_string, is_length]));
-            None
-        }
-    };
+    let name = validator::name(fields.get("name")).map_err(|p| problems.push(p)).ok();
 
     // @IsOptional() @IsString(): stored as given; "" asks for the derived slug, as Cal.com's `||` does.
     let slug = match given("slug") {
@@ -130,13 +68,8 @@ pub fn validate(bytes: &[u8]) -> Result<CreateOrganizationInput, Invalid> {
         }
     };
 
-    let metadata = match given("metadata") {
-        None => None,
-        Some(value) => metadata(value).or_else(|| {
-            problems.push(problem("metadata", Some(value), &[("isMetadata", METADATA_MESSAGE.to_owned())]));
-            None
-        }),
-    };
+    let metadata =
+        given("metadata").and_then(|value| validator::metadata(value).map_err(|p| problems.push(p)).ok());
 
     // @IsOptional() @IsInt() @Min(1).
     let api_key_days_valid = given("apiKeyDaysValid").and_then(|value| {
@@ -179,24 +112,6 @@ pub fn validate(bytes: &[u8]) -> Result<CreateOrganizationInput, Invalid> {
     }
 }
 
-/// Metadata within the limits, or `None`.
-fn metadata(value: &Value) -> Option<Map<String, Value>> {
-    let Value::Object(map) = value else { return None };
-    if map.len() > METADATA_MAX_KEYS {
-        return None;
-    }
-    let length = |s: &str| s.encode_utf16().count();
-    let fits = map.iter().all(|(key, value)| {
-        length(key) <= METADATA_MAX_KEY_LENGTH
-            && match value {
-                Value::String(s) => length(s) <= METADATA_MAX_VALUE_LENGTH,
-                Value::Number(_) | Value::Bool(_) => true,
-                Value::Null | Value::Array(_) | Value::Object(_) => false,
-            }
-    });
-    fits.then(|| map.clone())
-}
-
 /// The slug of an organization: the one given, else Cal.com's `slugify(name)` (cut to
 /// [`SLUG_MAX_BYTES`]), else `org-<id>` when that comes out empty.
 pub fn effective_slug(input: &CreateOrganizationInput, id: u64) -> String {
@@ -218,6 +133,7 @@ pub fn effective_slug(input: &CreateOrganizationInput, id: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn problems(body: Value) -> Vec<(&'static str, Vec<&'static str>)> {
         match validate(body.to_string().as_bytes()) {
@@ -283,11 +199,18 @@ mod tests {
         // An emoji is two UTF-16 units: 250 fit, 251 do not.
         assert!(ok(json!({"k": "😀".repeat(250)})));
         assert!(!ok(json!({"k": "😀".repeat(251)})));
-        for bad in [json!({"k": null}), json!({"k": [1]}), json!({"k": {}}), json!([]), json!("s"), json!(1)]
-        {
+        for bad in [json!({"k": null}), json!({"k": [1]}), json!({"k": {}})] {
             assert_eq!(
                 problems(json!({"name": "x", "metadata": bad})),
-                vec![("metadata", vec!["isMetadata"])]
+                vec![("metadata", vec!["ValidateMetadata"])]
+            );
+        }
+        // @IsObject() refuses anything but a plain object; @ValidateMetadata() reads an array's items too.
+        assert_eq!(problems(json!({"name": "x", "metadata": []})), vec![("metadata", vec!["isObject"])]);
+        for bad in [json!("s"), json!(1)] {
+            assert_eq!(
+                problems(json!({"name": "x", "metadata": bad})),
+                vec![("metadata", vec!["isObject", "ValidateMetadata"])]
             );
         }
     }
@@ -403,7 +326,7 @@ mod properties {
                 Err(Invalid::Constraints(p)) => p[0].constraints.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
                 other => panic!("{other:?}"),
             };
-            prop_assert_eq!(constraints(json!({"name": "x", "metadata": {long_key: 1}})), vec!["isMetadata"]);
+            prop_assert_eq!(constraints(json!({"name": "x", "metadata": {long_key: 1}})), vec!["ValidateMetadata"]);
             let days_constraints = constraints(json!({"name": "x", "apiKeyDaysValid": days}));
             prop_assert!(days_constraints.contains(&"min"), "{:?}", days_constraints);
         }

@@ -13,10 +13,10 @@ use lambda_http::{Body, Request, Response};
 use std::future::Future;
 
 use clerk_fapi::objects::{self, DEFAULT_ORG_IMAGE};
-use clerk_fapi::{errors, Fapi, FapiEndpoint, FapiMints, Needs, Signed};
+use clerk_fapi::{errors, Fapi, Needs, Signed};
 use clerk_fapi::{ADMIN_ROLE, ATTR_MAX_MEMBERSHIPS, DEFAULT_MAX_MEMBERSHIPS, ORGANIZATIONS};
 use orgmint::lambda::{self, BodyProblem, Call};
-use orgmint::pipeline::{Authenticated, Minted};
+use orgmint::pipeline::{self, Authenticated, Minted, Mints, Operation};
 use orgmint::{ids, Error, Member, NewOrg, Org, RateWindow, Store};
 use serde_json::json;
 
@@ -30,20 +30,22 @@ pub const ROUTE: &str = "POST /v1/organizations";
 const SLUG_ATTEMPTS: u32 = 4;
 
 /// The endpoint on orgmint's pipeline.
-pub type Clerk = Fapi<Create>;
+pub type Clerk = Create;
 
 /// The handler as the Lambda runtime and the tests call it.
 pub async fn handler(store: &'static Store, req: Request) -> Response<Body> {
-    clerk_fapi::handler::<Create>(store, req).await
+    pipeline::handler::<Create>(store, req).await
 }
 
 /// `POST /v1/organizations`.
 pub struct Create;
 
-impl FapiEndpoint for Create {
+impl Operation for Create {
+    type Dialect = Fapi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const NEEDS: Needs = Needs { session: true, orgs: true, idempotency: true };
+    const NEEDS: Needs = Needs { session: true, orgs: true, answers_signed_out: false };
+    const IDEMPOTENT: bool = true;
     type Input = CreateOrganization;
 
     fn authorize(call: &Call, signed: &Signed) -> Result<(), Response<Body>> {
@@ -75,11 +77,11 @@ impl FapiEndpoint for Create {
         found: &Authenticated<Signed>,
         input: CreateOrganization,
     ) -> impl Future<Output = Result<Response<Body>, Response<Body>>> + Send {
-        clerk_fapi::create_org::<Self>(store, call, found, input)
+        pipeline::create_org::<Self>(store, call, found, input)
     }
 }
 
-impl FapiMints for Create {
+impl Mints for Create {
     /// The slug as sent; else derived from the name, and from the second attempt on (a derived slug that
     /// was taken) with a random suffix.
     fn mint(

@@ -7,9 +7,9 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 
 use clerk_fapi::signer;
-use clerk_fapi::{errors, param, params, Fapi, FapiEndpoint, Needs, Signed, ADMIN_ROLE};
+use clerk_fapi::{errors, param, params, Fapi, Needs, Signed, ADMIN_ROLE};
 use orgmint::lambda::{self, Call, ErrorCause};
-use orgmint::pipeline::Authenticated;
+use orgmint::pipeline::{Authenticated, Operation};
 use orgmint::Store;
 use serde_json::{json, Value};
 
@@ -20,7 +20,7 @@ pub const TOKEN_TTL_S: i64 = 60;
 pub const NBF_SKEW_S: i64 = 10;
 
 /// The endpoint on orgmint's pipeline.
-pub type Clerk = Fapi<Tokens>;
+pub type Clerk = Tokens;
 
 pub struct Tokens;
 
@@ -52,10 +52,11 @@ pub fn claims(signed: &Signed, org_id: Option<&str>, now_s: i64, origin: Option<
     claims
 }
 
-impl FapiEndpoint for Tokens {
+impl Operation for Tokens {
+    type Dialect = Fapi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const NEEDS: Needs = Needs { session: true, orgs: true, idempotency: false };
+    const NEEDS: Needs = Needs { session: true, orgs: true, answers_signed_out: false };
     type Input = TokenInput;
 
     fn parse(req: &Request, call: &Call) -> Result<TokenInput, Response<Body>> {

@@ -6,24 +6,26 @@
 
 use lambda_http::{Body, Request, Response};
 
-use clerk_fapi::{enveloped, errors, objects, organization_id, Fapi, FapiEndpoint, Needs, Signed};
-use orgmint::lambda::Call;
-use orgmint::pipeline::Authenticated;
-use orgmint::store::Deleted;
-use orgmint::Store;
+use clerk_fapi::{envelope, errors, objects, organization_id, Fapi, Needs, Signed};
+use lambda_http::http::StatusCode;
+use orgmint::lambda::{self, Call};
+use orgmint::pipeline::{Authenticated, Operation};
+use orgmint::{Org, Store};
 use serde_json::json;
 
 pub const ROUTE: &str = "DELETE /v1/organizations/{organization_id}";
 
 /// The endpoint on orgmint's pipeline.
-pub type Clerk = Fapi<DeleteOrganization>;
+pub type Clerk = DeleteOrganization;
 
 pub struct DeleteOrganization;
 
-impl FapiEndpoint for DeleteOrganization {
+impl Operation for DeleteOrganization {
+    type Dialect = Fapi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const NEEDS: Needs = Needs { session: true, orgs: true, idempotency: false };
+    const NEEDS: Needs = Needs { session: true, orgs: true, answers_signed_out: false };
+    const IDEMPOTENT: bool = true;
     type Input = String;
 
     fn parse(req: &Request, _call: &Call) -> Result<String, Response<Body>> {
@@ -41,25 +43,27 @@ impl FapiEndpoint for DeleteOrganization {
         if objects::organization(org)["admin_delete_enabled"] == false {
             return Err(errors::error(
                 call,
-                lambda_http::http::StatusCode::FORBIDDEN,
+                StatusCode::FORBIDDEN,
                 "organization_admin_delete_not_enabled",
                 "Deletion not enabled",
                 "Deleting this organization is not enabled for admins.",
             ));
         }
-        match store
-            .delete_org(&signed.account.tenant, &org_id)
+        let answer = |deleted: &Org| {
+            let mut after = signed.without(&deleted.id);
+            after.account.org_count = after.account.org_count.saturating_sub(1);
+            let gone =
+                json!({"object": "organization", "id": deleted.id, "slug": deleted.slug, "deleted": true});
+            (StatusCode::OK, envelope(gone, objects::client(&after, call.now_ms)))
+        };
+        let key = found.idempotency.key.as_ref();
+        match lambda::delete_once(store, &signed.account.tenant, &org_id, key, call.now_ms, answer)
             .await
             .map_err(|err| errors::domain_error(call, err))?
         {
-            Deleted::Deleted { org_count } => {
-                let mut after = signed.without(&org_id);
-                after.account.org_count = org_count;
-                let deleted =
-                    json!({"object": "organization", "id": org_id, "slug": org.slug, "deleted": true});
-                Ok(enveloped(deleted, objects::client(&after, call.now_ms)))
-            }
-            Deleted::NotFound | Deleted::HasOrgs => Err(errors::not_found(call, "organization")),
+            Ok(reply) => Ok(reply),
+            // Not found, or (Clerk's orgs hold none) holding orgs.
+            Err(_) => Err(errors::not_found(call, "organization")),
         }
     }
 }

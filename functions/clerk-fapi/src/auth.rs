@@ -63,8 +63,8 @@ pub struct Needs {
     pub session: bool,
     /// The user's organizations (to answer with the client, or to check a membership).
     pub orgs: bool,
-    /// The request's `Idempotency-Key` (creates).
-    pub idempotency: bool,
+    /// Signed out is an answer, `{"response": null, "client": null}`, not the 401 (`GET /v1/client`).
+    pub answers_signed_out: bool,
 }
 
 /// `<prefix>` followed by 27 base62 characters: the shape of Clerk's ids.
@@ -124,6 +124,7 @@ pub async fn authenticate(
     req: &Request,
     call: &Call,
     needs: Needs,
+    idempotent: bool,
 ) -> Result<Authenticated<Signed>, Response<Body>> {
     let unauthorized = || errors::unauthorized(call);
     let token = client_token(req).ok_or_else(unauthorized)?;
@@ -139,7 +140,7 @@ pub async fn authenticate(
     let rate_key = format!("{}#{}", Vendor::Clerk, account_ref.id);
     let now_s = call.now_ms.div_euclid(1_000);
     // A key is bound to the account, which every client of the user names.
-    let idempotency_key = match needs.idempotency {
+    let idempotency_key = match idempotent {
         true => lambda::idempotency_key(req, Vendor::Clerk, &[instance_id, &claimed.sub]),
         false => Ok(None),
     };

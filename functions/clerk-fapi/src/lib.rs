@@ -4,9 +4,8 @@
 //!
 //! Scopes: the instance is a tenant holding the client-token issuer and key, the features, the allowed
 //! origins and `max_allowed_memberships`; each user account is a tenant `<instance>/<user>` holding the
-//! cap and the counter; each client (browser or device) an item with its one session. An endpoint is a
-//! [`FapiEndpoint`]: its route, what it needs of the client, its body and what it does; [`Fapi`] puts it on
-//! orgmint's one pipeline.
+//! cap and the counter; each client (browser or device) an item with its one session. An endpoint is an
+//! [`Operation`] of the dialect [`Fapi`]: its route, what it needs of the client, its body and what it does.
 
 // A refusal is the answer itself, returned once per request: boxing it would only add an allocation.
 #![allow(clippy::result_large_err)]
@@ -17,13 +16,10 @@ pub mod errors;
 pub mod objects;
 pub mod signer;
 
-use std::future::Future;
-use std::marker::PhantomData;
-
 use lambda_http::http::{HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use orgmint::lambda::{self, BodyKind, BodyProblem, Call, ErrorCode, RateLimitHeaders};
-use orgmint::pipeline::{self, Authenticated, Endpoint, Minted, Mints};
+use orgmint::pipeline::{Authenticated, Dialect, Operation};
 use orgmint::{Error, RateWindow, Store, Vendor};
 
 pub use auth::{Needs, Signed};
@@ -40,74 +36,17 @@ pub const DEFAULT_MAX_MEMBERSHIPS: u64 = 5;
 /// The creator's role in a new organization.
 pub const ADMIN_ROLE: &str = "org:admin";
 
-/// One FAPI endpoint: what differs between them. Everything else (authentication by client token, CORS,
-/// metering, the envelope, the log line) is [`Fapi`]'s.
-pub trait FapiEndpoint: Sync + Send + 'static {
-    /// `METHOD /path` as the router and the log line name it.
-    const ROUTE: &'static str;
-    /// The function (its crate and binary).
-    const FUNCTION: &'static str;
-    /// What the endpoint needs of the client.
-    const NEEDS: Needs;
-    type Input: Send + Sync;
+/// Clerk's Frontend API dialect: authentication by client token, CORS, metering, the envelope. Each FAPI
+/// endpoint is an [`Operation`] of it whose `NEEDS` says what it needs of the client.
+pub struct Fapi;
 
-    /// The body (form or JSON, within the size limit), valid.
-    fn parse(req: &Request, call: &Call) -> Result<Self::Input, Response<Body>>;
-
-    /// The caller may do this here (e.g. the instance has organizations).
-    fn authorize(_call: &Call, _signed: &Signed) -> Result<(), Response<Body>> {
-        Ok(())
-    }
-
-    /// The answer when the request names no signed-in client: the 401 by default.
-    fn signed_out(call: &Call) -> Response<Body> {
-        errors::unauthorized(call)
-    }
-
-    fn act(
-        store: &Store,
-        call: &Call,
-        found: &Authenticated<Signed>,
-        input: Self::Input,
-    ) -> impl Future<Output = Result<Response<Body>, Response<Body>>> + Send;
-}
-
-/// A FAPI endpoint that creates an organization (see [`Mints`]).
-pub trait FapiMints: FapiEndpoint {
-    fn mint(call: &Call, signed: &Signed, input: &Self::Input, rate: &RateWindow, attempt: u32) -> Minted;
-
-    fn retry(err: &Error, attempt: u32, _input: &Self::Input) -> bool {
-        matches!(err, Error::IdCollision) && attempt < 2
-    }
-}
-
-/// A [`FapiEndpoint`] as one of orgmint's pipeline [`Endpoint`]s.
-pub struct Fapi<T>(PhantomData<T>);
-
-/// The handler as the Lambda runtime and the tests call it.
-pub async fn handler<T: FapiEndpoint>(store: &'static Store, req: Request) -> Response<Body> {
-    pipeline::handler::<Fapi<T>>(store, req).await
-}
-
-/// A create's [`FapiEndpoint::act`]: orgmint's one capped create.
-pub async fn create_org<T: FapiMints>(
-    store: &Store,
-    call: &Call,
-    found: &Authenticated<Signed>,
-    input: T::Input,
-) -> Result<Response<Body>, Response<Body>> {
-    pipeline::create_org::<Fapi<T>>(store, call, found, input).await
-}
-
-impl<T: FapiEndpoint> Endpoint for Fapi<T> {
-    const ROUTE: &'static str = T::ROUTE;
-    const FUNCTION: &'static str = T::FUNCTION;
+impl Dialect for Fapi {
     const VENDOR: Vendor = Vendor::Clerk;
     /// Clerk sends no rate-limit headers.
     const RATE_LIMIT_HEADERS: Option<&'static RateLimitHeaders> = None;
     type Ctx = Call;
     type Caller = Signed;
-    type Input = T::Input;
+    type Needs = Needs;
 
     /// The user's account within the instance: the cap's scope.
     fn tenant(signed: &Signed) -> Option<&str> {
@@ -122,25 +61,29 @@ impl<T: FapiEndpoint> Endpoint for Fapi<T> {
         errors::headers_too_large(call, message)
     }
 
-    async fn authenticate(
+    /// The client behind the token ([`auth::authenticate`]); signed out, the 401, or for an endpoint that
+    /// answers signed-out browsers (`GET /v1/client`) `{"response": null, "client": null}`.
+    async fn authenticate<O: Operation<Dialect = Self>>(
         store: &Store,
         req: &Request,
         call: &Call,
     ) -> Result<Authenticated<Signed>, Response<Body>> {
-        auth::authenticate(store, req, call, T::NEEDS).await.map_err(|reply| {
+        auth::authenticate(store, req, call, O::NEEDS, O::IDEMPOTENT).await.map_err(|reply| {
             match reply.extensions().get::<ErrorCode>().map(|code| code.0) {
-                Some("authentication_invalid") => T::signed_out(call),
+                Some("authentication_invalid") if O::NEEDS.answers_signed_out => {
+                    enveloped(serde_json::Value::Null, serde_json::Value::Null)
+                }
                 _ => reply,
             }
         })
     }
 
-    fn authorize(_req: &Request, call: &Call, signed: &Signed) -> Result<(), Response<Body>> {
-        T::authorize(call, signed)
-    }
-
-    fn parse(req: &Request, call: &Call) -> Result<T::Input, Response<Body>> {
-        T::parse(req, call)
+    fn authorize<O: Operation<Dialect = Self>>(
+        _req: &Request,
+        call: &Call,
+        signed: &Signed,
+    ) -> Result<(), Response<Body>> {
+        O::authorize(call, signed)
     }
 
     fn too_many_requests(call: &Call, rate: &RateWindow) -> Response<Body> {
@@ -149,15 +92,6 @@ impl<T: FapiEndpoint> Endpoint for Fapi<T> {
 
     fn refuse(call: &Call, err: Error) -> Response<Body> {
         errors::domain_error(call, err)
-    }
-
-    fn act(
-        store: &Store,
-        call: &Call,
-        found: &Authenticated<Signed>,
-        input: T::Input,
-    ) -> impl Future<Output = Result<Response<Body>, Response<Body>>> + Send {
-        T::act(store, call, found, input)
     }
 
     /// A preflight carries no credential: answered for an origin some instance allows, with that origin,
@@ -202,16 +136,6 @@ impl<T: FapiEndpoint> Endpoint for Fapi<T> {
     }
 }
 
-impl<T: FapiMints> Mints for Fapi<T> {
-    fn mint(call: &Call, signed: &Signed, input: &T::Input, rate: &RateWindow, attempt: u32) -> Minted {
-        T::mint(call, signed, input, rate, attempt)
-    }
-
-    fn retry(err: &Error, attempt: u32, input: &T::Input) -> bool {
-        T::retry(err, attempt, input)
-    }
-}
-
 /// A form (or JSON) body's parameters as text, for endpoints whose parameters are plain strings; `Err`
 /// is the 413 or 400 in Clerk's envelope. Repeated form keys: the last one wins. JSON values that are not
 /// strings are refused as the body.
@@ -250,5 +174,10 @@ pub fn organization_id(req: &Request) -> String {
 
 /// A 200 `{"response": …, "client": …}`: FAPI's envelope of everything but the token and the JWKS.
 pub fn enveloped(response: serde_json::Value, client: serde_json::Value) -> Response<Body> {
-    lambda::json_response(StatusCode::OK, &serde_json::json!({"response": response, "client": client}))
+    lambda::json_response(StatusCode::OK, &envelope(response, client))
+}
+
+/// FAPI's `{"response", "client"}` body.
+pub fn envelope(response: serde_json::Value, client: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({"response": response, "client": client})
 }

@@ -4,32 +4,29 @@
 
 use lambda_http::{Body, Request, Response};
 
-use clerk_fapi::{enveloped, objects, Fapi, FapiEndpoint, Needs, Signed};
+use clerk_fapi::{enveloped, objects, Fapi, Needs, Signed};
 use orgmint::lambda::Call;
-use orgmint::pipeline::Authenticated;
+use orgmint::pipeline::{Authenticated, Operation};
 use orgmint::Store;
 use serde_json::Value;
 
 pub const ROUTE: &str = "GET /v1/client";
 
 /// The endpoint on orgmint's pipeline.
-pub type Clerk = Fapi<GetClient>;
+pub type Clerk = GetClient;
 
 pub struct GetClient;
 
-impl FapiEndpoint for GetClient {
+impl Operation for GetClient {
+    type Dialect = Fapi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
     /// A client whose session ended is still a client: answered with no session.
-    const NEEDS: Needs = Needs { session: false, orgs: true, idempotency: false };
+    const NEEDS: Needs = Needs { session: false, orgs: true, answers_signed_out: true };
     type Input = ();
 
     fn parse(_req: &Request, _call: &Call) -> Result<(), Response<Body>> {
         Ok(())
-    }
-
-    fn signed_out(_call: &Call) -> Response<Body> {
-        enveloped(Value::Null, Value::Null)
     }
 
     async fn act(

@@ -9,18 +9,16 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
 use clerk_fapi::objects::derived_id;
-use clerk_fapi::{
-    Fapi, FapiEndpoint, Needs, Signed, ATTR_MAX_MEMBERSHIPS, DEFAULT_MAX_MEMBERSHIPS, ORGANIZATIONS,
-};
+use clerk_fapi::{Fapi, Needs, Signed, ATTR_MAX_MEMBERSHIPS, DEFAULT_MAX_MEMBERSHIPS, ORGANIZATIONS};
 use orgmint::lambda::{self, Call};
-use orgmint::pipeline::Authenticated;
+use orgmint::pipeline::{Authenticated, Operation};
 use orgmint::{Store, Tenant};
 use serde_json::{json, Value};
 
 pub const ROUTE: &str = "GET /v1/environment";
 
 /// The endpoint on orgmint's pipeline.
-pub type Clerk = Fapi<GetEnvironment>;
+pub type Clerk = GetEnvironment;
 
 pub struct GetEnvironment;
 
@@ -49,10 +47,11 @@ pub fn environment(instance: &Tenant) -> Value {
     env
 }
 
-impl FapiEndpoint for GetEnvironment {
+impl Operation for GetEnvironment {
+    type Dialect = Fapi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const NEEDS: Needs = Needs { session: false, orgs: false, idempotency: false };
+    const NEEDS: Needs = Needs { session: false, orgs: false, answers_signed_out: false };
     type Input = ();
 
     fn parse(_req: &Request, _call: &Call) -> Result<(), Response<Body>> {

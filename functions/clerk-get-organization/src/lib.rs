@@ -5,22 +5,23 @@
 
 use lambda_http::{Body, Request, Response};
 
-use clerk_fapi::{enveloped, errors, objects, organization_id, Fapi, FapiEndpoint, Needs, Signed};
+use clerk_fapi::{enveloped, errors, objects, organization_id, Fapi, Needs, Signed};
 use orgmint::lambda::Call;
-use orgmint::pipeline::Authenticated;
+use orgmint::pipeline::{Authenticated, Operation};
 use orgmint::Store;
 
 pub const ROUTE: &str = "GET /v1/organizations/{organization_id}";
 
 /// The endpoint on orgmint's pipeline.
-pub type Clerk = Fapi<GetOrganization>;
+pub type Clerk = GetOrganization;
 
 pub struct GetOrganization;
 
-impl FapiEndpoint for GetOrganization {
+impl Operation for GetOrganization {
+    type Dialect = Fapi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const NEEDS: Needs = Needs { session: true, orgs: true, idempotency: false };
+    const NEEDS: Needs = Needs { session: true, orgs: true, answers_signed_out: false };
     type Input = String;
 
     fn parse(req: &Request, _call: &Call) -> Result<String, Response<Body>> {

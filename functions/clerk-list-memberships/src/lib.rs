@@ -5,9 +5,9 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 
-use clerk_fapi::{enveloped, errors, objects, Fapi, FapiEndpoint, Needs, Signed};
+use clerk_fapi::{enveloped, errors, objects, Fapi, Needs, Signed};
 use orgmint::lambda::Call;
-use orgmint::pipeline::Authenticated;
+use orgmint::pipeline::{Authenticated, Operation};
 use orgmint::Store;
 use serde_json::{json, Value};
 
@@ -16,7 +16,7 @@ pub const DEFAULT_LIMIT: usize = 10;
 pub const MAX_LIMIT: usize = 500;
 
 /// The endpoint on orgmint's pipeline.
-pub type Clerk = Fapi<ListMemberships>;
+pub type Clerk = ListMemberships;
 
 pub struct ListMemberships;
 
@@ -26,10 +26,11 @@ pub struct Page {
     pub paginated: bool,
 }
 
-impl FapiEndpoint for ListMemberships {
+impl Operation for ListMemberships {
+    type Dialect = Fapi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const NEEDS: Needs = Needs { session: true, orgs: true, idempotency: false };
+    const NEEDS: Needs = Needs { session: true, orgs: true, answers_signed_out: false };
     type Input = Page;
 
     fn parse(req: &Request, call: &Call) -> Result<Page, Response<Body>> {

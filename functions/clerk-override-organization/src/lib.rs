@@ -7,7 +7,7 @@
 use lambda_http::{Body, Request, RequestExt, Response};
 
 use clerk_delete_organization::DeleteOrganization;
-use clerk_fapi::{errors, Fapi};
+use clerk_fapi::errors;
 use clerk_update_organization::UpdateOrganization;
 use orgmint::lambda::{Call, Named};
 use orgmint::{pipeline, Store, Vendor};
@@ -25,8 +25,8 @@ pub fn method_override(req: &Request) -> Option<String> {
 /// The update's or the delete's pipeline, by `_method`.
 pub async fn dispatch(store: &'static Store, req: Request, call: Call) -> Response<Body> {
     match method_override(&req).as_deref() {
-        Some("PATCH") => Box::pin(pipeline::create::<Fapi<UpdateOrganization>>(store, req, call)).await,
-        Some("DELETE") => Box::pin(pipeline::create::<Fapi<DeleteOrganization>>(store, req, call)).await,
+        Some("PATCH") => Box::pin(pipeline::create::<UpdateOrganization>(store, req, call)).await,
+        Some("DELETE") => Box::pin(pipeline::create::<DeleteOrganization>(store, req, call)).await,
         _ => errors::not_found(&call, "resource"),
     }
 }

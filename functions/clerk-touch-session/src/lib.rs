@@ -5,15 +5,15 @@
 
 use lambda_http::{Body, Request, RequestExt, Response};
 
-use clerk_fapi::{enveloped, errors, objects, param, params, Fapi, FapiEndpoint, Needs, Signed};
+use clerk_fapi::{enveloped, errors, objects, param, params, Fapi, Needs, Signed};
 use orgmint::lambda::Call;
-use orgmint::pipeline::Authenticated;
+use orgmint::pipeline::{Authenticated, Operation};
 use orgmint::{Store, Vendor};
 
 pub const ROUTE: &str = "POST /v1/client/sessions/{session_id}/touch";
 
 /// The endpoint on orgmint's pipeline.
-pub type Clerk = Fapi<Touch>;
+pub type Clerk = Touch;
 
 pub struct Touch;
 
@@ -25,10 +25,11 @@ pub struct TouchInput {
     pub active_org: Option<Option<String>>,
 }
 
-impl FapiEndpoint for Touch {
+impl Operation for Touch {
+    type Dialect = Fapi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const NEEDS: Needs = Needs { session: true, orgs: true, idempotency: false };
+    const NEEDS: Needs = Needs { session: true, orgs: true, answers_signed_out: false };
     type Input = TouchInput;
 
     fn parse(req: &Request, call: &Call) -> Result<TouchInput, Response<Body>> {

@@ -8,19 +8,17 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
 use clerk_create_organization::{checked_name, checked_slug, ParamError};
-use clerk_fapi::{
-    enveloped, errors, objects, organization_id, param, params, Fapi, FapiEndpoint, Needs, Signed,
-};
-use orgmint::lambda::Call;
-use orgmint::pipeline::Authenticated;
+use clerk_fapi::{envelope, errors, objects, organization_id, param, params, Fapi, Needs, Signed};
+use orgmint::lambda::{self, Call};
+use orgmint::pipeline::{Authenticated, Operation};
 use orgmint::store::{OrgChange, Updated};
-use orgmint::Store;
+use orgmint::{Org, Store};
 use serde_json::json;
 
 pub const ROUTE: &str = "PATCH /v1/organizations/{organization_id}";
 
 /// The endpoint on orgmint's pipeline.
-pub type Clerk = Fapi<UpdateOrganization>;
+pub type Clerk = UpdateOrganization;
 
 pub struct UpdateOrganization;
 
@@ -31,10 +29,12 @@ pub struct Changes {
     pub slug: Option<String>,
 }
 
-impl FapiEndpoint for UpdateOrganization {
+impl Operation for UpdateOrganization {
+    type Dialect = Fapi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const NEEDS: Needs = Needs { session: true, orgs: true, idempotency: false };
+    const NEEDS: Needs = Needs { session: true, orgs: true, answers_signed_out: false };
+    const IDEMPOTENT: bool = true;
     type Input = Changes;
 
     fn parse(req: &Request, call: &Call) -> Result<Changes, Response<Body>> {
@@ -63,26 +63,29 @@ impl FapiEndpoint for UpdateOrganization {
         if signed.org(&changes.org_id).is_none() {
             return Err(errors::not_found(call, "organization"));
         }
-        let updated = store
-            .update_org(&signed.account.tenant, &signed.instance.tenant, &changes.org_id, |org| {
-                let mut doc = objects::organization(org);
-                let name = changes.name.clone().unwrap_or_else(|| org.name.clone());
-                let slug = changes.slug.clone().or_else(|| org.slug.clone());
-                doc["name"] = json!(name);
-                doc["slug"] = json!(slug);
-                doc["updated_at"] = json!(call.now_ms);
-                OrgChange { name, slug, doc: doc.to_string() }
-            })
+        let change = |org: &Org| {
+            let mut doc = objects::organization(org);
+            let name = changes.name.clone().unwrap_or_else(|| org.name.clone());
+            let slug = changes.slug.clone().or_else(|| org.slug.clone());
+            doc["name"] = json!(name);
+            doc["slug"] = json!(slug);
+            doc["updated_at"] = json!(call.now_ms);
+            OrgChange { name, slug, doc: doc.to_string() }
+        };
+        let answer = |org: &Org| {
+            let mut after = signed.without(&org.id);
+            after.orgs.push(org.clone());
+            (StatusCode::OK, envelope(objects::organization(org), objects::client(&after, call.now_ms)))
+        };
+        let scopes = (&signed.account.tenant, &signed.instance.tenant, changes.org_id.as_str());
+        let key = found.idempotency.key.as_ref();
+        match lambda::update_once(store, scopes, change, key, call.now_ms, answer)
             .await
-            .map_err(|err| errors::domain_error(call, err))?;
-        match updated {
-            Updated::Updated(org) => {
-                let mut after = signed.without(&org.id);
-                after.orgs.push(org.clone());
-                Ok(enveloped(objects::organization(&org), objects::client(&after, call.now_ms)))
-            }
-            Updated::NotFound => Err(errors::not_found(call, "organization")),
-            Updated::SlugTaken => Err(errors::slug_taken(call)),
+            .map_err(|err| errors::domain_error(call, err))?
+        {
+            Ok(reply) => Ok(reply),
+            Err(Updated::SlugTaken) => Err(errors::slug_taken(call)),
+            Err(_) => Err(errors::not_found(call, "organization")),
         }
     }
 }

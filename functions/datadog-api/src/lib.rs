@@ -1,17 +1,14 @@
 //! Datadog's v1 organizations API dialect, which every Datadog function speaks: `DD-API-KEY` and
 //! `DD-APPLICATION-KEY` (or the deprecated query-string forms), `{"errors": […]}`, `X-RateLimit-*`. An
-//! endpoint is a [`DatadogEndpoint`]; [`DatadogApi`] puts it on orgmint's one pipeline.
+//! endpoint is an [`Operation`] of the dialect [`DatadogApi`].
 
 // A refusal is the answer itself, returned once per request: boxing it would only add an allocation.
 #![allow(clippy::result_large_err)]
 
-use std::future::Future;
-use std::marker::PhantomData;
-
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use orgmint::lambda::{self, with_code, BodyProblem, Call, ErrorCode, Idempotency, RateLimitHeaders};
-use orgmint::pipeline::{self, Authenticated, Endpoint, Minted, Mints};
+use orgmint::pipeline::{self, Authenticated, Dialect, Operation};
 use orgmint::{Credential, Error, RateWindow, Store, Vendor};
 use serde_json::json;
 
@@ -30,64 +27,18 @@ pub const MULTI_ORG: &str = "multi_org";
 /// The admin access role.
 pub const ADMIN_ROLE: &str = "adm";
 
-/// One Datadog endpoint: what differs between them.
-pub trait DatadogEndpoint: Sync + Send + 'static {
-    const ROUTE: &'static str;
-    const FUNCTION: &'static str;
-    /// Whether the caller must manage organizations (`org_management`, and for a create the parent's
-    /// multi-organization feature); reads need valid keys only.
-    const MANAGES: bool;
-    /// Whether the request's `Idempotency-Key` is honoured (creates).
-    const IDEMPOTENT: bool = false;
-    type Input: Send + Sync;
+/// Datadog's dialect. Each Datadog endpoint is an [`Operation`] of it whose `NEEDS` says whether the caller
+/// must manage organizations (`org_management`, and for a create the parent's multi-organization feature);
+/// reads need valid keys only.
+pub struct DatadogApi;
 
-    fn parse(req: &Request) -> Result<Self::Input, Response<Body>>;
-
-    /// The caller may do this (beyond [`DatadogEndpoint::MANAGES`]).
-    fn authorize(_owner: &Credential) -> Result<(), Response<Body>> {
-        Ok(())
-    }
-
-    fn act(
-        store: &Store,
-        call: &Call,
-        found: &Authenticated<Credential>,
-        input: Self::Input,
-    ) -> impl Future<Output = Result<Response<Body>, Response<Body>>> + Send;
-}
-
-/// A Datadog endpoint that creates an organization (see [`Mints`]).
-pub trait DatadogMints: DatadogEndpoint {
-    fn mint(call: &Call, owner: &Credential, input: &Self::Input, rate: &RateWindow, attempt: u32) -> Minted;
-}
-
-/// A [`DatadogEndpoint`] as one of orgmint's pipeline [`Endpoint`]s.
-pub struct DatadogApi<T>(PhantomData<T>);
-
-/// The handler as the Lambda runtime and the tests call it.
-pub async fn handler<T: DatadogEndpoint>(store: &'static Store, req: Request) -> Response<Body> {
-    pipeline::handler::<DatadogApi<T>>(store, req).await
-}
-
-/// A create's [`DatadogEndpoint::act`]: orgmint's one capped create.
-pub async fn create_org<T: DatadogMints>(
-    store: &Store,
-    call: &Call,
-    found: &Authenticated<Credential>,
-    input: T::Input,
-) -> Result<Response<Body>, Response<Body>> {
-    pipeline::create_org::<DatadogApi<T>>(store, call, found, input).await
-}
-
-impl<T: DatadogEndpoint> Endpoint for DatadogApi<T> {
-    const ROUTE: &'static str = T::ROUTE;
-    const FUNCTION: &'static str = T::FUNCTION;
+impl Dialect for DatadogApi {
     const VENDOR: Vendor = Vendor::Datadog;
     const RATE_LIMIT_HEADERS: Option<&'static RateLimitHeaders> = Some(&RATE_LIMIT_HEADERS);
     type Ctx = Call;
     /// The application key's credential: its owner is the caller.
     type Caller = Credential;
-    type Input = T::Input;
+    type Needs = bool;
 
     fn tenant(owner: &Credential) -> Option<&str> {
         Some(&owner.tenant.id)
@@ -105,7 +56,7 @@ impl<T: DatadogEndpoint> Endpoint for DatadogApi<T> {
     /// application key present, application key known and of the same organization. The application
     /// key's credential is the caller; the rate window is the API key's. The request's `Idempotency-Key`
     /// record comes in the same round trip; the key is bound to both keys presented.
-    async fn authenticate(
+    async fn authenticate<O: Operation<Dialect = Self>>(
         store: &Store,
         req: &Request,
         call: &Call,
@@ -122,7 +73,7 @@ impl<T: DatadogEndpoint> Endpoint for DatadogApi<T> {
         let secrets: Vec<&str> = [Some(api_key), app_key].into_iter().flatten().collect();
         let (mut found, idempotency) = lambda::authenticate(store, req, Vendor::Datadog, &secrets)
             .await
-            .map_err(|e| Self::refused(call, e))?;
+            .map_err(|e| pipeline::refusal::<O>(call, e))?;
         let forbidden = || errors(StatusCode::FORBIDDEN, "Forbidden");
         let api = found.credentials.remove(0).ok().filter(|c| c.kind == API_KEY).ok_or_else(forbidden)?;
         if app_key.is_none() {
@@ -134,22 +85,22 @@ impl<T: DatadogEndpoint> Endpoint for DatadogApi<T> {
             .ok()
             .filter(|c| c.kind == APPLICATION_KEY && c.tenant == api.tenant)
             .ok_or_else(forbidden)?;
-        let idempotency = match T::IDEMPOTENT {
-            true => idempotency.map_err(|e| Self::refused(call, e))?,
+        let idempotency = match O::IDEMPOTENT {
+            true => idempotency.map_err(|e| pipeline::refusal::<O>(call, e))?,
             false => Idempotency::default(),
         };
         Ok(Authenticated { caller, rate: found.rate, idempotency })
     }
 
-    fn authorize(_req: &Request, _call: &Call, owner: &Credential) -> Result<(), Response<Body>> {
-        if T::MANAGES && !owner.has_permission(ORG_MANAGEMENT) {
+    fn authorize<O: Operation<Dialect = Self>>(
+        _req: &Request,
+        call: &Call,
+        owner: &Credential,
+    ) -> Result<(), Response<Body>> {
+        if O::NEEDS && !owner.has_permission(ORG_MANAGEMENT) {
             return Err(errors(StatusCode::FORBIDDEN, "Forbidden"));
         }
-        T::authorize(owner)
-    }
-
-    fn parse(req: &Request, _call: &Call) -> Result<T::Input, Response<Body>> {
-        T::parse(req)
+        O::authorize(call, owner)
     }
 
     fn too_many_requests(_call: &Call, rate: &RateWindow) -> Response<Body> {
@@ -158,21 +109,6 @@ impl<T: DatadogEndpoint> Endpoint for DatadogApi<T> {
 
     fn refuse(_call: &Call, err: Error) -> Response<Body> {
         domain_error(err)
-    }
-
-    fn act(
-        store: &Store,
-        call: &Call,
-        found: &Authenticated<Credential>,
-        input: T::Input,
-    ) -> impl Future<Output = Result<Response<Body>, Response<Body>>> + Send {
-        T::act(store, call, found, input)
-    }
-}
-
-impl<T: DatadogMints> Mints for DatadogApi<T> {
-    fn mint(call: &Call, owner: &Credential, input: &T::Input, rate: &RateWindow, attempt: u32) -> Minted {
-        T::mint(call, owner, input, rate, attempt)
     }
 }
 

@@ -6,11 +6,11 @@ mod validate;
 
 use std::future::Future;
 
-use datadog_api::{all_errors, DatadogApi, DatadogEndpoint, DatadogMints};
+use datadog_api::{all_errors, DatadogApi};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use orgmint::lambda::{with_code, Call};
-use orgmint::pipeline::{Authenticated, Minted};
+use orgmint::pipeline::{self, Authenticated, Minted, Mints, Operation};
 use orgmint::{
     ids, secrets, Credential, Member, NewCredential, NewOrg, Org, RateWindow, Store, TenantRef, Vendor,
 };
@@ -25,32 +25,33 @@ pub use validate::{name as checked_name, validate, OrganizationCreateBody};
 pub const ROUTE: &str = "POST /api/v1/org";
 
 /// The endpoint on orgmint's pipeline.
-pub type Datadog = DatadogApi<Create>;
+pub type Datadog = Create;
 
 /// The handler as the Lambda runtime and the tests call it.
 pub async fn handler(store: &'static Store, req: Request) -> Response<Body> {
-    datadog_api::handler::<Create>(store, req).await
+    pipeline::handler::<Create>(store, req).await
 }
 
 /// `POST /api/v1/org`.
 pub struct Create;
 
-impl DatadogEndpoint for Create {
+impl Operation for Create {
+    type Dialect = DatadogApi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const MANAGES: bool = true;
+    const NEEDS: bool = true;
     const IDEMPOTENT: bool = true;
     type Input = OrganizationCreateBody;
 
     /// A parent without the multi-organization feature creates no child.
-    fn authorize(owner: &Credential) -> Result<(), Response<Body>> {
+    fn authorize(_call: &Call, owner: &Credential) -> Result<(), Response<Body>> {
         if !owner.has_feature(MULTI_ORG) {
             return Err(datadog_api::errors(StatusCode::FORBIDDEN, "Forbidden"));
         }
         Ok(())
     }
 
-    fn parse(req: &Request) -> Result<OrganizationCreateBody, Response<Body>> {
+    fn parse(req: &Request, _call: &Call) -> Result<OrganizationCreateBody, Response<Body>> {
         let bytes = datadog_api::json_body(req)?;
         validate(bytes)
             .map_err(|problems| with_code(all_errors(StatusCode::BAD_REQUEST, &problems), "invalid"))
@@ -62,11 +63,11 @@ impl DatadogEndpoint for Create {
         found: &Authenticated<Credential>,
         input: OrganizationCreateBody,
     ) -> impl Future<Output = Result<Response<Body>, Response<Body>>> + Send {
-        datadog_api::create_org::<Self>(store, call, found, input)
+        pipeline::create_org::<Self>(store, call, found, input)
     }
 }
 
-impl DatadogMints for Create {
+impl Mints for Create {
     fn mint(
         call: &Call,
         owner: &Credential,

@@ -2,28 +2,29 @@
 //! `{"org": <Organization>}`; any other (another parent's, none) is 403 `{"errors": ["Forbidden"]}`, the only refusal Datadog's document gives it. One
 //! `GetItem`.
 
-use datadog_api::{DatadogApi, DatadogEndpoint};
+use datadog_api::DatadogApi;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use orgmint::lambda::{self, Call};
-use orgmint::pipeline::Authenticated;
+use orgmint::pipeline::{Authenticated, Operation};
 use orgmint::{Credential, Store};
 use serde_json::{json, Value};
 
 pub const ROUTE: &str = "GET /api/v1/org/{public_id}";
 
 /// The endpoint on orgmint's pipeline.
-pub type Datadog = DatadogApi<Get>;
+pub type Datadog = Get;
 
 pub struct Get;
 
-impl DatadogEndpoint for Get {
+impl Operation for Get {
+    type Dialect = DatadogApi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const MANAGES: bool = false;
+    const NEEDS: bool = false;
     type Input = String;
 
-    fn parse(req: &Request) -> Result<String, Response<Body>> {
+    fn parse(req: &Request, _call: &Call) -> Result<String, Response<Body>> {
         Ok(datadog_api::public_id(req))
     }
 

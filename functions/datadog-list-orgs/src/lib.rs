@@ -1,28 +1,29 @@
 //! Datadog's `GET /api/v1/org`: the child organizations the caller's organization created, oldest first, as
 //! `{"orgs": [<Organization>…]}`. One `Query` of the organization's partition.
 
-use datadog_api::{DatadogApi, DatadogEndpoint};
+use datadog_api::DatadogApi;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use orgmint::lambda::{self, Call};
-use orgmint::pipeline::Authenticated;
+use orgmint::pipeline::{Authenticated, Operation};
 use orgmint::{Credential, Store};
 use serde_json::{json, Value};
 
 pub const ROUTE: &str = "GET /api/v1/org";
 
 /// The endpoint on orgmint's pipeline.
-pub type Datadog = DatadogApi<List>;
+pub type Datadog = List;
 
 pub struct List;
 
-impl DatadogEndpoint for List {
+impl Operation for List {
+    type Dialect = DatadogApi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const MANAGES: bool = false;
+    const NEEDS: bool = false;
     type Input = ();
 
-    fn parse(_req: &Request) -> Result<(), Response<Body>> {
+    fn parse(_req: &Request, _call: &Call) -> Result<(), Response<Body>> {
         Ok(())
     }
 

@@ -2,20 +2,20 @@
 //! its children or changes its description or settings; `{"org": <Organization>}` as it now is, 403 for an
 //! org it does not hold. The org is read and written back on condition it did not change in between.
 
-use datadog_api::{all_errors, DatadogApi, DatadogEndpoint};
+use datadog_api::{all_errors, DatadogApi};
 use datadog_create_child_org::checked_name;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use orgmint::lambda::{self, with_code, Call};
-use orgmint::pipeline::Authenticated;
-use orgmint::store::{OrgChange, Updated};
-use orgmint::{Credential, Store};
+use orgmint::pipeline::{Authenticated, Operation};
+use orgmint::store::OrgChange;
+use orgmint::{Credential, Org, Store};
 use serde_json::{json, Map, Value};
 
 pub const ROUTE: &str = "PUT /api/v1/org/{public_id}";
 
 /// The endpoint on orgmint's pipeline.
-pub type Datadog = DatadogApi<Update>;
+pub type Datadog = Update;
 
 pub struct Update;
 
@@ -48,13 +48,15 @@ pub fn changes(public_id: String, bytes: &[u8]) -> Result<Changes, Vec<String>> 
     }
 }
 
-impl DatadogEndpoint for Update {
+impl Operation for Update {
+    type Dialect = DatadogApi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const MANAGES: bool = true;
+    const NEEDS: bool = true;
+    const IDEMPOTENT: bool = true;
     type Input = Changes;
 
-    fn parse(req: &Request) -> Result<Changes, Response<Body>> {
+    fn parse(req: &Request, _call: &Call) -> Result<Changes, Response<Body>> {
         let bytes = datadog_api::json_body(req)?;
         changes(datadog_api::public_id(req), bytes)
             .map_err(|problems| with_code(all_errors(StatusCode::BAD_REQUEST, &problems), "invalid"))
@@ -62,13 +64,20 @@ impl DatadogEndpoint for Update {
 
     async fn act(
         store: &Store,
-        _call: &Call,
+        call: &Call,
         found: &Authenticated<Credential>,
         changes: Changes,
     ) -> Result<Response<Body>, Response<Body>> {
         let tenant = &found.caller.tenant;
-        let updated = store
-            .update_org(tenant, tenant, &changes.public_id, |org| {
+        let key = found.idempotency.key.as_ref();
+        let answer = |org: &Org| {
+            let doc: Value = serde_json::from_str(&org.doc).unwrap_or(Value::Null);
+            (StatusCode::OK, json!({ "org": doc }))
+        };
+        let updated = lambda::update_once(
+            store,
+            (tenant, tenant, &changes.public_id),
+            |org| {
                 let mut doc: Value = serde_json::from_str(&org.doc).unwrap_or_else(|_| json!({}));
                 if let Some(name) = &changes.name {
                     doc["name"] = json!(name);
@@ -85,15 +94,14 @@ impl DatadogEndpoint for Update {
                 }
                 let name = changes.name.clone().unwrap_or_else(|| org.name.clone());
                 OrgChange { name, slug: org.slug.clone(), doc: doc.to_string() }
-            })
-            .await
-            .map_err(datadog_api::domain_error)?;
-        match updated {
-            Updated::Updated(org) => {
-                let doc: Value = serde_json::from_str(&org.doc).unwrap_or(Value::Null);
-                Ok(lambda::json_response(StatusCode::OK, &json!({ "org": doc })))
-            }
-            Updated::NotFound | Updated::SlugTaken => Err(datadog_api::not_found()),
-        }
+            },
+            key,
+            call.now_ms,
+            answer,
+        )
+        .await
+        .map_err(datadog_api::domain_error)?;
+        // Not found (Datadog's orgs have no slug to be taken).
+        updated.map_err(|_| datadog_api::not_found())
     }
 }

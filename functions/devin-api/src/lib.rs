@@ -1,20 +1,17 @@
 //! Devin's v2 enterprise API dialect, which every Devin function speaks: personal API keys of enterprise
 //! admins (`Authorization: Bearer apk_user_…`), FastAPI's `{"detail": …}` envelopes and pydantic v2's
-//! validation errors, slowapi's rate limits. An endpoint is a [`DevinEndpoint`] (its route, its body or
-//! query, what it does); [`DevinApi`] puts it on orgmint's one pipeline.
+//! validation errors, slowapi's rate limits. An endpoint is an [`Operation`] of the dialect [`DevinApi`]
+//! (its route, its body or query, what it does).
 
 // A refusal is the answer itself, returned once per request: boxing it would only add an allocation.
 #![allow(clippy::result_large_err)]
 
 pub mod pydantic;
 
-use std::future::Future;
-use std::marker::PhantomData;
-
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use orgmint::lambda::{self, Call, Idempotency, RateLimitHeaders};
-use orgmint::pipeline::{self, Authenticated, Endpoint, Minted, Mints};
+use orgmint::pipeline::{self, Authenticated, Dialect, Operation};
 use orgmint::{AuthFailure, Credential, Error, RateWindow, Store, Vendor};
 use serde_json::{json, Value};
 
@@ -25,58 +22,16 @@ pub const ENTERPRISE_ADMIN: &str = "enterprise_admin";
 /// The kind of credential a personal API key is stored as.
 pub const API_KEY: &str = "api_key";
 
-/// One Devin endpoint: what differs between them.
-pub trait DevinEndpoint: Sync + Send + 'static {
-    const ROUTE: &'static str;
-    const FUNCTION: &'static str;
-    /// What a key that is not an enterprise admin's is told (403).
-    const ADMIN_ONLY: &'static str;
-    /// Whether the request's `Idempotency-Key` is honoured (creates).
-    const IDEMPOTENT: bool = false;
-    type Input: Send + Sync;
+/// Devin's dialect. Each Devin endpoint is an [`Operation`] of it whose `NEEDS` is what a key that is not an
+/// enterprise admin's is told (403).
+pub struct DevinApi;
 
-    fn parse(req: &Request) -> Result<Self::Input, Response<Body>>;
-
-    fn act(
-        store: &Store,
-        call: &Call,
-        found: &Authenticated<Credential>,
-        input: Self::Input,
-    ) -> impl Future<Output = Result<Response<Body>, Response<Body>>> + Send;
-}
-
-/// A Devin endpoint that creates an organization (see [`Mints`]).
-pub trait DevinMints: DevinEndpoint {
-    fn mint(call: &Call, caller: &Credential, input: &Self::Input, rate: &RateWindow, attempt: u32)
-        -> Minted;
-}
-
-/// A [`DevinEndpoint`] as one of orgmint's pipeline [`Endpoint`]s.
-pub struct DevinApi<T>(PhantomData<T>);
-
-/// The handler as the Lambda runtime and the tests call it.
-pub async fn handler<T: DevinEndpoint>(store: &'static Store, req: Request) -> Response<Body> {
-    pipeline::handler::<DevinApi<T>>(store, req).await
-}
-
-/// A create's [`DevinEndpoint::act`]: orgmint's one capped create.
-pub async fn create_org<T: DevinMints>(
-    store: &Store,
-    call: &Call,
-    found: &Authenticated<Credential>,
-    input: T::Input,
-) -> Result<Response<Body>, Response<Body>> {
-    pipeline::create_org::<DevinApi<T>>(store, call, found, input).await
-}
-
-impl<T: DevinEndpoint> Endpoint for DevinApi<T> {
-    const ROUTE: &'static str = T::ROUTE;
-    const FUNCTION: &'static str = T::FUNCTION;
+impl Dialect for DevinApi {
     const VENDOR: Vendor = Vendor::Devin;
     const RATE_LIMIT_HEADERS: Option<&'static RateLimitHeaders> = Some(&RATE_LIMIT_HEADERS);
     type Ctx = Call;
     type Caller = Credential;
-    type Input = T::Input;
+    type Needs = &'static str;
 
     fn tenant(caller: &Credential) -> Option<&str> {
         Some(&caller.tenant.id)
@@ -92,36 +47,36 @@ impl<T: DevinEndpoint> Endpoint for DevinApi<T> {
 
     /// The caller's credential, rate window and idempotency record: one round trip. Failures are 401s,
     /// which are not counted.
-    async fn authenticate(
+    async fn authenticate<O: Operation<Dialect = Self>>(
         store: &Store,
         req: &Request,
         call: &Call,
     ) -> Result<Authenticated<Credential>, Response<Body>> {
+        let refused = |e| pipeline::refusal::<O>(call, e);
         let token =
             lambda::bearer_token(req).ok_or_else(|| unauthorized("Not authenticated", "unauthenticated"))?;
         if !token.starts_with(API_KEY_PREFIX) {
             return Err(unauthorized("Invalid API key", "unauthenticated"));
         }
-        let (mut found, idempotency) = lambda::authenticate(store, req, Vendor::Devin, &[token])
-            .await
-            .map_err(|e| Self::refused(call, e))?;
-        let caller = found.credentials.remove(0).map_err(|e| Self::refused(call, e))?;
-        let idempotency = match T::IDEMPOTENT {
-            true => idempotency.map_err(|e| Self::refused(call, e))?,
+        let (mut found, idempotency) =
+            lambda::authenticate(store, req, Vendor::Devin, &[token]).await.map_err(refused)?;
+        let caller = found.credentials.remove(0).map_err(refused)?;
+        let idempotency = match O::IDEMPOTENT {
+            true => idempotency.map_err(refused)?,
             false => Idempotency::default(),
         };
         Ok(Authenticated { caller, rate: found.rate, idempotency })
     }
 
-    fn authorize(_req: &Request, _call: &Call, caller: &Credential) -> Result<(), Response<Body>> {
+    fn authorize<O: Operation<Dialect = Self>>(
+        _req: &Request,
+        call: &Call,
+        caller: &Credential,
+    ) -> Result<(), Response<Body>> {
         if caller.role != ENTERPRISE_ADMIN {
-            return Err(detail(StatusCode::FORBIDDEN, T::ADMIN_ONLY, "forbidden"));
+            return Err(detail(StatusCode::FORBIDDEN, O::NEEDS, "forbidden"));
         }
-        Ok(())
-    }
-
-    fn parse(req: &Request, _call: &Call) -> Result<T::Input, Response<Body>> {
-        T::parse(req)
+        O::authorize(call, caller)
     }
 
     fn too_many_requests(_call: &Call, rate: &RateWindow) -> Response<Body> {
@@ -131,21 +86,6 @@ impl<T: DevinEndpoint> Endpoint for DevinApi<T> {
 
     fn refuse(_call: &Call, err: Error) -> Response<Body> {
         domain_error(err)
-    }
-
-    fn act(
-        store: &Store,
-        call: &Call,
-        found: &Authenticated<Credential>,
-        input: T::Input,
-    ) -> impl Future<Output = Result<Response<Body>, Response<Body>>> + Send {
-        T::act(store, call, found, input)
-    }
-}
-
-impl<T: DevinMints> Mints for DevinApi<T> {
-    fn mint(call: &Call, caller: &Credential, input: &T::Input, rate: &RateWindow, attempt: u32) -> Minted {
-        T::mint(call, caller, input, rate, attempt)
     }
 }
 
@@ -222,9 +162,9 @@ pub fn too_large() -> Response<Body> {
     )
 }
 
-/// `{"status": "success"}`: what Devin's PATCH and DELETE answer.
-pub fn success() -> Response<Body> {
-    lambda::json_response(StatusCode::OK, &json!({"status": "success"}))
+/// `{"status": "success"}` with 200: what Devin's PATCH and DELETE answer (and record for their key).
+pub fn success(_: &orgmint::Org) -> (StatusCode, Value) {
+    (StatusCode::OK, json!({"status": "success"}))
 }
 
 /// The `{org_id}` of the path.

@@ -4,11 +4,11 @@ mod validate;
 
 use std::future::Future;
 
-use devin_api::{DevinApi, DevinEndpoint, DevinMints};
+use devin_api::DevinApi;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use orgmint::lambda::{self, BodyProblem, Call};
-use orgmint::pipeline::{Authenticated, Minted};
+use orgmint::pipeline::{self, Authenticated, Minted, Mints, Operation};
 use orgmint::{Credential, Member, NewOrg, Org, RateWindow, Store};
 use serde_json::{json, Value};
 
@@ -18,25 +18,26 @@ pub use validate::{validate, EnterpriseOrgCreate};
 pub const ROUTE: &str = "POST /v2/enterprise/organizations";
 
 /// The endpoint on orgmint's pipeline.
-pub type Devin = DevinApi<Create>;
+pub type Devin = Create;
 
 /// The handler as the Lambda runtime and the tests call it: request id, round trips and the log line
 /// around the pipeline.
 pub async fn handler(store: &'static Store, req: Request) -> Response<Body> {
-    devin_api::handler::<Create>(store, req).await
+    pipeline::handler::<Create>(store, req).await
 }
 
 /// `POST /v2/enterprise/organizations`.
 pub struct Create;
 
-impl DevinEndpoint for Create {
+impl Operation for Create {
+    type Dialect = DevinApi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const ADMIN_ONLY: &'static str = "Enterprise admin permissions are required to create organizations";
+    const NEEDS: &'static str = "Enterprise admin permissions are required to create organizations";
     const IDEMPOTENT: bool = true;
     type Input = EnterpriseOrgCreate;
 
-    fn parse(req: &Request) -> Result<EnterpriseOrgCreate, Response<Body>> {
+    fn parse(req: &Request, _call: &Call) -> Result<EnterpriseOrgCreate, Response<Body>> {
         let (bytes, _) = lambda::body(req, false).map_err(|problem| match problem {
             BodyProblem::TooLarge => devin_api::too_large(),
             BodyProblem::UnsupportedType(_) => devin_api::validation_error(vec![validate::not_an_object(
@@ -52,11 +53,11 @@ impl DevinEndpoint for Create {
         found: &Authenticated<Credential>,
         input: EnterpriseOrgCreate,
     ) -> impl Future<Output = Result<Response<Body>, Response<Body>>> + Send {
-        devin_api::create_org::<Self>(store, call, found, input)
+        pipeline::create_org::<Self>(store, call, found, input)
     }
 }
 
-impl DevinMints for Create {
+impl Mints for Create {
     fn mint(
         call: &Call,
         caller: &Credential,

@@ -3,11 +3,11 @@
 //! ≥ 0). One `Query` of the enterprise's partition (every page, with the SDK's paginator).
 
 use devin_api::pydantic::{bounded, lax_int};
-use devin_api::{DevinApi, DevinEndpoint};
+use devin_api::DevinApi;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use orgmint::lambda::{self, Call};
-use orgmint::pipeline::Authenticated;
+use orgmint::pipeline::{Authenticated, Operation};
 use orgmint::{Credential, Store};
 use serde_json::{json, Value};
 
@@ -16,7 +16,7 @@ pub const DEFAULT_LIMIT: i64 = 100;
 pub const MAX_LIMIT: i64 = 200;
 
 /// The endpoint on orgmint's pipeline.
-pub type Devin = DevinApi<List>;
+pub type Devin = List;
 
 pub struct List;
 
@@ -42,13 +42,14 @@ pub fn page(req: &Request) -> Result<Page, Vec<Value>> {
     }
 }
 
-impl DevinEndpoint for List {
+impl Operation for List {
+    type Dialect = DevinApi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const ADMIN_ONLY: &'static str = "Enterprise admin permissions are required to list organizations";
+    const NEEDS: &'static str = "Enterprise admin permissions are required to list organizations";
     type Input = Page;
 
-    fn parse(req: &Request) -> Result<Page, Response<Body>> {
+    fn parse(req: &Request, _call: &Call) -> Result<Page, Response<Body>> {
         page(req).map_err(devin_api::validation_error)
     }
 

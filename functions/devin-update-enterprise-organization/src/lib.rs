@@ -3,18 +3,18 @@
 //! hold. The org is read and written back on condition it did not change in between (two round trips).
 
 use devin_api::pydantic::{lax_int, object_body, string};
-use devin_api::{DevinApi, DevinEndpoint};
+use devin_api::DevinApi;
 use lambda_http::{Body, Request, Response};
 use orgmint::lambda::{self, BodyProblem, Call};
-use orgmint::pipeline::Authenticated;
-use orgmint::store::{OrgChange, Updated};
+use orgmint::pipeline::{Authenticated, Operation};
+use orgmint::store::OrgChange;
 use orgmint::{Credential, Store};
 use serde_json::{json, Value};
 
 pub const ROUTE: &str = "PATCH /v2/enterprise/organizations/{org_id}";
 
 /// The endpoint on orgmint's pipeline.
-pub type Devin = DevinApi<Update>;
+pub type Devin = Update;
 
 pub struct Update;
 
@@ -44,13 +44,15 @@ pub fn changes(org_id: String, bytes: &[u8]) -> Result<Changes, Vec<Value>> {
     }
 }
 
-impl DevinEndpoint for Update {
+impl Operation for Update {
+    type Dialect = DevinApi;
     const ROUTE: &'static str = ROUTE;
     const FUNCTION: &'static str = env!("CARGO_PKG_NAME");
-    const ADMIN_ONLY: &'static str = "Enterprise admin permissions are required to update organizations";
+    const NEEDS: &'static str = "Enterprise admin permissions are required to update organizations";
+    const IDEMPOTENT: bool = true;
     type Input = Changes;
 
-    fn parse(req: &Request) -> Result<Changes, Response<Body>> {
+    fn parse(req: &Request, _call: &Call) -> Result<Changes, Response<Body>> {
         let (bytes, _) = lambda::body(req, false).map_err(|problem| match problem {
             BodyProblem::TooLarge => devin_api::too_large(),
             BodyProblem::UnsupportedType(_) => {
@@ -64,12 +66,16 @@ impl DevinEndpoint for Update {
 
     async fn act(
         store: &Store,
-        _call: &Call,
+        call: &Call,
         found: &Authenticated<Credential>,
         changes: Changes,
     ) -> Result<Response<Body>, Response<Body>> {
-        let updated = store
-            .update_org(&found.caller.tenant, &found.caller.tenant, &changes.org_id, |org| {
+        let tenant = &found.caller.tenant;
+        let key = found.idempotency.key.as_ref();
+        let updated = lambda::update_once(
+            store,
+            (tenant, tenant, &changes.org_id),
+            |org| {
                 let mut doc: Value = serde_json::from_str(&org.doc).unwrap_or_else(|_| json!({}));
                 let mut name = org.name.clone();
                 if let Some(display_name) = &changes.display_name {
@@ -80,13 +86,14 @@ impl DevinEndpoint for Update {
                     doc["max_cycle_acu_limit"] = json!(limit);
                 }
                 OrgChange { name, slug: org.slug.clone(), doc: doc.to_string() }
-            })
-            .await
-            .map_err(devin_api::domain_error)?;
-        match updated {
-            Updated::Updated(_) => Ok(devin_api::success()),
-            // Devin's orgs have no slug.
-            Updated::NotFound | Updated::SlugTaken => Err(devin_api::not_found()),
-        }
+            },
+            key,
+            call.now_ms,
+            devin_api::success,
+        )
+        .await
+        .map_err(devin_api::domain_error)?;
+        // Not found (Devin's orgs have no slug to be taken).
+        updated.map_err(|_| devin_api::not_found())
     }
 }

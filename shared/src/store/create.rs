@@ -25,6 +25,21 @@ pub(super) struct ItemIndexes {
     idempotency: Option<usize>,
 }
 
+/// The record of the `Idempotency-Key` twin that committed first, when the put of `ours` (item `index`)
+/// failed: returned by the failed condition itself (`ALL_OLD`), so no read is needed to answer.
+/// `Some(Err(Concurrent))` when it did not come back.
+pub(super) fn twin_record(
+    reasons: &[CancellationReason],
+    index: Option<usize>,
+    ours: &IdempotencyRecord,
+) -> Option<Result<IdempotencyRecord, Error>> {
+    let reason = reasons.get(index?)?;
+    (reason.code() == Some("ConditionalCheckFailed")).then(|| match reason.item() {
+        Some(item) => record_from_item(&ours.id, item),
+        None => Err(Error::Idempotency(IdempotencyProblem::Concurrent)),
+    })
+}
+
 /// Maps the cancellation reasons, item by item, to what went wrong. A duplicate that lost to its
 /// `Idempotency-Key` twin is told so first (its answer is the twin's, whatever else failed); then a full
 /// rate window; then the cap, which wins over a duplicate slug when both fail.
@@ -34,14 +49,12 @@ pub(super) fn cancellation_to_error(
     new: &NewOrg,
 ) -> Retry {
     let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
-    if let Some(i) = indexes.idempotency.filter(|i| code(*i) == "ConditionalCheckFailed") {
-        // The twin's record, returned by the failed condition itself (`ALL_OLD`): no read to answer.
-        let id = new.idempotency.as_ref().map(|record| record.id.as_str()).unwrap_or_default();
-        return match reasons[i].item().map(|item| record_from_item(id, item)) {
-            Some(Ok(record)) => Retry::Twin(record),
-            Some(Err(err)) => Retry::No(err),
-            None => Retry::No(Error::Idempotency(IdempotencyProblem::Concurrent)),
-        };
+    if let Some(record) = new.idempotency.as_ref() {
+        match twin_record(reasons, indexes.idempotency, record) {
+            Some(Ok(record)) => return Retry::Twin(record),
+            Some(Err(err)) => return Retry::No(err),
+            None => {}
+        }
     }
     if let (Some(i), Some(rate)) = (indexes.rate, &new.rate) {
         if code(i) == "ConditionalCheckFailed" {
@@ -137,6 +150,27 @@ impl Store {
         }
     }
 
+    /// The put of an `Idempotency-Key`'s record of the answer about org `org_id` of the tenant `tenant_pk`,
+    /// for the transaction of the change it answers: it fails when the key already has a live record, which
+    /// then comes back with the cancellation (`ALL_OLD`), so that the duplicate is answered without a read.
+    pub(super) fn record_put(
+        &self,
+        record: &IdempotencyRecord,
+        tenant_pk: &str,
+        org_id: &str,
+    ) -> TransactWriteItem {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(idempotency_item(record, tenant_pk, org_id)))
+            // An expired record that TTL has not removed yet no longer holds its key.
+            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
+            .expression_attribute_values(":now", n(clock::now_ms().div_euclid(1_000)))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .expect("put has its table and item");
+        TransactWriteItem::builder().put(put).build()
+    }
+
     /// The transaction's items, in the order cancellation reasons refer to, with the indexes of the items
     /// whose failure means something to the caller.
     pub(super) fn create_items(&self, new: &NewOrg) -> (Vec<TransactWriteItem>, ItemIndexes) {
@@ -185,16 +219,7 @@ impl Store {
             items.len() - 1
         });
         let idempotency_index = new.idempotency.as_ref().map(|record| {
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(idempotency_item(record, &pk, &org.id)))
-                // An expired record that TTL has not removed yet no longer holds its key.
-                .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
-                .expression_attribute_values(":now", n(clock::now_ms().div_euclid(1_000)))
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-                .build()
-                .expect("put has its table and item");
-            items.push(TransactWriteItem::builder().put(put).build());
+            items.push(self.record_put(record, &pk, &org.id));
             items.len() - 1
         });
         (items, ItemIndexes { slug: slug_index, rate: rate_index, idempotency: idempotency_index })

@@ -3,6 +3,7 @@
 //! the cap back, on condition that it still exists, so a second delete (or one racing the first) finds
 //! nothing, and the counter never goes below the orgs stored.
 
+use super::create::twin_record;
 use super::prelude::*;
 use aws_sdk_dynamodb::types::Delete;
 
@@ -14,6 +15,10 @@ pub struct OrgChange {
     pub doc: String,
 }
 
+/// What a change writes in its own transaction for the request's `Idempotency-Key`: the record of the
+/// answer it gives, made from the organization as the change leaves it (as it was, for a delete).
+pub type Recorder<'a> = &'a (dyn Fn(&Org) -> IdempotencyRecord + Send + Sync);
+
 /// What became of an update.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Updated {
@@ -22,17 +27,22 @@ pub enum Updated {
     NotFound,
     /// The new slug is claimed by another organization of the scope: nothing changed.
     SlugTaken,
+    /// A request with the same `Idempotency-Key` changed it first: its record, to answer as it did.
+    Twin(IdempotencyRecord),
 }
 
 /// What became of a delete.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Deleted {
-    /// Gone, with its slug claim, memberships, credentials and child scope; the tenant's counter after it.
-    Deleted { org_count: u32 },
+    /// Gone, with its slug claim, memberships, credentials and child scope; the tenant's counter after it,
+    /// and the organization as it was.
+    Deleted { org_count: u32, org: Box<Org> },
     /// No such organization in that scope (or already deleted).
     NotFound,
     /// Its own scope (a Datadog child, a Cal.com managed org) still holds organizations: nothing deleted.
     HasOrgs,
+    /// A request with the same `Idempotency-Key` deleted it first: its record, to answer as it did.
+    Twin(IdempotencyRecord),
 }
 
 impl Store {
@@ -46,6 +56,19 @@ impl Store {
         slug_scope: &TenantRef,
         org_id: &str,
         change: impl Fn(&Org) -> OrgChange,
+    ) -> Result<Updated, Error> {
+        self.update_org_once(tenant, slug_scope, org_id, change, None).await
+    }
+
+    /// [`Store::update_org`] with the `Idempotency-Key` record `record` makes of the updated org, written in
+    /// the update's own transaction: a duplicate that lost to its twin gets [`Updated::Twin`].
+    pub async fn update_org_once(
+        &self,
+        tenant: &TenantRef,
+        slug_scope: &TenantRef,
+        org_id: &str,
+        change: impl Fn(&Org) -> OrgChange,
+        record: Option<Recorder<'_>>,
     ) -> Result<Updated, Error> {
         for _ in 0..3 {
             let Some(org) = self.org(tenant, org_id).await? else { return Ok(Updated::NotFound) };
@@ -68,9 +91,10 @@ impl Store {
                 .update(update.build().expect("update has its key"))
                 .build()];
             let moved = slug != org.slug;
+            let mut claim_index = None;
             if moved {
                 if let Some(old) = &org.slug {
-                    let delete = aws_sdk_dynamodb::types::Delete::builder()
+                    let delete = Delete::builder()
                         .table_name(&self.table)
                         .set_key(Some(slug_key(slug_scope, old)))
                         .build()
@@ -85,25 +109,36 @@ impl Store {
                         .build()
                         .expect("put has its item");
                     items.push(TransactWriteItem::builder().put(put).build());
+                    claim_index = Some(items.len() - 1);
                 }
             }
+            let updated = Org { name, slug, doc, ..org };
+            let ours = record.map(|record| record(&updated));
+            let record_index = ours.as_ref().map(|ours| {
+                items.push(self.record_put(ours, &tenant_pk(tenant), org_id));
+                items.len() - 1
+            });
             let result =
                 self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
             let err = match result {
-                Ok(_) => return Ok(Updated::Updated(Org { name, slug, doc, ..org })),
+                Ok(_) => return Ok(Updated::Updated(updated)),
                 Err(err) => err,
             };
             let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error()
             else {
                 return Err(unavailable("TransactWriteItems", &err));
             };
-            let codes: Vec<&str> =
-                e.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None")).collect();
-            // The new claim is the last item: taken by another org.
-            if moved && slug.is_some() && codes.last() == Some(&"ConditionalCheckFailed") {
+            let reasons = e.cancellation_reasons();
+            if let Some(twin) = ours.as_ref().and_then(|ours| twin_record(reasons, record_index, ours)) {
+                return twin.map(Updated::Twin);
+            }
+            let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
+            // The new claim: taken by another org.
+            if claim_index.is_some_and(|i| code(i) == "ConditionalCheckFailed") {
                 return Ok(Updated::SlugTaken);
             }
-            if codes.first() != Some(&"ConditionalCheckFailed") && !codes.contains(&"TransactionConflict") {
+            let codes: Vec<&str> = (0..items.len()).map(code).collect();
+            if code(0) != "ConditionalCheckFailed" && !codes.contains(&"TransactionConflict") {
                 return Err(Error::Unavailable(format!("update cancelled: {}", codes.join(","))));
             }
             // Changed (or deleted) since it was read: read it again.
@@ -116,7 +151,18 @@ impl Store {
     /// all in one transaction conditioned on the org existing. Two round trips: the org, its child scope,
     /// the tenant and the memberships are read first (at once).
     pub async fn delete_org(&self, tenant: &TenantRef, org_id: &str) -> Result<Deleted, Error> {
-        self.delete_org_and(tenant, org_id, Vec::new()).await
+        self.delete_org_and(tenant, org_id, Vec::new(), None).await
+    }
+
+    /// [`Store::delete_org`] with the `Idempotency-Key` record `record` makes of the org, written in the
+    /// delete's own transaction: a duplicate that lost to its twin gets [`Deleted::Twin`], not a 404.
+    pub async fn delete_org_once(
+        &self,
+        tenant: &TenantRef,
+        org_id: &str,
+        record: Option<Recorder<'_>>,
+    ) -> Result<Deleted, Error> {
+        self.delete_org_and(tenant, org_id, Vec::new(), record).await
     }
 
     /// [`Store::delete_org`] for operators: an org created before its row listed the credentials its create
@@ -126,7 +172,7 @@ impl Store {
             Some(false) => self.credential_keys_of(tenant.vendor, org_id).await?,
             _ => Vec::new(),
         };
-        self.delete_org_and(tenant, org_id, legacy).await
+        self.delete_org_and(tenant, org_id, legacy, None).await
     }
 
     /// Whether the org's row lists its credentials (`None`: no such org).
@@ -145,6 +191,7 @@ impl Store {
         tenant: &TenantRef,
         org_id: &str,
         more_credentials: Vec<Item>,
+        record: Option<Recorder<'_>>,
     ) -> Result<Deleted, Error> {
         let (org_key, child_key, tenant_key) =
             (org_key(tenant, org_id), tenant_key(&TenantRef::new(tenant.vendor, org_id)), tenant_key(tenant));
@@ -160,6 +207,7 @@ impl Store {
         let org_count =
             found_item(&found, &tenant_key).map(tenant_from_item).transpose()?.map_or(0, |t| t.org_count);
         let row: OrgRow = row_of(org_item, "org")?;
+        let org = org_from_item(org_item)?;
         // A child scope is the tenant named by the org's id that the org made (its `org_id` says so).
         let child = found_item(&found, &child_key)
             .filter(|item| get_s(item, "org_id").ok().as_deref() == Some(org_id));
@@ -219,6 +267,11 @@ impl Store {
         for key in credentials {
             items.push(delete(key, None));
         }
+        let ours = record.map(|record| record(&org));
+        let record_index = ours.as_ref().map(|ours| {
+            items.push(self.record_put(ours, &tenant_pk(tenant), org_id));
+            items.len() - 1
+        });
 
         let token = ids::random_hex(32);
         for attempt in 1..=super::create::CONFLICT_ATTEMPTS {
@@ -237,7 +290,11 @@ impl Store {
             else {
                 return Err(unavailable("TransactWriteItems", &err));
             };
-            let code = |i: usize| e.cancellation_reasons().get(i).and_then(|r| r.code()).unwrap_or("None");
+            let reasons = e.cancellation_reasons();
+            if let Some(twin) = ours.as_ref().and_then(|ours| twin_record(reasons, record_index, ours)) {
+                return twin.map(Deleted::Twin);
+            }
+            let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
             if code(1) == "ConditionalCheckFailed" {
                 return Ok(Deleted::NotFound);
             }
@@ -255,7 +312,7 @@ impl Store {
             tokio::time::sleep(super::create::jittered_backoff(attempt)).await;
         }
         // A concurrent create or delete may have moved it since the read: the count as of this delete.
-        Ok(Deleted::Deleted { org_count: org_count.saturating_sub(1) })
+        Ok(Deleted::Deleted { org_count: org_count.saturating_sub(1), org: Box::new(org) })
     }
 
     /// The keys of the credentials whose item names `org_id` as the org that minted them: a `Scan`, for

@@ -41,7 +41,7 @@ mod sessions;
 
 pub use client::{retries, timeouts};
 pub use inventory::Inventory;
-pub use lifecycle::{Deleted, OrgChange, Updated};
+pub use lifecycle::{Deleted, OrgChange, Recorder, Updated};
 pub use sessions::{SignInKeys, SignedIn};
 
 /// What every part of the store reads: the SDK types, the domain's, and the keys, items and errors.
@@ -89,6 +89,8 @@ pub struct Authenticated {
     pub credentials: Vec<Result<Credential, Error>>,
     pub rate: RateWindow,
     pub prior: Option<IdempotencyRecord>,
+    /// The organization asked for with the credentials, when it exists.
+    pub org: Option<Org>,
 }
 
 #[derive(Clone, Debug)]

@@ -26,12 +26,14 @@ impl Store {
         idempotency: Option<&IdempotencyKey>,
     ) -> Result<Authenticated, Error> {
         let rate_key = rate::key_of(vendor, secrets.first().copied().unwrap_or_default());
-        self.authenticate_metered(vendor, secrets, &rate_key, false, idempotency).await
+        self.authenticate_metered(vendor, secrets, &rate_key, false, idempotency, None).await
     }
 
     /// [`Store::authenticate_for`] metered against the rate key `rate_key` (the first secret's digest, or
     /// another key of the caller: an OAuth client id, an address), with its block when `blocking`. The
     /// window's limit is the first credential's (0 when there is none): the caller may set another.
+    /// With `org`, that organization (`tenant`, id) is read in the same round trip, consistently (a read
+    /// the path alone names answers in one round trip).
     pub async fn authenticate_metered(
         &self,
         vendor: Vendor,
@@ -39,6 +41,7 @@ impl Store {
         rate_key: &str,
         blocking: bool,
         idempotency: Option<&IdempotencyKey>,
+        org: Option<(&TenantRef, &str)>,
     ) -> Result<Authenticated, Error> {
         let now_s = clock::now_ms().div_euclid(1_000);
         let digests: Vec<String> = secrets.iter().map(|s| crate::secrets::digest(s)).collect();
@@ -53,7 +56,9 @@ impl Store {
             keys.push(block_key.clone());
         }
         keys.extend(idempotency.map(idempotency_key));
-        let found = self.batch_get(keys, false).await?;
+        let org_key = org.map(|(tenant, id)| org_key(tenant, id));
+        keys.extend(org_key.clone());
+        let found = self.batch_get(keys, org_key.is_some()).await?;
         let item = |key: &Item| found_item(&found, key);
         let credentials: Vec<Result<Credential, Error>> = digests
             .iter()
@@ -77,7 +82,8 @@ impl Store {
             rate.blocked_until_s = item(&block_key).map_or(0, block_until);
         }
         let prior = live_record(&found, idempotency, now_s)?;
-        Ok(Authenticated { credentials, rate, prior })
+        let org = org_key.and_then(|key| item(&key).map(org_from_item)).transpose()?;
+        Ok(Authenticated { credentials, rate, prior, org })
     }
 
     /// One `BatchGetItem` (unprocessed keys retried twice): the items found, in no particular order.

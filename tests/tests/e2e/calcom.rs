@@ -592,7 +592,9 @@ async fn bad_bodies_are_400_in_cals_envelope_and_write_nothing() {
     let fifty_one: serde_json::Map<String, Value> = (0..51).map(|i| (format!("k{i}"), json!(i))).collect();
     // Each case: the properties that broke constraints, and their constraints, as class-validator names them.
     const NAME_MISSING: Broken = &[("name", &["isString", "isLength"])];
-    const METADATA: Broken = &[("metadata", &["isMetadata"])];
+    // @IsObject() and @ValidateMetadata(): a non-object breaks both, an array (whose items fit) only the first.
+    const METADATA: Broken = &[("metadata", &["ValidateMetadata"])];
+    const NOT_AN_OBJECT: Broken = &[("metadata", &["isObject", "ValidateMetadata"])];
     let (name_missing, metadata) = (NAME_MISSING, METADATA);
     let cases: Vec<(String, Broken)> = vec![
         ("".into(), name_missing),
@@ -601,8 +603,8 @@ async fn bad_bodies_are_400_in_cals_envelope_and_write_nothing() {
         (r#"{"name":12}"#.into(), name_missing),
         (r#"{"name":""}"#.into(), &[("name", &["isLength"])]),
         (r#"{"name":"x","slug":7}"#.into(), &[("slug", &["isString"])]),
-        (r#"{"name":"x","metadata":"s"}"#.into(), metadata),
-        (r#"{"name":"x","metadata":[]}"#.into(), metadata),
+        (r#"{"name":"x","metadata":"s"}"#.into(), NOT_AN_OBJECT),
+        (r#"{"name":"x","metadata":[]}"#.into(), &[("metadata", &["isObject"])]),
         (json!({"name": "x", "metadata": fifty_one}).to_string(), metadata),
         (json!({"name": "x", "metadata": {"k".repeat(41): 1}}).to_string(), metadata),
         (json!({"name": "x", "metadata": {"k": "v".repeat(501)}}).to_string(), metadata),
@@ -641,7 +643,7 @@ async fn bad_bodies_are_400_in_cals_envelope_and_write_nothing() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         reply["error"]["details"],
-        json!({"errors": [{"property": "metadata", "value": "s", "children": [], "constraints": {"isMetadata": METADATA_MESSAGE}}]})
+        json!({"errors": [{"property": "metadata", "value": "s", "children": [], "constraints": {"isObject": "metadata must be an object", "ValidateMetadata": METADATA_MESSAGE}}]})
     );
     // Not JSON, or not an object: the parser's 400 with NestJS's details.
     for (body, expected) in [
@@ -864,7 +866,274 @@ async fn the_throttler_counts_addresses_and_blocks_for_sixty_seconds() {
 
 /// The end of the block of rate key `key`, as the next request's authentication reads it.
 async fn blocked_until(store: &Store, key: &str) -> Option<i64> {
-    let found =
-        store.authenticate_metered(Vendor::Calcom, &[], key, true, None).await.expect("read the window");
+    let found = store
+        .authenticate_metered(Vendor::Calcom, &[], key, true, None, None)
+        .await
+        .expect("read the window");
     (found.rate.blocked_until_s > 0).then_some(found.rate.blocked_until_s)
+}
+
+// ---- the lifecycle around the create: list, get, update, delete (issue 17) ------------------------------
+
+/// `method path_and_query` through its function's real handler, with `headers` (the caller's credentials,
+/// an `Idempotency-Key` …): Cal.com's managed-organizations controller, one function per endpoint.
+async fn call_with(
+    store: &'static Store,
+    method: &str,
+    path_and_query: &str,
+    headers: &[(&str, Option<&str>)],
+    body: &str,
+) -> Response<Body> {
+    let path = path_and_query.split('?').next().unwrap();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let function = match (method, segments.len()) {
+        ("GET", 4) => "calcom-list-managed-organizations",
+        ("GET", _) => "calcom-get-managed-organization",
+        ("PATCH", _) => "calcom-update-managed-organization",
+        _ => "calcom-delete-managed-organization",
+    };
+    let mut ev = with(event("calcom-create-success"), headers, Some(body));
+    ev["requestContext"]["http"]["method"] = json!(method);
+    orgmint_cli::events::aim(&mut ev, path_and_query);
+    ev["pathParameters"] = json!({"orgId": segments[2]});
+    if let Some(managed) = segments.get(4) {
+        ev["pathParameters"]["managedOrganizationId"] = json!(managed);
+    }
+    let response = orgmint_cli::registry::endpoint_handler(function, store, request(&ev)).await.unwrap();
+    assert!(response.headers().contains_key("x-request-id"));
+    assert!(response.headers().contains_key("x-ratelimit-limit-default"), "{function}");
+    response
+}
+
+async fn call(
+    store: &'static Store,
+    m: &Manager,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (StatusCode, Value) {
+    let response = call_with(store, method, path, &[("authorization", Some(&m.auth))], body).await;
+    (response.status(), body_json(&response))
+}
+
+/// The managed organization as Cal.com's output shows it: the create's answer without its API key.
+fn shown(created: &Value) -> Value {
+    let mut data = created["data"].clone();
+    data.as_object_mut().unwrap().remove("apiKey");
+    data
+}
+
+#[tokio::test]
+async fn the_manager_lists_gets_updates_and_deletes_its_managed_orgs_in_cals_shapes() {
+    let store = store().await;
+    let m = manager(store, calcom(3)).await;
+    let base = format!("/v2/organizations/{}/organizations", m.org_id);
+    let mut made = Vec::new();
+    for body in [
+        json!({"name": "Alpha", "metadata": {"plan": "pro", "seats": 5}}),
+        json!({"name": "Beta", "slug": "beta-team"}),
+        json!({"name": "Gamma", "metadata": {"plan": "free"}}),
+    ] {
+        let (status, reply) = create(store, &m, &body.to_string()).await;
+        assert_eq!(status, StatusCode::CREATED, "{reply}");
+        made.push(reply);
+    }
+    made.sort_by_key(|r| r["data"]["id"].as_u64());
+    let ids: Vec<u64> = made.iter().map(|r| r["data"]["id"].as_u64().unwrap()).collect();
+
+    // The list: in id order, with getPagination's meta.
+    let (status, page) = call(store, &m, "GET", &base, "").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["status"], "success");
+    assert_eq!(page["data"], json!(made.iter().map(shown).collect::<Vec<_>>()));
+    assert_eq!(
+        page["pagination"],
+        json!({"returnedItems": 3, "totalItems": 3, "itemsPerPage": 250, "remainingItems": 0, "currentPage": 1,
+               "totalPages": 1, "hasNextPage": false, "hasPreviousPage": false})
+    );
+    let (_, first) = call(store, &m, "GET", &format!("{base}?take=2"), "").await;
+    assert_eq!(first["data"], json!([shown(&made[0]), shown(&made[1])]));
+    assert_eq!(
+        (first["pagination"]["hasNextPage"].as_bool(), first["pagination"]["remainingItems"].as_u64()),
+        (Some(true), Some(1))
+    );
+    let (_, second) = call(store, &m, "GET", &format!("{base}?take=2&skip=2"), "").await;
+    assert_eq!(second["data"], json!([shown(&made[2])]));
+    assert_eq!(
+        (second["pagination"]["currentPage"].as_u64(), second["pagination"]["hasPreviousPage"].as_bool()),
+        (Some(2), Some(true))
+    );
+    // Filters: the slug; the metadata key and value (both, or neither is applied; values compare as strings).
+    let (_, beta) = call(store, &m, "GET", &format!("{base}?slug=beta-team"), "").await;
+    assert_eq!(
+        beta["data"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["Beta"]
+    );
+    let (_, pro) = call(store, &m, "GET", &format!("{base}?metadataKey=plan&metadataValue=pro"), "").await;
+    assert_eq!(
+        (pro["data"][0]["name"].as_str(), pro["pagination"]["totalItems"].as_u64()),
+        (Some("Alpha"), Some(1))
+    );
+    let (_, seats) = call(store, &m, "GET", &format!("{base}?metadataKey=seats&metadataValue=5"), "").await;
+    assert_eq!(seats["pagination"]["totalItems"], 0, "a number is not the string \"5\"");
+    let (_, half) = call(store, &m, "GET", &format!("{base}?metadataKey=plan"), "").await;
+    assert_eq!(half["pagination"]["totalItems"], 3);
+    // SkipTakePagination's constraints, after the guards.
+    for (query, expected) in [
+        ("take=0", vec![("take", vec!["min"])]),
+        ("take=251", vec![("take", vec!["max"])]),
+        ("take=x&skip=-1", vec![("take", vec!["isNumber", "max", "min"]), ("skip", vec!["min"])]),
+    ] {
+        let (status, reply) = call(store, &m, "GET", &format!("{base}?{query}"), "").await;
+        let got = constraints(status, &reply);
+        let expected: Vec<(String, Vec<String>)> = expected
+            .into_iter()
+            .map(|(p, c)| (p.to_owned(), c.into_iter().map(str::to_owned).collect()))
+            .collect();
+        assert_eq!(got, expected, "{query}: {reply}");
+    }
+
+    // One of them, read with the credentials: two round trips, that read and the rate window's charge.
+    let alpha = made.iter().position(|r| r["data"]["name"] == "Alpha").unwrap();
+    let one = format!("{base}/{}", ids[alpha]);
+    let ((status, got), trips) = round_trips::counted(call(store, &m, "GET", &one, "")).await;
+    assert_eq!((status, got), (StatusCode::OK, json!({"status": "success", "data": shown(&made[alpha])})));
+    assert_eq!(trips, 2, "the org is read with the credentials");
+    let missing = format!("{base}/{}", ids.iter().max().unwrap() + 1);
+    let (status, reply) = call(store, &m, "GET", &missing, "").await;
+    let message = error_message(status, &reply, StatusCode::NOT_FOUND, "NotFoundException");
+    assert_eq!(
+        message,
+        format!(
+            "Managed organization with id={} within manager organization with id={} not found.",
+            ids.iter().max().unwrap() + 1,
+            m.org_id
+        )
+    );
+    let (status, reply) = call(store, &m, "GET", &format!("{base}/abc"), "").await;
+    error_message(status, &reply, StatusCode::NOT_FOUND, "NotFoundException");
+
+    // The update: name and metadata (replaced whole); the slug and anything else are stripped.
+    let body = r#"{"name":"Alpha 2","metadata":{"tier":"gold"},"slug":"ignored","zzz":1}"#;
+    let (status, updated) = call(store, &m, "PATCH", &one, body).await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    let expected = json!({"id": ids[alpha], "name": "Alpha 2", "slug": made[alpha]["data"]["slug"], "metadata": {"tier": "gold"}});
+    assert_eq!(updated, json!({"status": "success", "data": expected}));
+    assert_eq!(call(store, &m, "GET", &one, "").await.1["data"], expected);
+    assert_eq!(store.org(&m.tenant, &ids[alpha].to_string()).await.unwrap().unwrap().name, "Alpha 2");
+    // Constraints after the managed-org guard: a bad body for an org not managed here is its 404.
+    let (status, reply) = call(store, &m, "PATCH", &one, r#"{"name":"","metadata":[]}"#).await;
+    let broken: Vec<(String, Vec<String>)> = constraints(status, &reply);
+    assert_eq!(
+        broken,
+        [
+            ("name".to_owned(), vec!["isLength".to_owned()]),
+            ("metadata".to_owned(), vec!["isObject".to_owned()])
+        ]
+    );
+    let (status, reply) = call(store, &m, "PATCH", &missing, r#"{"name":""}"#).await;
+    error_message(status, &reply, StatusCode::NOT_FOUND, "NotFoundException");
+    let (status, reply) = call(store, &m, "PATCH", &one, "{").await;
+    error_message(status, &reply, StatusCode::BAD_REQUEST, "BadRequestException");
+
+    // The cap is full; a delete frees a slot, and everything of the deleted org goes.
+    let (status, _) = create(store, &m, r#"{"name":"Delta"}"#).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let beta = made.iter().position(|r| r["data"]["name"] == "Beta").unwrap();
+    let gone = format!("{base}/{}", ids[beta]);
+    let (status, deleted) = call(store, &m, "DELETE", &gone, "").await;
+    assert_eq!((status, deleted), (StatusCode::OK, json!({"status": "success", "data": shown(&made[beta])})));
+    let key = made[beta]["data"]["apiKey"].as_str().unwrap();
+    assert!(store.authenticate(Vendor::Calcom, key).await.is_err(), "its API key went with it");
+    assert!(store.tenant(&TenantRef::new(Vendor::Calcom, ids[beta].to_string())).await.unwrap().is_none());
+    let (status, reply) = call(store, &m, "DELETE", &gone, "").await;
+    error_message(status, &reply, StatusCode::NOT_FOUND, "NotFoundException");
+    // Its slug is free again, and so is the slot.
+    let (status, reply) = create(store, &m, r#"{"name":"Beta again","slug":"beta-team"}"#).await;
+    assert_eq!(status, StatusCode::CREATED, "{reply}");
+    assert_eq!(store.count_orgs(&m.tenant).await.unwrap(), 3);
+    assert_sound(store).await;
+}
+
+#[tokio::test]
+async fn another_manager_or_a_member_reads_changes_and_deletes_nothing() {
+    let store = store().await;
+    let m = manager(store, calcom(10)).await;
+    let (_, made) = create(store, &m, r#"{"name":"Mine"}"#).await;
+    let id = made["data"]["id"].as_u64().unwrap();
+    let other = manager(store, calcom(10)).await;
+    let member = manager(store, Options { restricted: true, ..calcom(10) }).await;
+    for (method, body) in [("GET", ""), ("PATCH", r#"{"name":"Theirs"}"#), ("DELETE", "")] {
+        // At its own organization, the other manager manages no such org.
+        let theirs = format!("/v2/organizations/{}/organizations/{id}", other.org_id);
+        let (status, reply) = call(store, &other, method, &theirs, body).await;
+        error_message(status, &reply, StatusCode::NOT_FOUND, "NotFoundException");
+        // At ours, its user has no role.
+        let ours = format!("/v2/organizations/{}/organizations/{id}", m.org_id);
+        let (status, reply) = call(store, &other, method, &ours, body).await;
+        let message = error_message(status, &reply, StatusCode::FORBIDDEN, "ForbiddenException");
+        assert!(message.starts_with("RolesGuard - "), "{message}");
+        // A MEMBER without the PBAC permission is refused at its own organization too.
+        let own = format!("/v2/organizations/{}/organizations/{id}", member.org_id);
+        let (status, reply) = call(store, &member, method, &own, body).await;
+        assert!(error_message(status, &reply, StatusCode::FORBIDDEN, "ForbiddenException")
+            .starts_with("RolesGuard - "));
+    }
+    let (status, page) =
+        call(store, &other, "GET", &format!("/v2/organizations/{}/organizations", other.org_id), "").await;
+    assert_eq!((status, page["data"].clone()), (StatusCode::OK, json!([])));
+    let stored = store.org(&m.tenant, &id.to_string()).await.unwrap().unwrap();
+    assert_eq!(stored.name, "Mine");
+    // The platform OAuth client acts for the manager as its API key does.
+    let oauth =
+        [("x-cal-client-id", Some(m.client_id.as_str())), ("x-cal-secret-key", Some(m.secret.as_str()))];
+    let path = format!("/v2/organizations/{}/organizations/{id}", m.org_id);
+    let response = call_with(store, "GET", &path, &oauth, "").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_sound(store).await;
+}
+
+#[tokio::test]
+async fn a_retried_delete_or_update_with_its_idempotency_key_gets_the_first_answer() {
+    let store = store().await;
+    let m = manager(store, calcom(10)).await;
+    let (_, made) = create(store, &m, r#"{"name":"Once"}"#).await;
+    let path = format!("/v2/organizations/{}/organizations/{}", m.org_id, made["data"]["id"]);
+    let auth = Some(m.auth.as_str());
+    let send = |method: &'static str, key: &'static str, body: &'static str| {
+        let path = path.clone();
+        async move {
+            call_with(store, method, &path, &[("authorization", auth), ("idempotency-key", Some(key))], body)
+                .await
+        }
+    };
+    let replayed = |r: &Response<Body>| r.headers().get("idempotent-replayed").is_some_and(|v| v == "true");
+    let first = send("PATCH", "rename-1", r#"{"name":"Twice"}"#).await;
+    let again = send("PATCH", "rename-1", r#"{"name":"Twice"}"#).await;
+    assert_eq!((first.status(), replayed(&first)), (StatusCode::OK, false));
+    assert_eq!(
+        (again.status(), body_json(&again), replayed(&again)),
+        (StatusCode::OK, body_json(&first), true)
+    );
+    // The same key for another body is the key's misuse, not a second update.
+    let misuse = send("PATCH", "rename-1", r#"{"name":"Other"}"#).await;
+    assert_eq!(misuse.status(), StatusCode::UNPROCESSABLE_ENTITY, "{}", body_json(&misuse));
+    // Two deletes racing with one key: one deletes, the other answers as it did (no 404).
+    let (a, b) = tokio::join!(send("DELETE", "delete-1", ""), send("DELETE", "delete-1", ""));
+    assert_eq!(
+        (a.status(), b.status()),
+        (StatusCode::OK, StatusCode::OK),
+        "{} {}",
+        body_json(&a),
+        body_json(&b)
+    );
+    assert_eq!(body_json(&a), body_json(&b));
+    assert_eq!(body_json(&a)["data"]["name"], "Twice");
+    let later = send("DELETE", "delete-1", "").await;
+    assert_eq!((later.status(), replayed(&later)), (StatusCode::OK, true));
+    // Without the key, a second delete is the 404.
+    let (status, reply) = call(store, &m, "DELETE", &path, "").await;
+    error_message(status, &reply, StatusCode::NOT_FOUND, "NotFoundException");
+    assert_eq!(store.count_orgs(&m.tenant).await.unwrap(), 0);
+    assert_sound(store).await;
 }

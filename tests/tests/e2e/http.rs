@@ -637,8 +637,11 @@ async fn make_dev_answers_every_request_of_a_burst_and_its_printed_lines_work() 
     let deadline = Instant::now() + std::time::Duration::from_secs(300);
     let printed = loop {
         let printed = std::fs::read_to_string(&output).unwrap_or_default();
-        // The Devin tenant is the last demo tenant: watch starts after it.
-        if printed.lines().any(|l| l.starts_with("curl ") && l.contains("/v2/enterprise/organizations")) {
+        // The Devin tenant is the last demo tenant, its delete line its last: watch starts after it.
+        if printed
+            .lines()
+            .any(|l| l.starts_with("curl -sS -X DELETE") && l.contains("/v2/enterprise/organizations/"))
+        {
             break printed;
         }
         assert!(dev.try_wait().unwrap().is_none(), "make dev exited: {printed}");
@@ -679,6 +682,27 @@ async fn make_dev_answers_every_request_of_a_burst_and_its_printed_lines_work() 
     let pasted = String::from_utf8_lossy(&pasted.stdout).into_owned();
     assert!(pasted.ends_with("\n200"), "{pasted}");
     assert!(pasted.contains("\"org_id\":\"org-"), "{pasted}");
+    // Its lifecycle lines as pasted, `<id>` replaced by the id the create answered with: the list holds it,
+    // the update renames it, the delete removes it.
+    let created: Value = serde_json::from_str(pasted.rsplit_once('\n').unwrap().0).unwrap();
+    let org_id = created["org_id"].as_str().unwrap();
+    let devin_lines: Vec<&str> = printed
+        .lines()
+        .filter(|l| l.starts_with("curl ") && l.contains("/v2/enterprise/organizations"))
+        .collect();
+    let paste = |method: &str| {
+        let line = devin_lines.iter().find(|l| l.starts_with(&format!("curl -sS -X {method} "))).unwrap();
+        let line = line.replace("<id>", org_id);
+        let out =
+            Command::new("bash").args(["-c", &format!("{line} -w '\\n%{{http_code}}'")]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let listed = paste("GET");
+    assert!(listed.ends_with("\n200") && listed.contains(org_id), "{listed}");
+    assert!(paste("PATCH").ends_with("\n200"));
+    let deleted = paste("DELETE");
+    assert!(deleted.ends_with("\n200") && deleted.contains("success"), "{deleted}");
+    assert!(!paste("GET").contains(org_id));
 
     // Clerk's curl line (a quoted URL with its query) and its clerk-js line, as pasted from the work tree.
     let clerk_curl = printed.lines().find(|l| l.starts_with("curl ") && l.contains("/v1/organizations?"));

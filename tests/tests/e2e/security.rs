@@ -433,3 +433,117 @@ async fn no_secret_nor_its_digest_reaches_any_log_line() {
     assert!(found.is_empty(), "secrets (or their digests) in the log: {found:?}");
     assert!(secrets.len() >= 12, "{}", secrets.len());
 }
+
+/// A request for `route` ("METHOD /path/{param}") of `vendor`, its path parameters filled from `values`
+/// (by name, else `fallback`), with `query`, exactly `headers` and a JSON `body`.
+fn route_request(
+    vendor: Vendor,
+    route: &str,
+    values: &[(&str, &str)],
+    fallback: &str,
+    query: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> lambda_http::Request {
+    let (method, template) = route.split_once(' ').unwrap();
+    let mut params = serde_json::Map::new();
+    let path: Vec<String> = template
+        .split('/')
+        .map(|segment| match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some(name) => {
+                let value = values.iter().find(|(n, _)| *n == name).map_or(fallback, |(_, v)| v);
+                params.insert(name.to_owned(), Value::from(value));
+                value.to_owned()
+            }
+            None => segment.to_owned(),
+        })
+        .collect();
+    let path = path.join("/");
+    let mut all: Vec<(String, Vec<u8>)> = vec![("content-type".into(), b"application/json".to_vec())];
+    all.extend(headers.iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())));
+    let target = if query.is_empty() { path.clone() } else { format!("{path}?{query}") };
+    let mut req = vendor_request(vendor, &target, &all, body.as_bytes());
+    *req.method_mut() = method.parse().unwrap();
+    lambda_http::RequestExt::with_path_parameters(req, params_of(&params))
+}
+
+fn params_of(params: &serde_json::Map<String, Value>) -> lambda_http::aws_lambda_events::query_map::QueryMap {
+    let map: std::collections::HashMap<String, String> =
+        params.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned())).collect();
+    map.into()
+}
+
+#[tokio::test]
+async fn no_credential_reads_changes_or_deletes_another_vendors_or_tenants_orgs() {
+    let store = store().await;
+    // Two tenants of every vendor, each holding one organization.
+    let mut owners = Vec::new();
+    for vendor in Vendor::ALL {
+        for _ in 0..2 {
+            let owner = caller(store, vendor, 100).await;
+            let headers: Vec<(&str, &str)> =
+                owner.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let (status, created) = send(store, &owner, &owner.path, &headers, &owner.body).await;
+            assert!((200..300).contains(&status), "{vendor}: {created}");
+            let id = match vendor {
+                Vendor::Calcom => created["data"]["id"].to_string(),
+                Vendor::Datadog => created["org"]["public_id"].as_str().unwrap().to_owned(),
+                Vendor::Clerk => created["response"]["id"].as_str().unwrap().to_owned(),
+                Vendor::Devin => created["org_id"].as_str().unwrap().to_owned(),
+            };
+            owners.push((owner, id));
+        }
+    }
+    let before = store.inventory().await.unwrap();
+    let endpoints = orgmint_cli::registry::ENDPOINTS;
+    let mut tried = 0;
+    for (owner, org_id) in &owners {
+        let query = owner.path.split_once('?').map_or("", |(_, q)| q);
+        for endpoint in endpoints.iter().filter(|e| e.vendor == owner.vendor) {
+            // clerk-js's method override asks for a delete.
+            let query = match endpoint.name {
+                "clerk-override-organization" => format!("{query}&_method=DELETE"),
+                _ => query.to_owned(),
+            };
+            // Everyone else's credentials: the other vendors' tenants and the owner's neighbour.
+            for (intruder, _) in owners.iter().filter(|(c, _)| c.tenant != owner.tenant) {
+                let headers: Vec<(&str, &str)> =
+                    intruder.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let values = [("orgId", owner.tenant.as_str())];
+                let body = r#"{"name":"Intruded","display_name":"Intruded"}"#;
+                let req =
+                    route_request(owner.vendor, endpoint.route, &values, org_id, &query, &headers, body);
+                let response =
+                    orgmint_cli::registry::endpoint_handler(endpoint.name, store, req).await.unwrap();
+                let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+                // Refused (an envelope may echo the path it was sent), or answered about the intruder's own
+                // scope: never with the owner's organization.
+                let status = response.status();
+                assert!(
+                    !status.is_success()
+                        || !(text.contains(org_id.as_str()) || endpoint.route.starts_with("DELETE")),
+                    "{} at {} ({}): {status} {text}",
+                    intruder.vendor,
+                    endpoint.name,
+                    owner.vendor,
+                );
+                tried += 1;
+            }
+        }
+    }
+    assert!(tried > 100, "{tried}");
+    // Nothing changed: every organization is there with its name, and no other item was written.
+    let after = store.inventory().await.unwrap();
+    let names = |inv: &orgmint::store::Inventory| {
+        let mut all: Vec<(String, String)> =
+            inv.orgs.iter().map(|(_, o)| (o.id.clone(), o.name.clone())).collect();
+        all.sort();
+        all
+    };
+    assert_eq!(names(&after), names(&before));
+    assert_eq!(
+        (after.tenants.len(), after.credentials.len(), after.members.len(), after.slugs.len()),
+        (before.tenants.len(), before.credentials.len(), before.members.len(), before.slugs.len())
+    );
+    assert_sound(store).await;
+}

@@ -1,0 +1,4 @@
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    orgmint::pipeline::run::<calcom_get_managed_organization::Calcom>().await
+}
