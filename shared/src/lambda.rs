@@ -523,6 +523,7 @@ pub async fn delete_once(
             Ok(Ok(json_response(status, &body)))
         }
         Deleted::Twin(record) => twin(key, &record).map(Ok),
+        Deleted::NotFound => twin_since(store, key).await.map(|found| found.ok_or(Deleted::NotFound)),
         other => Ok(Err(other)),
     }
 }
@@ -545,7 +546,19 @@ pub async fn update_once(
             Ok(Ok(json_response(status, &body)))
         }
         Updated::Twin(record) => twin(key, &record).map(Ok),
+        Updated::NotFound => twin_since(store, key).await.map(|found| found.ok_or(Updated::NotFound)),
         other => Ok(Err(other)),
+    }
+}
+
+/// A change that found no org while it had a key: a twin with the same key may have deleted it after this
+/// request's authentication read (which found no record yet). Its record, read now (one more round trip,
+/// on this rare path only), answers as the twin did; `None` when there is none: the org really is not there.
+async fn twin_since(store: &Store, key: Option<&IdempotencyKey>) -> Result<Option<Response<Body>>, Error> {
+    let Some(key) = key else { return Ok(None) };
+    match store.idempotency_record(key).await? {
+        Some(record) => twin(Some(key), &record).map(Some),
+        None => Ok(None),
     }
 }
 

@@ -318,3 +318,38 @@ async fn retries_over_http_replay_for_every_vendor() {
     assert!(replays.iter().all(|l| l["outcome"] == "replayed" && l["tenant"].is_string()), "{replays:?}");
     assert_eq!(orgmint(&table, &["verify", "--json"])["ok"], true);
 }
+
+/// A delete (or update) whose authentication read came before its twin committed finds the org gone: it
+/// answers with the twin's record, not a 404 (the race `calcom::a_retried_delete…` once lost).
+#[tokio::test]
+async fn a_change_that_finds_its_org_gone_answers_as_the_twin_that_changed_it() {
+    use orgmint::idempotency::IdempotencyKey;
+    use orgmint::lambda::{delete_once, update_once};
+    use orgmint::store::{Deleted, OrgChange, Updated};
+
+    let store = store().await;
+    let p = provision(store, Vendor::Devin).await;
+    let created = send(store, &p, None, None).await;
+    let org_id =
+        serde_json::from_str::<Value>(&text(&created)).unwrap()["org_id"].as_str().unwrap().to_owned();
+    let tenant = &p.tenant.tenant;
+    let now_ms = orgmint::clock::now_ms();
+    let answer = |org: &orgmint::Org| (StatusCode::OK, serde_json::json!({"gone": org.id}));
+    let key = IdempotencyKey::new(Vendor::Devin, "twin", &["k"], "/delete", b"").unwrap();
+    let first = delete_once(store, tenant, &org_id, Some(&key), now_ms, answer).await.unwrap().unwrap();
+    // The twin, as if its authentication read had found no record: the org is gone, the record answers.
+    let twin = delete_once(store, tenant, &org_id, Some(&key), now_ms, answer).await.unwrap().unwrap();
+    assert_eq!(twin.headers()["idempotent-replayed"], "true");
+    assert_eq!((twin.status(), text(&twin)), (first.status(), text(&first)));
+    // Without a key, or with another key, it is not there.
+    let other = IdempotencyKey::new(Vendor::Devin, "other", &["k"], "/delete", b"").unwrap();
+    for key in [None, Some(&other)] {
+        let gone = delete_once(store, tenant, &org_id, key, now_ms, answer).await.unwrap();
+        assert!(matches!(gone, Err(Deleted::NotFound)), "{key:?}");
+    }
+    let change = |org: &orgmint::Org| OrgChange { name: "x".into(), slug: None, doc: org.doc.clone() };
+    let updated =
+        update_once(store, (tenant, tenant, &org_id), change, Some(&other), now_ms, answer).await.unwrap();
+    assert!(matches!(updated, Err(Updated::NotFound)));
+    assert_sound(store).await;
+}
