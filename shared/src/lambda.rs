@@ -472,11 +472,7 @@ pub async fn create_once(
         }
         // The record did not come back with the cancellation: read it.
         Err(Error::Idempotency(IdempotencyProblem::Concurrent)) => {
-            let key = key.expect("only a create with a key writes a record");
-            match store.idempotency_record(key).await? {
-                Some(record) => replayed(key, &record),
-                None => Err(Error::Idempotency(IdempotencyProblem::Concurrent)),
-            }
+            twin_since(store, key).await?.ok_or(Error::Idempotency(IdempotencyProblem::Concurrent))
         }
         Err(err) => Err(err),
     }
@@ -551,9 +547,9 @@ pub async fn update_once(
     }
 }
 
-/// A change that found no org while it had a key: a twin with the same key may have deleted it after this
-/// request's authentication read (which found no record yet). Its record, read now (one more round trip,
-/// on this rare path only), answers as the twin did; `None` when there is none: the org really is not there.
+/// The answer of the request's `Idempotency-Key` twin, from its record read now (one more round trip, on
+/// rare paths only): a create whose cancellation did not bring the record back, or a change that found no
+/// org because a twin deleted it after this request's authentication read. `None` when there is no record.
 async fn twin_since(store: &Store, key: Option<&IdempotencyKey>) -> Result<Option<Response<Body>>, Error> {
     let Some(key) = key else { return Ok(None) };
     match store.idempotency_record(key).await? {

@@ -346,14 +346,20 @@ pub(super) fn org_item(new: &NewOrg) -> Item {
 }
 
 pub(super) fn org_from_item(item: &Item) -> Result<Org, Error> {
-    let row: OrgRow = row_of(item, "org")?;
-    Ok(Org {
-        id: row.org_id.into_owned(),
-        name: row.name.into_owned(),
-        slug: row.slug.map(Cow::into_owned),
-        created_ms: row.created_ms,
-        doc: row.doc.into_owned(),
-    })
+    row_of::<OrgRow>(item, "org").map(|row| row.org())
+}
+
+impl OrgRow<'_> {
+    /// The organization this row stores.
+    pub(super) fn org(&self) -> Org {
+        Org {
+            id: self.org_id.to_string(),
+            name: self.name.to_string(),
+            slug: self.slug.as_deref().map(str::to_owned),
+            created_ms: self.created_ms,
+            doc: self.doc.to_string(),
+        }
+    }
 }
 
 /// The claim of `slug` in `scope` by org `org_id` of `tenant`.

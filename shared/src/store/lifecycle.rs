@@ -207,7 +207,7 @@ impl Store {
         let org_count =
             found_item(&found, &tenant_key).map(tenant_from_item).transpose()?.map_or(0, |t| t.org_count);
         let row: OrgRow = row_of(org_item, "org")?;
-        let org = org_from_item(org_item)?;
+        let org = row.org();
         // A child scope is the tenant named by the org's id that the org made (its `org_id` says so).
         let child = found_item(&found, &child_key)
             .filter(|item| get_s(item, "org_id").ok().as_deref() == Some(org_id));
