@@ -289,7 +289,12 @@ pub async fn handler<E: Endpoint>(store: &'static Store, req: Request) -> Respon
     lambda::serve(store, named::<E>(), req, create::<E>).await
 }
 
-/// The Lambda entry point of an endpoint: `main` is this one line.
+/// The Lambda entry point of an endpoint, on [`lambda::runtime`]: `main` is this one line.
+pub fn main<E: Endpoint>() -> Result<(), lambda_http::Error> {
+    lambda::runtime()?.block_on(run::<E>())
+}
+
+/// The endpoint served on the current Tokio runtime.
 pub async fn run<E: Endpoint>() -> Result<(), lambda_http::Error> {
     lambda::run(named::<E>(), create::<E>).await
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    orgmint::pipeline::run::<calcom_delete_managed_organization::Calcom>().await
+fn main() -> Result<(), lambda_http::Error> {
+    orgmint::pipeline::main::<calcom_delete_managed_organization::Calcom>()
 }

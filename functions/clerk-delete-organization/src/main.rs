@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    orgmint::pipeline::run::<clerk_delete_organization::Clerk>().await
+fn main() -> Result<(), lambda_http::Error> {
+    orgmint::pipeline::main::<clerk_delete_organization::Clerk>()
 }

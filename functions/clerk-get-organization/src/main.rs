@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    orgmint::pipeline::run::<clerk_get_organization::Clerk>().await
+fn main() -> Result<(), lambda_http::Error> {
+    orgmint::pipeline::main::<clerk_get_organization::Clerk>()
 }

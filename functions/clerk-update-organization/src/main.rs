@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    orgmint::pipeline::run::<clerk_update_organization::Clerk>().await
+fn main() -> Result<(), lambda_http::Error> {
+    orgmint::pipeline::main::<clerk_update_organization::Clerk>()
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    orgmint::pipeline::run::<datadog_create_child_org::Datadog>().await
+fn main() -> Result<(), lambda_http::Error> {
+    orgmint::pipeline::main::<datadog_create_child_org::Datadog>()
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    orgmint::pipeline::run::<datadog_update_org::Datadog>().await
+fn main() -> Result<(), lambda_http::Error> {
+    orgmint::pipeline::main::<datadog_update_org::Datadog>()
 }

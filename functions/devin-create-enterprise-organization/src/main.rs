@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    orgmint::pipeline::run::<devin_create_enterprise_organization::Devin>().await
+fn main() -> Result<(), lambda_http::Error> {
+    orgmint::pipeline::main::<devin_create_enterprise_organization::Devin>()
 }

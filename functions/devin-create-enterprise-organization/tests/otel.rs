@@ -1,4 +1,4 @@
-//! Traces (feature `otel`): one invocation through the function's own `main` (`orgmint::pipeline::run`),
+//! Traces (feature `otel`): one invocation through the function's own `main` (`orgmint::pipeline::main`),
 //! served by a fake Lambda Runtime API, with DynamoDB unreachable (a 503), sends its spans to a fake OTLP
 //! collector before the runtime asks for the next event: a `POST /v1/traces` (http/protobuf) holding the
 //! invocation's span in the X-Ray trace of its trace header, and the SDK's span of the DynamoDB call.
@@ -164,10 +164,7 @@ fn an_invocation_sends_its_spans_to_the_collector_before_the_next_event() {
     for name in ["AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_LAMBDA_MAX_CONCURRENCY", "OTEL_SERVICE_NAME"] {
         std::env::remove_var(name);
     }
-    std::thread::spawn(|| {
-        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-        runtime.block_on(orgmint::pipeline::run::<Devin>())
-    });
+    std::thread::spawn(|| orgmint::pipeline::main::<Devin>());
 
     let until = Instant::now() + Duration::from_secs(60);
     // The init's priming GetItem may be exported first, alone (the SDK's batch exports on its own schedule).

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    orgmint::pipeline::run::<devin_list_enterprise_organizations::Devin>().await
+fn main() -> Result<(), lambda_http::Error> {
+    orgmint::pipeline::main::<devin_list_enterprise_organizations::Devin>()
 }
