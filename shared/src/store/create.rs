@@ -25,63 +25,91 @@ pub(super) struct ItemIndexes {
     idempotency: Option<usize>,
 }
 
-/// The record of the `Idempotency-Key` twin that committed first, when the put of `ours` (item `index`)
-/// failed: returned by the failed condition itself (`ALL_OLD`), so no read is needed to answer.
-/// `Some(Err(Concurrent))` when it did not come back.
-pub(super) fn twin_record(
-    reasons: &[CancellationReason],
-    index: Option<usize>,
-    ours: &IdempotencyRecord,
-) -> Option<Result<IdempotencyRecord, Error>> {
-    let reason = reasons.get(index?)?;
-    (reason.code() == Some("ConditionalCheckFailed")).then(|| match reason.item() {
-        Some(item) => record_from_item(&ours.id, item),
-        None => Err(Error::Idempotency(IdempotencyProblem::Concurrent)),
-    })
+/// Why DynamoDB cancelled a transaction, item by item: what a create, an update and a delete each read
+/// before deciding what went wrong.
+pub(super) struct Cancellation<'e>(&'e [CancellationReason]);
+
+impl<'e> Cancellation<'e> {
+    /// The reasons of a cancelled transaction, or the error to answer when it failed otherwise.
+    pub(super) fn of<R>(err: &'e SdkError<TransactWriteItemsError, R>) -> Result<Self, Error> {
+        match err.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
+                Ok(Cancellation(e.cancellation_reasons()))
+            }
+            _ => Err(unavailable("TransactWriteItems", err)),
+        }
+    }
+
+    /// Item `i`'s code: `None` for an item that did not fail.
+    fn code(&self, i: usize) -> &'e str {
+        self.0.get(i).and_then(|r| r.code()).unwrap_or("None")
+    }
+
+    /// Whether item `i`'s condition failed.
+    pub(super) fn failed(&self, i: usize) -> bool {
+        self.code(i) == "ConditionalCheckFailed"
+    }
+
+    /// Whether another transaction on the same items got in the way (worth retrying).
+    pub(super) fn conflict(&self) -> bool {
+        self.0.iter().any(|r| r.code() == Some("TransactionConflict"))
+    }
+
+    /// The codes of the items that failed, for a message.
+    pub(super) fn codes(&self) -> String {
+        (0..self.0.len()).map(|i| self.code(i)).filter(|c| *c != "None").collect::<Vec<_>>().join(",")
+    }
+
+    /// The record of the `Idempotency-Key` twin that committed first, when the put of `ours` (item `index`)
+    /// failed: returned by the failed condition itself (`ALL_OLD`), so no read is needed to answer.
+    /// `Some(Err(Concurrent))` when it did not come back.
+    pub(super) fn twin(
+        &self,
+        index: Option<usize>,
+        ours: Option<&IdempotencyRecord>,
+    ) -> Option<Result<IdempotencyRecord, Error>> {
+        let (index, ours) = (index?, ours?);
+        self.failed(index).then(|| match self.0[index].item() {
+            Some(item) => record_from_item(&ours.id, item),
+            None => Err(Error::Idempotency(IdempotencyProblem::Concurrent)),
+        })
+    }
 }
 
 /// Maps the cancellation reasons, item by item, to what went wrong. A duplicate that lost to its
 /// `Idempotency-Key` twin is told so first (its answer is the twin's, whatever else failed); then a full
 /// rate window; then the cap, which wins over a duplicate slug when both fail.
-pub(super) fn cancellation_to_error(
-    reasons: &[CancellationReason],
-    indexes: &ItemIndexes,
-    new: &NewOrg,
-) -> Retry {
-    let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
-    if let Some(record) = new.idempotency.as_ref() {
-        match twin_record(reasons, indexes.idempotency, record) {
-            Some(Ok(record)) => return Retry::Twin(record),
-            Some(Err(err)) => return Retry::No(err),
-            None => {}
-        }
+pub(super) fn cancellation_to_error(cancelled: &Cancellation, indexes: &ItemIndexes, new: &NewOrg) -> Retry {
+    match cancelled.twin(indexes.idempotency, new.idempotency.as_ref()) {
+        Some(Ok(record)) => return Retry::Twin(record),
+        Some(Err(err)) => return Retry::No(err),
+        None => {}
     }
     if let (Some(i), Some(rate)) = (indexes.rate, &new.rate) {
-        if code(i) == "ConditionalCheckFailed" {
+        if cancelled.failed(i) {
             return Retry::No(Error::Throttled { retry_after_s: rate.reset_s() });
         }
     }
-    if code(0) == "ConditionalCheckFailed" {
-        return Retry::No(match reasons[0].item() {
+    if cancelled.failed(0) {
+        return Retry::No(match cancelled.0[0].item() {
             // The tenant exists, so its counter is at the cap.
             Some(tenant) => Error::CapReached { cap: cap_of(tenant) },
             None => Error::Forbidden(Denied::NotInScope),
         });
     }
     if let (Some(i), Some(slug)) = (indexes.slug, &new.org.slug) {
-        if code(i) == "ConditionalCheckFailed" {
+        if cancelled.failed(i) {
             return Retry::No(Error::SlugTaken { slug: slug.clone() });
         }
     }
-    let codes: Vec<&str> = (0..reasons.len()).map(code).filter(|c| *c != "None").collect();
-    if codes.contains(&"TransactionConflict") {
+    if cancelled.conflict() {
         return Retry::Conflict;
     }
     // Any other item's condition is `attribute_not_exists`: a fresh id or secret digest that already exists.
-    if codes.contains(&"ConditionalCheckFailed") {
+    if cancelled.0.iter().any(|r| r.code() == Some("ConditionalCheckFailed")) {
         return Retry::No(Error::IdCollision);
     }
-    Retry::No(Error::Unavailable(format!("transaction cancelled: {}", codes.join(","))))
+    Retry::No(Error::Unavailable(format!("transaction cancelled: {}", cancelled.codes())))
 }
 
 /// Full jitter over an exponential ceiling: 10 ms, 20 ms, 40 ms … capped at 320 ms.
@@ -128,13 +156,11 @@ impl Store {
                 Ok(_) => return Ok(None),
                 Err(err) => err,
             };
-            let outcome = match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
-                    cancellation_to_error(e.cancellation_reasons(), &indexes, new)
-                }
+            let outcome = match (err.as_service_error(), Cancellation::of(&err)) {
                 // Our own earlier attempt with this token is still being applied.
-                Some(TransactWriteItemsError::TransactionInProgressException(_)) => Retry::Conflict,
-                _ => Retry::No(unavailable("TransactWriteItems", &err)),
+                (Some(TransactWriteItemsError::TransactionInProgressException(_)), _) => Retry::Conflict,
+                (_, Ok(cancelled)) => cancellation_to_error(&cancelled, &indexes, new),
+                (_, Err(err)) => Retry::No(err),
             };
             match outcome {
                 Retry::No(err) => return Err(err),

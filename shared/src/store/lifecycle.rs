@@ -3,7 +3,7 @@
 //! the cap back, on condition that it still exists, so a second delete (or one racing the first) finds
 //! nothing, and the counter never goes below the orgs stored.
 
-use super::create::twin_record;
+use super::create::Cancellation;
 use super::prelude::*;
 use aws_sdk_dynamodb::types::Delete;
 
@@ -124,22 +124,16 @@ impl Store {
                 Ok(_) => return Ok(Updated::Updated(updated)),
                 Err(err) => err,
             };
-            let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error()
-            else {
-                return Err(unavailable("TransactWriteItems", &err));
-            };
-            let reasons = e.cancellation_reasons();
-            if let Some(twin) = ours.as_ref().and_then(|ours| twin_record(reasons, record_index, ours)) {
+            let cancelled = Cancellation::of(&err)?;
+            if let Some(twin) = cancelled.twin(record_index, ours.as_ref()) {
                 return twin.map(Updated::Twin);
             }
-            let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
             // The new claim: taken by another org.
-            if claim_index.is_some_and(|i| code(i) == "ConditionalCheckFailed") {
+            if claim_index.is_some_and(|i| cancelled.failed(i)) {
                 return Ok(Updated::SlugTaken);
             }
-            let codes: Vec<&str> = (0..items.len()).map(code).collect();
-            if code(0) != "ConditionalCheckFailed" && !codes.contains(&"TransactionConflict") {
-                return Err(Error::Unavailable(format!("update cancelled: {}", codes.join(","))));
+            if !cancelled.failed(0) && !cancelled.conflict() {
+                return Err(Error::Unavailable(format!("update cancelled: {}", cancelled.codes())));
             }
             // Changed (or deleted) since it was read: read it again.
         }
@@ -286,27 +280,21 @@ impl Store {
                 Ok(_) => break,
                 Err(err) => err,
             };
-            let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error()
-            else {
-                return Err(unavailable("TransactWriteItems", &err));
-            };
-            let reasons = e.cancellation_reasons();
-            if let Some(twin) = ours.as_ref().and_then(|ours| twin_record(reasons, record_index, ours)) {
+            let cancelled = Cancellation::of(&err)?;
+            if let Some(twin) = cancelled.twin(record_index, ours.as_ref()) {
                 return twin.map(Deleted::Twin);
             }
-            let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
-            if code(1) == "ConditionalCheckFailed" {
+            if cancelled.failed(1) {
                 return Ok(Deleted::NotFound);
             }
-            if child_index.is_some_and(|i| code(i) == "ConditionalCheckFailed") {
+            if child_index.is_some_and(|i| cancelled.failed(i)) {
                 return Ok(Deleted::HasOrgs);
             }
-            if code(0) == "ConditionalCheckFailed" {
+            if cancelled.failed(0) {
                 return Err(Error::Corrupt(format!("tenant {} counts no org but holds {org_id}", tenant.id)));
             }
-            let codes: Vec<&str> = (0..items.len()).map(code).filter(|c| *c != "None").collect();
-            if !codes.contains(&"TransactionConflict") || attempt == super::create::CONFLICT_ATTEMPTS {
-                return Err(Error::Unavailable(format!("delete cancelled: {}", codes.join(","))));
+            if !cancelled.conflict() || attempt == super::create::CONFLICT_ATTEMPTS {
+                return Err(Error::Unavailable(format!("delete cancelled: {}", cancelled.codes())));
             }
             crate::telemetry::conflict_retried();
             tokio::time::sleep(super::create::jittered_backoff(attempt)).await;
