@@ -71,10 +71,11 @@ pub fn measure(
     let mut out = serde_json::Map::new();
     let mut sizes: Vec<Option<u32>> = vec![None];
     let mut groups: BTreeMap<u32, Group> = BTreeMap::new();
-    // A start waits three periods after the one before it: a process throttled at its end (the last warm
-    // create of the subject before, Python's above all) leaves its group in debt, which the next start would
-    // pay out of its init. Subjects follow one another in a fixed order, so the same one paid every time.
-    let settle = Duration::from_micros(3 * quotas.as_ref().map_or(0, |q| q.period_us()));
+    // A start waits eight periods after the one before it: a process that ran over its quota at its end (its
+    // last warm create, or its exit: Python's frees 49 MiB) leaves its group in debt, which the next start
+    // would pay out of its init. Subjects follow one another in a fixed order, so the same one paid every
+    // time (Cal.com's, after Python's at 128 MB: 3.6 × hello world's mean init with three periods' wait).
+    let settle = Duration::from_micros(8 * quotas.as_ref().map_or(0, |q| q.period_us()));
     if let Some(quotas) = quotas {
         for mb in SIZES {
             match quotas.group(mb) {
