@@ -40,14 +40,19 @@ impl<'e> Cancellation<'e> {
         }
     }
 
-    /// Item `i`'s code: `None` for an item that did not fail.
-    fn code(&self, i: usize) -> &'e str {
-        self.0.get(i).and_then(|r| r.code()).unwrap_or("None")
-    }
-
     /// Whether item `i`'s condition failed.
     pub(super) fn failed(&self, i: usize) -> bool {
-        self.code(i) == "ConditionalCheckFailed"
+        self.0.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
+    }
+
+    /// Whether any item's condition failed.
+    fn any_failed(&self) -> bool {
+        self.0.iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
+    }
+
+    /// Item `i` as it was, where its failed condition returned it (`ALL_OLD`).
+    fn item(&self, i: usize) -> Option<&'e Item> {
+        self.0.get(i).and_then(|r| r.item())
     }
 
     /// Whether another transaction on the same items got in the way (worth retrying).
@@ -55,9 +60,9 @@ impl<'e> Cancellation<'e> {
         self.0.iter().any(|r| r.code() == Some("TransactionConflict"))
     }
 
-    /// The codes of the items that failed, for a message.
+    /// The codes of the items that failed (DynamoDB says `None` for the others), for a message.
     pub(super) fn codes(&self) -> String {
-        (0..self.0.len()).map(|i| self.code(i)).filter(|c| *c != "None").collect::<Vec<_>>().join(",")
+        self.0.iter().filter_map(|r| r.code()).filter(|c| *c != "None").collect::<Vec<_>>().join(",")
     }
 
     /// The record of the `Idempotency-Key` twin that committed first, when the put of `ours` (item `index`)
@@ -69,7 +74,7 @@ impl<'e> Cancellation<'e> {
         ours: Option<&IdempotencyRecord>,
     ) -> Option<Result<IdempotencyRecord, Error>> {
         let (index, ours) = (index?, ours?);
-        self.failed(index).then(|| match self.0[index].item() {
+        self.failed(index).then(|| match self.item(index) {
             Some(item) => record_from_item(&ours.id, item),
             None => Err(Error::Idempotency(IdempotencyProblem::Concurrent)),
         })
@@ -91,7 +96,7 @@ pub(super) fn cancellation_to_error(cancelled: &Cancellation, indexes: &ItemInde
         }
     }
     if cancelled.failed(0) {
-        return Retry::No(match cancelled.0[0].item() {
+        return Retry::No(match cancelled.item(0) {
             // The tenant exists, so its counter is at the cap.
             Some(tenant) => Error::CapReached { cap: cap_of(tenant) },
             None => Error::Forbidden(Denied::NotInScope),
@@ -106,7 +111,7 @@ pub(super) fn cancellation_to_error(cancelled: &Cancellation, indexes: &ItemInde
         return Retry::Conflict;
     }
     // Any other item's condition is `attribute_not_exists`: a fresh id or secret digest that already exists.
-    if cancelled.0.iter().any(|r| r.code() == Some("ConditionalCheckFailed")) {
+    if cancelled.any_failed() {
         return Retry::No(Error::IdCollision);
     }
     Retry::No(Error::Unavailable(format!("transaction cancelled: {}", cancelled.codes())))
@@ -156,11 +161,13 @@ impl Store {
                 Ok(_) => return Ok(None),
                 Err(err) => err,
             };
-            let outcome = match (err.as_service_error(), Cancellation::of(&err)) {
+            let outcome = match err.as_service_error() {
                 // Our own earlier attempt with this token is still being applied.
-                (Some(TransactWriteItemsError::TransactionInProgressException(_)), _) => Retry::Conflict,
-                (_, Ok(cancelled)) => cancellation_to_error(&cancelled, &indexes, new),
-                (_, Err(err)) => Retry::No(err),
+                Some(TransactWriteItemsError::TransactionInProgressException(_)) => Retry::Conflict,
+                _ => match Cancellation::of(&err) {
+                    Ok(cancelled) => cancellation_to_error(&cancelled, &indexes, new),
+                    Err(err) => Retry::No(err),
+                },
             };
             match outcome {
                 Retry::No(err) => return Err(err),
