@@ -180,6 +180,26 @@ impl Function {
         self.shared.state.lock().unwrap().first_next
     }
 
+    /// Waits until the function first asks for an event; fails on an exit or a timeout.
+    pub fn wait_init(&mut self, timeout: Duration) -> Instant {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.shared.state.lock().unwrap();
+        loop {
+            if let Some(at) = state.first_next {
+                return at;
+            }
+            if Instant::now() > deadline {
+                drop(state);
+                self.fail(&format!("no `next` within {timeout:?}"));
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                drop(state);
+                self.fail(&format!("exited ({status})"));
+            }
+            state = self.shared.changed.wait_timeout(state, Duration::from_millis(50)).unwrap().0;
+        }
+    }
+
     /// CPU time the process had used when it first asked for an event (init's CPU, whatever the quota).
     pub fn init_cpu(&self) -> Option<Duration> {
         self.shared.state.lock().unwrap().init_cpu
@@ -246,6 +266,7 @@ fn route(shared: &Shared, method: &str, path: &str, body: Vec<u8>) -> String {
             if state.first_next.is_none() {
                 state.first_next = Some(Instant::now());
                 state.init_cpu = cpu_time(shared.pid.load(std::sync::atomic::Ordering::Acquire));
+                shared.changed.notify_all();
             }
             let (id, event) = loop {
                 if let Some(next) = state.pending.pop_front() {

@@ -216,11 +216,13 @@ pub fn run(
     };
     let sizes = measure(&subjects, quotas.as_mut(), settings.quota_starts, settings.quota_warm, &mut event);
     let first_random = first_random(settings, quotas.as_mut());
+    let steps = quota_steps(settings, quotas.as_mut(), env);
     let mut out = json!({
         "starts": settings.quota_starts,
         "warm_per_start": settings.quota_warm,
         "sizes": sizes,
         "aws_lc_first_random": first_random,
+        "quota_steps_128": steps,
         "price": {
             "usd_per_gb_second": USD_PER_GB_SECOND,
             "usd_per_million_requests": USD_PER_MILLION_REQUESTS,
@@ -236,6 +238,37 @@ pub fn run(
         None => out["mechanism"] = json!(note),
     }
     (out, note)
+}
+
+/// CPU burnt before the first `next` by `cpu-burn` in the steps' calibration, microseconds.
+const BURNS_US: [u64; 9] = [1_000, 1_500, 2_000, 2_500, 3_000, 3_500, 4_000, 4_500, 5_000];
+
+/// How init's wall time follows its CPU time under the 128 MB quota: `cpu-burn` started with each amount
+/// of [`BURNS_US`], 15 times each, as the sweep starts a function (eight idle periods before each). The
+/// bar "init ≤ 2 × hello world's" is read against it: a median moves by whole periods.
+fn quota_steps(settings: &crate::Settings, quotas: Option<&mut Quotas>, env: &[(String, String)]) -> Value {
+    let binary = settings.bin_dir.join("cpu-burn");
+    let Some(quotas) = quotas else { return Value::Null };
+    let (Ok(group), true) = (quotas.group(128), binary.exists()) else { return Value::Null };
+    let settle = Duration::from_micros(8 * quotas.period_us());
+    let mut out = serde_json::Map::new();
+    for burn in BURNS_US {
+        let (mut wall, mut cpu) = (Vec::new(), Vec::new());
+        for _ in 0..15 {
+            std::thread::sleep(settle);
+            let mut f = Function::launch(&binary, &[burn.to_string()], "cpu-burn", env, Some(&group));
+            let ready = f.wait_init(Duration::from_secs(10));
+            wall.push(crate::ms(ready - f.spawned));
+            if let Some(used) = f.init_cpu() {
+                cpu.push(crate::ms(used));
+            }
+        }
+        out.insert(
+            format!("{:.1}", burn as f64 / 1000.0),
+            json!({"init_ms": spread(&wall), "init_cpu_ms": spread(&cpu)}),
+        );
+    }
+    Value::Object(out)
 }
 
 /// aws-lc's first random draw in a fresh process (`first-random`), at full core and at each size: what the
@@ -344,6 +377,27 @@ pub fn analyse(share: &Value, settings: &crate::Settings, note: Option<&str>) ->
              DynamoDB Local is plain HTTP), median: {}",
             row.join(", ")
         );
+    }
+
+    // The quota's steps: the CPU an init may use and still answer within the first period.
+    if let Some(steps) = share["quota_steps_128"].as_object() {
+        let period_ms = f(&share["period_us"]) / 1000.0;
+        let row: Vec<String> = steps
+            .values()
+            .map(|s| format!("{:.1} → {:.1}", f(&s["init_cpu_ms"]["p50"]), f(&s["init_ms"]["p50"])))
+            .collect();
+        let first_step = steps
+            .values()
+            .filter(|s| f(&s["init_ms"]["p50"]) < period_ms)
+            .map(|s| f(&s["init_cpu_ms"]["p50"]))
+            .fold(f64::NAN, f64::max);
+        println!(
+            "
+the 128 MB quota's steps (cpu-burn: init CPU ms → median init ms): {}
+             an init of up to {first_step:.1} ms of CPU answers within the first period ({period_ms:.0} ms)",
+            row.join(", ")
+        );
+        analysis.insert("first_step_cpu_ms_128".into(), json!(first_step));
     }
 
     // Bars at the 128 MB share: init ≤ 2 × hello world's, init + first create ≤ 1.3 × the floor's.
