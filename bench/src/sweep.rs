@@ -379,7 +379,7 @@ pub fn analyse(share: &Value, settings: &crate::Settings, note: Option<&str>) ->
         );
     }
 
-    // The quota's steps: the CPU an init may use and still answer within the first period.
+    // The quota's steps: the CPU an init may use and still answer within one period of its start.
     if let Some(steps) = share["quota_steps_128"].as_object() {
         let period_ms = f(&share["period_us"]) / 1000.0;
         let row: Vec<String> = steps
@@ -394,7 +394,7 @@ pub fn analyse(share: &Value, settings: &crate::Settings, note: Option<&str>) ->
         println!(
             "
 the 128 MB quota's steps (cpu-burn: init CPU ms → median init ms): {}
-             an init of up to {first_step:.1} ms of CPU answers within the first period ({period_ms:.0} ms)",
+             an init of up to {first_step:.1} ms of CPU answers within one period ({period_ms:.0} ms) of its start",
             row.join(", ")
         );
         analysis.insert("first_step_cpu_ms_128".into(), json!(first_step));
