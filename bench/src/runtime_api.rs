@@ -152,6 +152,24 @@ impl Function {
 
     /// Waits until `n` responses arrived in all; fails on an invocation error, an exit or a timeout.
     pub fn wait_responses(&mut self, n: usize, timeout: Duration) -> Vec<Instant> {
+        self.wait_for(timeout, &format!("no {n} responses"), |state| {
+            (state.responses.len() >= n).then(|| state.responses.clone())
+        })
+    }
+
+    /// When the function first asked for an event (init done).
+    pub fn first_next(&self) -> Option<Instant> {
+        self.shared.state.lock().unwrap().first_next
+    }
+
+    /// Waits until the function first asks for an event; fails on an error, an exit or a timeout.
+    pub fn wait_init(&mut self, timeout: Duration) -> Instant {
+        self.wait_for(timeout, "no `next`", |state| state.first_next)
+    }
+
+    /// Waits until `ready` finds in the state what it waits for; fails on an error posted, an exit or
+    /// `timeout` (`what` names what did not come).
+    fn wait_for<T>(&mut self, timeout: Duration, what: &str, ready: impl Fn(&State) -> Option<T>) -> T {
         let deadline = Instant::now() + timeout;
         let mut state = self.shared.state.lock().unwrap();
         loop {
@@ -160,37 +178,12 @@ impl Function {
                 drop(state);
                 self.fail(&format!("posted an error: {errors}"));
             }
-            if state.responses.len() >= n {
-                return state.responses.clone();
+            if let Some(found) = ready(&state) {
+                return found;
             }
             if Instant::now() > deadline {
                 drop(state);
-                self.fail(&format!("no {n} responses within {timeout:?}"));
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                drop(state);
-                self.fail(&format!("exited ({status})"));
-            }
-            state = self.shared.changed.wait_timeout(state, Duration::from_millis(50)).unwrap().0;
-        }
-    }
-
-    /// When the function first asked for an event (init done).
-    pub fn first_next(&self) -> Option<Instant> {
-        self.shared.state.lock().unwrap().first_next
-    }
-
-    /// Waits until the function first asks for an event; fails on an exit or a timeout.
-    pub fn wait_init(&mut self, timeout: Duration) -> Instant {
-        let deadline = Instant::now() + timeout;
-        let mut state = self.shared.state.lock().unwrap();
-        loop {
-            if let Some(at) = state.first_next {
-                return at;
-            }
-            if Instant::now() > deadline {
-                drop(state);
-                self.fail(&format!("no `next` within {timeout:?}"));
+                self.fail(&format!("{what} within {timeout:?}"));
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 drop(state);
