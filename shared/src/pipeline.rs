@@ -291,12 +291,7 @@ pub async fn handler<E: Endpoint>(store: &'static Store, req: Request) -> Respon
 
 /// The Lambda entry point of an endpoint, on [`lambda::runtime`]: `main` is this one line.
 pub fn main<E: Endpoint>() -> Result<(), lambda_http::Error> {
-    lambda::runtime()?.block_on(run::<E>())
-}
-
-/// The endpoint served on the current Tokio runtime.
-pub async fn run<E: Endpoint>() -> Result<(), lambda_http::Error> {
-    lambda::run(named::<E>(), create::<E>).await
+    lambda::runtime()?.block_on(lambda::run(named::<E>(), create::<E>))
 }
 
 fn named<E: Endpoint>() -> lambda::Named {

@@ -52,13 +52,16 @@ pub fn retries() -> RetryConfig {
     RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(25))
 }
 
+/// The value of the first of `names` that `var` finds set to something, as the SDK reads a setting with
+/// several names.
+fn first_set(names: &[&str], var: impl Fn(&str) -> Option<String>) -> Option<String> {
+    names.iter().find_map(|name| var(name).filter(|value| !value.is_empty()))
+}
+
 /// The region as the SDK's default chain reads it first: `AWS_REGION`, then `AWS_DEFAULT_REGION` (Lambda sets
 /// both); with neither, us-east-1 (locally, where DynamoDB Local ignores it).
 fn region_from(var: impl Fn(&str) -> Option<String>) -> String {
-    ["AWS_REGION", "AWS_DEFAULT_REGION"]
-        .into_iter()
-        .find_map(|name| var(name).filter(|value| !value.is_empty()))
-        .unwrap_or_else(|| "us-east-1".to_owned())
+    first_set(&["AWS_REGION", "AWS_DEFAULT_REGION"], var).unwrap_or_else(|| "us-east-1".to_owned())
 }
 
 /// An environment variable set to something.
@@ -123,10 +126,7 @@ impl Store {
     /// endpoint: what an operator needs to read when DynamoDB cannot be reached. The SDK's own precedence:
     /// `AWS_ENDPOINT_URL_DYNAMODB`, then `AWS_ENDPOINT_URL` (the client's config has no getter for it).
     pub fn endpoint(&self) -> (String, bool) {
-        let configured = ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"]
-            .into_iter()
-            .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()));
-        match configured {
+        match first_set(&["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"], |name| std::env::var(name).ok()) {
             Some(url) => (url, true),
             None => {
                 let region = self.client.config().region().map_or("us-east-1", |r| r.as_ref());
