@@ -71,11 +71,7 @@ pub fn measure(
     let mut out = serde_json::Map::new();
     let mut sizes: Vec<Option<u32>> = vec![None];
     let mut groups: BTreeMap<u32, Group> = BTreeMap::new();
-    // A start waits eight periods after the one before it: a process that ran over its quota at its end (its
-    // last warm create, or its exit: Python's frees 49 MiB) leaves its group in debt, which the next start
-    // would pay out of its init. Subjects follow one another in a fixed order, so the same one paid every
-    // time (Cal.com's, after Python's at 128 MB: 3.6 × hello world's mean init with three periods' wait).
-    let settle = Duration::from_micros(8 * quotas.as_ref().map_or(0, |q| q.period_us()));
+    let settle = quotas.as_ref().map_or(Duration::ZERO, |q| q.settle());
     if let Some(quotas) = quotas {
         for mb in SIZES {
             match quotas.group(mb) {
@@ -250,7 +246,7 @@ fn quota_steps(settings: &crate::Settings, quotas: Option<&mut Quotas>, env: &[(
     let binary = settings.bin_dir.join("cpu-burn");
     let Some(quotas) = quotas else { return Value::Null };
     let (Ok(group), true) = (quotas.group(128), binary.exists()) else { return Value::Null };
-    let settle = Duration::from_micros(8 * quotas.period_us());
+    let settle = quotas.settle();
     let mut out = serde_json::Map::new();
     for burn in BURNS_US {
         let (mut wall, mut cpu) = (Vec::new(), Vec::new());
@@ -391,12 +387,8 @@ pub fn analyse(share: &Value, settings: &crate::Settings, note: Option<&str>) ->
             .filter(|s| f(&s["init_ms"]["p50"]) < period_ms)
             .map(|s| f(&s["init_cpu_ms"]["p50"]))
             .fold(f64::NAN, f64::max);
-        println!(
-            "
-the 128 MB quota's steps (cpu-burn: init CPU ms → median init ms): {}
-             an init of up to {first_step:.1} ms of CPU answers within one period ({period_ms:.0} ms) of its start",
-            row.join(", ")
-        );
+        println!("\nthe 128 MB quota's steps (cpu-burn: init CPU ms → median init ms): {}", row.join(", "));
+        println!("an init of up to {first_step:.1} ms of CPU answers within one period ({period_ms:.0} ms) of its start");
         analysis.insert("first_step_cpu_ms_128".into(), json!(first_step));
     }
 
